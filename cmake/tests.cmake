@@ -1,0 +1,45 @@
+# Tests registered with ctest. Labels: c (C unit tests), spec (busted), lint.
+enable_testing()
+
+file(GLOB MS_C_TESTS CONFIGURE_DEPENDS tests/test_*.c)
+foreach(src ${MS_C_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_include_directories(${name} PRIVATE tests)
+  target_compile_options(${name} PRIVATE ${MS_WARN})
+  target_link_libraries(${name} PRIVATE ms_core)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${PROJECT_BINARY_DIR}/tests")
+  add_test(NAME c_${name} COMMAND ${name})
+  set_tests_properties(c_${name} PROPERTIES LABELS c TIMEOUT 300)
+endforeach()
+
+# Environment shared by every Lua-facing test: the library from the source
+# tree, the C module from this build, the binary for specs that run the CLI.
+set(MS_TEST_ENV
+  "LUA_PATH=${PROJECT_SOURCE_DIR}/lua/?.lua;${PROJECT_SOURCE_DIR}/lua/?/init.lua;${PROJECT_SOURCE_DIR}/spec/?.lua;;"
+  "LUA_CPATH=${MS_LIB_OUT}/?.so;;"
+  "MASTERSIM_BIN=$<TARGET_FILE:mastersim>"
+  "MASTERSIM_ROOT=${PROJECT_SOURCE_DIR}")
+
+if(BUSTED)
+  # Twice: under Debian's stock lua5.4 (core loaded as a C module) and under
+  # the mastersim binary (core linked in and preloaded).
+  set(MS_BUSTED_ARGS --output=utfTerminal --no-auto-insulate -p _spec ${PROJECT_SOURCE_DIR}/spec)
+  if(NOT MS_SANITIZE)
+    add_test(NAME spec_lua54 COMMAND ${BUSTED} --lua=${LUA_INTERP} ${MS_BUSTED_ARGS}
+             WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    set_tests_properties(spec_lua54 PROPERTIES LABELS spec TIMEOUT 900
+                         ENVIRONMENT "${MS_TEST_ENV};MS_TEST_INTERP=lua5.4")
+  endif()
+  add_test(NAME spec_mastersim
+           COMMAND ${BUSTED} "--lua=$<TARGET_FILE:mastersim> lua" ${MS_BUSTED_ARGS}
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(spec_mastersim PROPERTIES LABELS spec TIMEOUT 900
+                       ENVIRONMENT "${MS_TEST_ENV};MS_TEST_INTERP=mastersim")
+endif()
+
+if(NOT MS_SANITIZE)
+  add_test(NAME lint COMMAND ${PROJECT_SOURCE_DIR}/scripts/lint
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(lint PROPERTIES LABELS lint TIMEOUT 300)
+endif()

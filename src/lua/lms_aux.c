@@ -1,0 +1,57 @@
+/* Shared machinery of the bindings: class creation, argument checks, the one
+ * protected-call wrapper every C-to-Lua entry goes through. */
+#include "lms_aux.h"
+
+#include "ms_units.h"
+
+void lms_setfuncs(lua_State *L, const luaL_Reg *fns) { luaL_setfuncs(L, fns, 0); }
+
+void lms_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *meta) {
+    luaL_newmetatable(L, tname);
+    if (meta) luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    if (methods) luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, tname);
+    lua_setfield(L, -2, "__name");
+    lua_pop(L, 1);
+}
+
+int64_t lms_checkint64(lua_State *L, int arg) {
+    int isnum = 0;
+    lua_Integer v = lua_tointegerx(L, arg, &isnum);
+    if (!isnum) luaL_argerror(L, arg, "integer expected");
+    return (int64_t)v;
+}
+
+int64_t lms_checkduration(lua_State *L, int arg) {
+    if (lua_type(L, arg) == LUA_TNUMBER) {
+        lua_Number s = lua_tonumber(L, arg);
+        if (!(s >= 0 && s < 9.2e9)) luaL_argerror(L, arg, "duration out of range");
+        return (int64_t)(s * 1e9 + (s >= 0 ? 0.5 : -0.5));
+    }
+    const char *text = luaL_checkstring(L, arg);
+    int64_t ns = 0;
+    char err[160];
+    if (ms_units_duration(text, &ns, err, sizeof err) != 0) luaL_argerror(L, arg, err);
+    return ns;
+}
+
+static int traceback(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+int lms_pcall(lua_State *L, int nargs, int nresults) {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    return status;
+}

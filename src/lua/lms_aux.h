@@ -1,0 +1,44 @@
+/* Shared machinery of the bindings (module mastersim.core).
+ *
+ * Only files in src/lua include lua.h. Each bound type lives in its own
+ * lms_<type>.c with a registration function lms_open_<type>(L) that adds its
+ * functions to the module table on top of the stack and creates its named
+ * metatable "mastersim.<Type>". */
+#ifndef LMS_AUX_H
+#define LMS_AUX_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <stdint.h>
+
+/* Register `fns` into the table at the top of the stack. Stack: [-0, +0]. */
+void lms_setfuncs(lua_State *L, const luaL_Reg *fns);
+
+/* Create the metatable `tname` with __index = methods, plus `meta` entries
+ * (e.g. __gc, __close, __tostring). Leaves the stack unchanged. */
+void lms_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *meta);
+
+/* Check that argument `arg` is an integer-valued number (or string of one)
+ * and return it as int64. Raises a precise argument error otherwise. */
+int64_t lms_checkint64(lua_State *L, int arg);
+
+/* Duration argument: a number of seconds or a unit string ("250us", "1.5s").
+ * Returns nanoseconds; raises an argument error naming the bad text. */
+int64_t lms_checkduration(lua_State *L, int arg);
+
+/* Call the function at stack index -(nargs+1) with a traceback handler.
+ * Returns the lua_pcall status; on error the message (with traceback) is on
+ * top of the stack. Stack: [-(nargs+1), +(nresults|1)]. */
+int lms_pcall(lua_State *L, int nargs, int nresults);
+
+/* Registration functions of every bound type, called by luaopen. Each
+ * expects the module table on top of the stack and leaves it there. */
+void lms_open_sched(lua_State *L);
+void lms_open_rng(lua_State *L);
+void lms_open_units(lua_State *L);
+void lms_open_hist(lua_State *L);
+void lms_open_digest(lua_State *L);
+void lms_open_sandbox(lua_State *L);
+void lms_open_drive(lua_State *L);
+
+#endif
