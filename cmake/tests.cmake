@@ -16,8 +16,9 @@ endforeach()
 # Environment shared by every Lua-facing test: the library from the source
 # tree, the C module from this build, the binary for specs that run the CLI.
 set(MS_TEST_ENV
-  "LUA_PATH=${PROJECT_SOURCE_DIR}/lua/?.lua;${PROJECT_SOURCE_DIR}/lua/?/init.lua;${PROJECT_SOURCE_DIR}/spec/?.lua;;"
-  "LUA_CPATH=${MS_LIB_OUT}/?.so;;"
+  # ';' separates list items in CMake: escape Lua's path separators.
+  "LUA_PATH=${PROJECT_SOURCE_DIR}/lua/?.lua\\;${PROJECT_SOURCE_DIR}/lua/?/init.lua\\;${PROJECT_SOURCE_DIR}/spec/?.lua\\;\\;"
+  "LUA_CPATH=${MS_LIB_OUT}/?.so\\;\\;"
   "MASTERSIM_BIN=$<TARGET_FILE:mastersim>"
   "MASTERSIM_ROOT=${PROJECT_SOURCE_DIR}")
 
@@ -32,7 +33,7 @@ if(BUSTED)
                          ENVIRONMENT "${MS_TEST_ENV};MS_TEST_INTERP=lua5.4")
   endif()
   add_test(NAME spec_mastersim
-           COMMAND ${BUSTED} "--lua=$<TARGET_FILE:mastersim> lua" ${MS_BUSTED_ARGS}
+           COMMAND ${BUSTED} "--lua=${PROJECT_BINARY_DIR}/mastersim-lua" ${MS_BUSTED_ARGS}
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(spec_mastersim PROPERTIES LABELS spec TIMEOUT 900
                        ENVIRONMENT "${MS_TEST_ENV};MS_TEST_INTERP=mastersim")

@@ -4,7 +4,9 @@
 
 #include "ms_units.h"
 
-void lms_setfuncs(lua_State *L, const luaL_Reg *fns) { luaL_setfuncs(L, fns, 0); }
+void lms_setfuncs(lua_State *L, const luaL_Reg *fns) {
+    luaL_setfuncs(L, fns, 0);
+}
 
 void lms_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *meta) {
     luaL_newmetatable(L, tname);
@@ -37,13 +39,11 @@ int64_t lms_checkduration(lua_State *L, int arg) {
     return ns;
 }
 
+/* Message handler: append a traceback to string errors; keep any other
+ * error object (a structured error table) as it is. */
 static int traceback(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
+    if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) return 1;
+    luaL_traceback(L, L, lua_tostring(L, 1), 1);
     return 1;
 }
 

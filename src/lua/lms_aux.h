@@ -31,6 +31,20 @@ int64_t lms_checkduration(lua_State *L, int arg);
  * top of the stack. Stack: [-(nargs+1), +(nresults|1)]. */
 int lms_pcall(lua_State *L, int nargs, int nresults);
 
+/* The accounting allocator behind the sandbox's memory cap. The mastersim
+ * binary creates its state with it; under another interpreter the sandbox
+ * installs it on first use. `limit` applies only while `active`. */
+typedef struct lms_memacct {
+    lua_Alloc orig;
+    void *orig_ud;
+    size_t used;
+    size_t limit;
+    int active;
+    int tripped;
+} lms_memacct;
+
+void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
 /* Registration functions of every bound type, called by luaopen. Each
  * expects the module table on top of the stack and leaves it there. */
 void lms_open_sched(lua_State *L);

@@ -1,0 +1,187 @@
+--- The command line. main(args) returns the exit code: 0 success, 1 a
+-- failed run or bad input file, 2 a usage error. User errors print one line;
+-- --debug adds the traceback.
+local errors = require "mastersim.errors"
+local schema = require "mastersim.schema"
+
+local M = {}
+
+local USAGE = [[
+usage: mastersim [--debug] <command> [options]
+
+commands:
+  run SIM [--seed N] [--quiet]   run one simulation and print its summary
+  version                        print the version
+  help                           print this help
+  lua SCRIPT [ARGS...]           run a Lua script in mastersim's interpreter
+                                 (mastersim.core preloaded; used by the specs)
+
+SIM is a path to a sim file, or the name of a built-in sim (sims/NAME.lua).
+Global options: --debug (show tracebacks), --help.
+]]
+
+local RUN_USAGE = [[
+usage: mastersim run SIM [--seed N] [--quiet]
+
+Run one simulation of SIM and print what it reached: virtual time, events
+processed and the run's digest (same SIM, seed and build: same digest).
+  --seed N   the run's seed (default 1); a non-negative integer
+  --quiet    no progress line on stderr
+]]
+
+--- Split args into positionals and flags; `spec` maps a flag name to "value"
+-- (takes an argument) or "flag". Unknown flags are usage errors.
+local function parse(cmd, args, spec)
+  local pos, opt = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a:sub(1, 2) == "--" then
+      local name, val = a:match("^%-%-([^=]+)=(.*)$")
+      name = name or a:sub(3)
+      local kind = spec[name]
+      if kind == nil then errors.usage("mastersim %s: unknown option '--%s'", cmd, name) end
+      if kind == "value" then
+        if val == nil then
+          i = i + 1
+          val = args[i]
+          if val == nil then errors.usage("mastersim %s: option '--%s' needs a value", cmd, name) end
+        end
+        opt[name] = val
+      else
+        if val ~= nil then errors.usage("mastersim %s: option '--%s' takes no value", cmd, name) end
+        opt[name] = true
+      end
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      errors.usage("mastersim %s: unknown option '%s'", cmd, a)
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  return pos, opt
+end
+
+local function parse_seed(text)
+  local n = text and tonumber(text)
+  if not n or math.type(n) ~= "integer" or n < 0 or not text:match("^%d+$") then
+    errors.usage("mastersim: bad seed '%s': expected a non-negative integer", tostring(text))
+  end
+  return n
+end
+
+local function root_dir()
+  local dir = os.getenv("MASTERSIM_ROOT")
+  if dir and dir ~= "" then return dir end
+  local src = debug.getinfo(1, "S").source:sub(2)
+  return (src:match("^(.*)/lua/mastersim/[^/]*$")) or "."
+end
+
+--- A sim argument: an existing path, else a built-in sim by name.
+local function resolve_sim(arg)
+  local f = io.open(arg, "r")
+  if f then
+    f:close()
+    return arg
+  end
+  if not arg:find("/", 1, true) then
+    local path = root_dir() .. "/sims/" .. arg:gsub("%.lua$", "") .. ".lua"
+    f = io.open(path, "r")
+    if f then
+      f:close()
+      return path
+    end
+  end
+  return arg -- the loader reports that it cannot be opened
+end
+
+local commands = {}
+
+function commands.help()
+  io.stdout:write(USAGE)
+  return 0
+end
+
+function commands.version()
+  io.stdout:write("mastersim ", require("mastersim.core").version, " (", _VERSION, ")\n")
+  return 0
+end
+
+function commands.run(args)
+  local pos, opt = parse("run", args, { seed = "value", quiet = "flag", help = "flag" })
+  if opt.help then
+    io.stdout:write(RUN_USAGE)
+    return 0
+  end
+  if #pos ~= 1 then errors.usage("mastersim run: expected one SIM argument (see 'mastersim run --help')") end
+  local seed = opt.seed and parse_seed(opt.seed) or 1
+  local ms = require "mastersim"
+  local sc = ms.load_sim(resolve_sim(pos[1]))
+  local r = ms.run(sc, { seed = seed, progress = not opt.quiet })
+  local out = io.stdout
+  out:write(("scenario  %s (%s)\n"):format(r.scenario, r.file or "?"))
+  out:write(("seed      %d\n"):format(r.seed))
+  out:write(("status    %s%s\n"):format(r.status, r.partial and " (partial results)" or ""))
+  out:write(("virtual   %.6f s\n"):format(r.virtual_s))
+  out:write(("events    %d\n"):format(r.events))
+  for _, k in ipairs(schema.sorted_keys(r.counters)) do
+    out:write(("count     %s = %s\n"):format(k, tostring(r.counters[k])))
+  end
+  out:write(("digest    %s\n"):format(r.digest))
+  io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
+  return r.partial and 130 or 0
+end
+
+--- Run a Lua script as lua5.4 would: arg table, script arguments as `...`.
+function commands.lua(args, progname)
+  local script = args[1]
+  if not script then errors.usage("mastersim lua: expected a script path") end
+  local argt = { [-1] = progname, [0] = script }
+  for i = 2, #args do argt[i - 1] = args[i] end
+  _G.arg = argt
+  local chunk, err = loadfile(script)
+  if not chunk then errors.raise(nil, "%s", err) end
+  local ok, e = xpcall(chunk, debug.traceback, table.unpack(argt, 1, #argt))
+  if not ok then
+    io.stderr:write(progname or "mastersim", ": ", tostring(e), "\n")
+    return 1
+  end
+  return 0
+end
+
+--- Entry point: args[0] is the program name.
+function M.main(args)
+  local debug_mode = false
+  local rest = {}
+  for i = 1, #args do
+    local a = args[i]
+    if #rest == 0 and a == "--debug" then debug_mode = true
+    else rest[#rest + 1] = a end
+  end
+  if tostring(args[0]):match("mastersim%-lua$") then
+    table.insert(rest, 1, "lua") -- invoked as the interpreter
+  end
+  local cmd = table.remove(rest, 1)
+  if cmd == nil or cmd == "--help" or cmd == "-h" then cmd = "help" end
+  if cmd == "--version" then cmd = "version" end
+  local ok, res = xpcall(function()
+    local fn = commands[cmd]
+    if not fn then errors.usage("mastersim: unknown command '%s' (see 'mastersim --help')", cmd) end
+    return fn(rest, args[0])
+  end, function(e)
+    if errors.is_user(e) then return e end
+    return debug.traceback(tostring(e), 2)
+  end)
+  if ok then return res or 0 end
+  if errors.is_user(res) then
+    local msg = res.msg
+    if not msg:match("^mastersim") then msg = "mastersim: " .. msg end
+    io.stderr:write(msg, "\n")
+    if debug_mode and res.detail then io.stderr:write(res.detail, "\n") end
+    return res.code
+  end
+  io.stderr:write("mastersim: internal error: ", tostring(res), "\n")
+  return 70
+end
+
+return M

@@ -1,0 +1,88 @@
+--- User-facing errors: a table with a one-line message, raised with error()
+-- and recognised by the CLI, which prints the line and exits without a
+-- traceback. Anything else that reaches the CLI is a bug in mastersim.
+local M = {}
+
+local UserError = {}
+UserError.__index = UserError
+UserError.__tostring = function(e) return e.msg end
+
+--- Raise a user error with a message, an exit code and an optional detail
+-- (a traceback shown only with --debug).
+function M.throw(msg, code, detail)
+  error(setmetatable({ msg = msg, code = code or 1, detail = detail }, UserError), 0)
+end
+
+--- Raise a user error. `where` is "file:line" or a file name (may be nil).
+function M.raise(where, fmt, ...)
+  local msg = select("#", ...) > 0 and fmt:format(...) or fmt
+  if where and where ~= "" then msg = where .. ": " .. msg end
+  error(setmetatable({ msg = msg, code = 1 }, UserError), 0)
+end
+
+--- Raise an error about the script key `key` (a path such as
+-- "cluster.masters"). `where` may be nil when the caller's line is unknown;
+-- the loader then finds the key's line in the file text (see locate).
+function M.raise_key(where, key, fmt, ...)
+  local bare = select("#", ...) > 0 and fmt:format(...) or fmt
+  local msg = where and (where .. ": " .. bare) or bare
+  error(setmetatable({ msg = msg, bare = bare, key = key, code = 1 }, UserError), 0)
+end
+
+--- The line of `text` that defines `key` (its last path segment followed
+-- by "="), else the line of the first `anchor` pattern, else nil.
+function M.locate(text, key, anchor)
+  local function line_of(pos) return select(2, text:sub(1, pos):gsub("\n", "")) + 1 end
+  local last = key and tostring(key):match("([%w_]+)$")
+  if last then
+    local pos = text:find("%f[%w_]" .. last .. "%s*=[^=]")
+    if pos then return line_of(pos) end
+  end
+  if anchor then
+    local pos = text:find(anchor)
+    if pos then return line_of(pos) end
+  end
+  return nil
+end
+
+--- Raise a usage error (bad flag, unknown command): exit code 2.
+function M.usage(fmt, ...)
+  local msg = select("#", ...) > 0 and fmt:format(...) or fmt
+  error(setmetatable({ msg = msg, code = 2 }, UserError), 0)
+end
+
+function M.is_user(e) return getmetatable(e) == UserError end
+
+--- The first line of an error string, without a traceback.
+function M.first_line(s)
+  s = tostring(s)
+  return (s:match("^[^\n]*"))
+end
+
+--- Levenshtein distance, for "did you mean" suggestions.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- The candidate nearest to `word` (sorted list), or nil when none is close.
+function M.nearest(word, candidates)
+  local best, best_d
+  for _, c in ipairs(candidates) do
+    local d = distance(word, c)
+    if best_d == nil or d < best_d then best, best_d = c, d end
+  end
+  if best and best_d <= math.max(2, #word // 3) then return best end
+  return nil
+end
+
+return M

@@ -1,0 +1,56 @@
+--- Loading sim and policy files into the sandbox.
+local errors = require "mastersim.errors"
+local sandbox = require "mastersim.sandbox"
+local scenario = require "mastersim.scenario"
+
+local M = {}
+
+local ALLOWED = { mastersim = true }
+
+-- Scripts loaded through here, keyed by the value they returned: the file,
+-- and the control table of their sandbox (math.random's stream).
+local loaded = setmetatable({}, { __mode = "k" })
+
+--- Read and compile `path` in a fresh sandbox; returns the chunk, its env
+-- control table and text. Missing files and syntax errors are user errors.
+function M.compile(path)
+  local f, oerr = io.open(path, "rb")
+  if not f then
+    errors.raise(nil, "cannot open %s: %s", path, (oerr or ""):gsub("^[^:]*: ", ""))
+  end
+  local text = f:read("a")
+  f:close()
+  if text:byte(1) == 27 then errors.raise(path, "binary chunks are not accepted") end
+  local env, ctl = sandbox.new_env(ALLOWED)
+  local chunk, err = load(text, "@" .. path, "t", env)
+  if not chunk then errors.raise(nil, "%s", err) end
+  return chunk, env, ctl, text
+end
+
+--- Call a script's main chunk; errors about a key without a location get
+-- the file and the key's line.
+local function run_chunk(path, text, limits, chunk, anchor)
+  local ok, res = pcall(sandbox.call, path, limits, chunk)
+  if ok then return res end
+  if errors.is_user(res) and res.bare and not res.msg:find(path, 1, true) then
+    local line = errors.locate(text, res.key, anchor)
+    res.msg = path .. (line and (":" .. line) or "") .. ": " .. res.bare
+  end
+  error(res, 0)
+end
+
+--- Load a sim file: it must return ms.scenario { ... }.
+function M.load_sim(path, limits)
+  local chunk, _, ctl, text = M.compile(path)
+  local sc = run_chunk(path, text, limits, chunk, "scenario%s*[{(]")
+  if not scenario.is(sc) then
+    errors.raise(path, "a sim file must return ms.scenario { ... } (it returned %s)", type(sc))
+  end
+  loaded[sc] = { file = path, ctl = ctl, limits = limits }
+  return sc
+end
+
+--- What the loader knows of a value returned by a script (or nil).
+function M.meta(v) return loaded[v] end
+
+return M

@@ -1,0 +1,84 @@
+local support = require "support"
+
+describe("mastersim CLI", function()
+  it("prints help and version", function()
+    local code, out = support.cli({ "--help" })
+    assert.are.equal(0, code)
+    assert.matches("usage: mastersim", out)
+    code, out = support.cli({ "version" })
+    assert.are.equal(0, code)
+    assert.matches("^mastersim %d+%.%d+%.%d+ %(Lua 5%.4%)\n$", out)
+  end)
+
+  it("rejects unknown commands and flags with one line and exit 2", function()
+    local code, out, err = support.cli({ "frobnicate" })
+    local _
+    assert.are.equal(2, code)
+    assert.are.equal("", out)
+    assert.are.equal("mastersim: unknown command 'frobnicate' (see 'mastersim --help')\n", err)
+    code, _, err = support.cli({ "run", "hello", "--sede", "3" })
+    assert.are.equal(2, code)
+    assert.are.equal("mastersim run: unknown option '--sede'\n", err)
+    code, _, err = support.cli({ "run", "hello", "--seed", "x1" })
+    assert.are.equal(2, code)
+    assert.are.equal("mastersim: bad seed 'x1': expected a non-negative integer\n", err)
+  end)
+
+  it("reports a missing or broken sim file in one line with exit 1", function()
+    local code, _, err = support.cli({ "run", "/nonexistent.lua" })
+    assert.are.equal(1, code)
+    assert.are.equal("mastersim: cannot open /nonexistent.lua: No such file or directory\n", err)
+    local path = support.write("syntax.lua", "return ms.scenario {\n  name = ,\n}\n")
+    code, _, err = support.cli({ "run", path })
+    assert.are.equal(1, code)
+    assert.are.equal("mastersim: " .. path .. ":2: unexpected symbol near ','\n", err)
+    path = support.write("loop.lua", [[
+local ms = require "mastersim"
+return ms.scenario { name = "l", duration = "1s", setup = function() while true do end end }]])
+    code, _, err = support.cli({ "run", path })
+    assert.are.equal(1, code)
+    assert.are.equal("mastersim: " .. path .. ":2: instruction budget of 100000000 exceeded\n", err)
+  end)
+
+  it("shows a traceback only with --debug", function()
+    local path = support.write("err.lua", [[
+local ms = require "mastersim"
+return ms.scenario { name = "e", duration = "1s", setup = function() error("nope") end }]])
+    local code, _, err = support.cli({ "run", path })
+    assert.are.equal(1, code)
+    assert.are.equal("mastersim: " .. path .. ":2: nope\n", err)
+    code, _, err = support.cli({ "--debug", "run", path })
+    assert.are.equal(1, code)
+    assert.matches("stack traceback", err)
+  end)
+
+  it("gives the same output for the same seed and different digests for different seeds", function()
+    local c1, o1 = support.cli({ "run", "hello", "--seed", "5", "--quiet" })
+    local c2, o2 = support.cli({ "run", "hello", "--seed", "5", "--quiet" })
+    local _, o3 = support.cli({ "run", "hello", "--seed", "6", "--quiet" })
+    assert.are.equal(0, c1)
+    assert.are.equal(0, c2)
+    assert.are.equal(o1, o2)
+    assert.matches("virtual   10.000000 s", o1)
+    assert.are_not.equal(o1:match("digest%s+(%x+)"), o3:match("digest%s+(%x+)"))
+  end)
+
+  it("stops cleanly on SIGINT and marks the results partial", function()
+    local path = support.write("long.lua", [[
+local ms = require "mastersim"
+return ms.scenario {
+  name = "long", duration = "1000000s",
+  setup = function(sim)
+    local function tick() sim:after(0.001, tick) end
+    sim:after(0, tick)
+  end,
+}]])
+    local cmd = ("%s run %s --quiet >%s/sig.out 2>&1 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo $?")
+      :format(support.quote(support.bin), support.quote(path), support.tmpdir())
+    local _, rc = support.sh(cmd)
+    local out = support.read(support.tmpdir() .. "/sig.out")
+    assert.are.equal("130", rc:match("%d+"))
+    assert.matches("status    interrupted %(partial results%)", out)
+    assert.matches("digest    %x+", out)
+  end)
+end)

@@ -1,0 +1,58 @@
+--- Helpers shared by the specs: temporary files and running the CLI.
+local M = {}
+
+M.bin = os.getenv("MASTERSIM_BIN") or "build/mastersim"
+M.root = os.getenv("MASTERSIM_ROOT") or "."
+
+local tmpdir
+--- A fresh temporary directory for this spec process.
+function M.tmpdir()
+  if not tmpdir then
+    local p = io.popen("mktemp -d /tmp/mastersim-spec.XXXXXX")
+    tmpdir = p:read("l")
+    p:close()
+  end
+  return tmpdir
+end
+
+--- Write `text` to a file named `name` in the temporary directory.
+function M.write(name, text)
+  local path = M.tmpdir() .. "/" .. name
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  return path
+end
+
+function M.read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+M.quote = quote
+
+--- Run the mastersim binary with `args` (a list); returns exit code,
+-- stdout, stderr.
+function M.cli(args, opts)
+  opts = opts or {}
+  local out, err = M.tmpdir() .. "/out", M.tmpdir() .. "/err"
+  local parts = { quote(M.bin) }
+  for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
+  local cmd = table.concat(parts, " ")
+  if opts.cwd then cmd = "cd " .. quote(opts.cwd) .. " && " .. cmd end
+  local _, _, code = os.execute(cmd .. " >" .. out .. " 2>" .. err .. " </dev/null")
+  return code, M.read(out), M.read(err)
+end
+
+--- Run a shell command; returns exit code, stdout.
+function M.sh(cmd)
+  local p = io.popen(cmd)
+  local s = p:read("a")
+  local _, _, code = p:close()
+  return code, s
+end
+
+return M

@@ -1,0 +1,214 @@
+/* Binding of the scheduler. Lua callbacks live in the userdata's user value
+ * (a table keyed by event id); the C event function is a trampoline that
+ * looks the callback up and calls it. Times given from Lua are seconds (a
+ * number) or a unit string; times returned are seconds (float). */
+#include "lms_sched.h"
+
+#include "ms_digest.h"
+
+#define KIND_LUA 1
+
+lms_sched *lms_sched_check(lua_State *L, int arg) {
+    lms_sched *b = luaL_checkudata(L, arg, LMS_SCHED);
+    if (b->s == NULL) luaL_argerror(L, arg, "scheduler is closed");
+    return b;
+}
+
+static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
+    (void)a;
+    (void)c;
+    lms_sched *b = ctx;
+    lua_State *L = b->L;
+    lua_Integer id = (lua_Integer)ms_sched_current(s);
+    lua_rawgeti(L, b->fns, id);
+    lua_pushnil(L);
+    lua_rawseti(L, b->fns, id);
+    lua_call(L, 0, 0);
+}
+
+static int sched_new(lua_State *L) {
+    lms_sched *b = lua_newuserdatauv(L, sizeof *b, 1);
+    *b = (lms_sched){0};
+    luaL_setmetatable(L, LMS_SCHED);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, 1);
+    b->s = ms_sched_new();
+    if (b->s == NULL) return luaL_error(L, "out of memory creating a scheduler");
+    return 1;
+}
+
+/* at(t, fn [, kind [, id]]) / after(d, fn [, kind [, id]]) -> event id */
+static int schedule(lua_State *L, int relative) {
+    lms_sched *b = lms_sched_check(L, 1);
+    int64_t t = lms_checkduration(L, 2);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    uint32_t kind = (uint32_t)luaL_optinteger(L, 4, KIND_LUA);
+    uint64_t id = (uint64_t)luaL_optinteger(L, 5, 0);
+    ms_event_id e = relative ? ms_sched_after(b->s, t, kind, trampoline, b, kind, id)
+                             : ms_sched_at(b->s, t, kind, trampoline, b, kind, id);
+    if (e == 0) return luaL_error(L, "out of memory scheduling an event");
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, -2, (lua_Integer)e);
+    lua_pushinteger(L, (lua_Integer)e);
+    return 1;
+}
+
+static int sched_at(lua_State *L) {
+    return schedule(L, 0);
+}
+static int sched_after(lua_State *L) {
+    return schedule(L, 1);
+}
+
+static int sched_cancel(lua_State *L) {
+    lms_sched *b = lms_sched_check(L, 1);
+    lua_Integer e = luaL_checkinteger(L, 2);
+    int ok = ms_sched_cancel(b->s, (ms_event_id)e);
+    if (ok) {
+        lua_getiuservalue(L, 1, 1);
+        lua_pushnil(L);
+        lua_rawseti(L, -2, e);
+    }
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
+/* The unprotected body of a run; called through lua_pcall by lms_sched_run
+ * callers that need cleanup. Upvalue-free: args (ud, until, max). */
+static int run_body(lua_State *L) {
+    lms_sched *b = lua_touserdata(L, 1);
+    int64_t until = (int64_t)lua_tointeger(L, 2);
+    uint64_t max = (uint64_t)lua_tointeger(L, 3);
+    lua_getiuservalue(L, 1, 1);
+    b->L = L;
+    b->fns = lua_gettop(L);
+    lua_pushinteger(L, (lua_Integer)ms_sched_run(b->s, until, max));
+    return 1;
+}
+
+uint64_t lms_sched_run(lua_State *L, int arg, int64_t until, uint64_t max) {
+    lms_sched *b = lms_sched_check(L, arg);
+    if (b->running) luaL_error(L, "the scheduler is already running (nested run)");
+    b->running = 1;
+    lua_pushcfunction(L, run_body);
+    lua_pushvalue(L, arg);
+    lua_pushinteger(L, until);
+    lua_pushinteger(L, (lua_Integer)max);
+    int status = lua_pcall(L, 3, 1, 0);
+    b->running = 0;
+    b->L = NULL;
+    if (status != LUA_OK) lua_error(L); /* rethrow, nothing left to release */
+    uint64_t n = (uint64_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return n;
+}
+
+/* run([until [, max]]) -> events run. `until` nil: until no event is left. */
+static int sched_run(lua_State *L) {
+    lms_sched_check(L, 1);
+    int64_t until = lua_isnoneornil(L, 2) ? MS_TIME_MAX : lms_checkduration(L, 2);
+    uint64_t max = (uint64_t)luaL_optinteger(L, 3, 0);
+    lua_pushinteger(L, (lua_Integer)lms_sched_run(L, 1, until, max));
+    return 1;
+}
+
+static int sched_now(lua_State *L) {
+    lua_pushnumber(L, (lua_Number)ms_sched_now(lms_sched_check(L, 1)->s) / 1e9);
+    return 1;
+}
+
+static int sched_now_ns(lua_State *L) {
+    lua_pushinteger(L, ms_sched_now(lms_sched_check(L, 1)->s));
+    return 1;
+}
+
+static int sched_next_time(lua_State *L) {
+    int64_t t = ms_sched_next_time(lms_sched_check(L, 1)->s);
+    if (t == MS_TIME_MAX)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, (lua_Number)t / 1e9);
+    return 1;
+}
+
+static int sched_pending(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)ms_sched_pending(lms_sched_check(L, 1)->s));
+    return 1;
+}
+
+static int sched_events(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)ms_sched_events(lms_sched_check(L, 1)->s));
+    return 1;
+}
+
+static int sched_digest(lua_State *L) {
+    char hex[17];
+    ms_digest_hex(ms_sched_digest(lms_sched_check(L, 1)->s), hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+static int sched_fold(lua_State *L) {
+    lms_sched *b = lms_sched_check(L, 1);
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        size_t n;
+        const char *p = lua_tolstring(L, 2, &n);
+        ms_sched_fold(b->s, ms_digest_bytes(MS_DIGEST_INIT, p, n));
+    } else {
+        ms_sched_fold(b->s, (uint64_t)lms_checkint64(L, 2));
+    }
+    return 0;
+}
+
+static int sched_stop(lua_State *L) {
+    ms_sched_stop(lms_sched_check(L, 1)->s);
+    return 0;
+}
+
+static int sched_close(lua_State *L) {
+    lms_sched *b = luaL_checkudata(L, 1, LMS_SCHED);
+    if (b->running) return luaL_error(L, "cannot close a running scheduler");
+    ms_sched_free(b->s);
+    b->s = NULL;
+    return 0;
+}
+
+static int sched_tostring(lua_State *L) {
+    lms_sched *b = luaL_checkudata(L, 1, LMS_SCHED);
+    if (b->s == NULL) {
+        lua_pushliteral(L, "mastersim.Sched (closed)");
+    } else {
+        lua_pushfstring(L, "mastersim.Sched (now %f s, %d pending)",
+                        (double)ms_sched_now(b->s) * 1e-9, (int)ms_sched_pending(b->s));
+    }
+    return 1;
+}
+
+void lms_open_sched(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"at", sched_at},
+        {"after", sched_after},
+        {"cancel", sched_cancel},
+        {"run", sched_run},
+        {"now", sched_now},
+        {"now_ns", sched_now_ns},
+        {"pending", sched_pending},
+        {"events", sched_events},
+        {"digest", sched_digest},
+        {"fold", sched_fold},
+        {"stop", sched_stop},
+        {"close", sched_close},
+        {"next_time", sched_next_time},
+        {NULL, NULL},
+    };
+    static const luaL_Reg meta[] = {
+        {"__gc", sched_close},
+        {"__close", sched_close},
+        {"__tostring", sched_tostring},
+        {NULL, NULL},
+    };
+    lms_newclass(L, LMS_SCHED, methods, meta);
+    lua_pushcfunction(L, sched_new);
+    lua_setfield(L, -2, "sched");
+}
