@@ -15,8 +15,14 @@
 
 typedef struct ms_sched ms_sched;
 
-/* Identifies a scheduled event for ms_sched_cancel; 0 is never a valid id. */
+/* Identifies a scheduled event for ms_sched_cancel; 0 is never a valid id.
+ * The low 32 bits are the event's slot: an index below 2^24, dense and
+ * reused once the event has run or been dropped, so a binding may use it to
+ * index an array of per-event data (MS_EVENT_SLOT). The high 32 bits are a
+ * generation that makes a stale id harmless. */
 typedef uint64_t ms_event_id;
+
+#define MS_EVENT_SLOT(id) ((uint32_t)((id)&UINT32_MAX))
 
 /* An event callback. `a` and `b` are the ids given at scheduling. */
 typedef void (*ms_event_fn)(ms_sched *s, void *ctx, uint64_t a, uint64_t b);

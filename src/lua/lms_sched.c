@@ -1,5 +1,6 @@
 /* Binding of the scheduler. Lua callbacks live in the userdata's user value
- * (a table keyed by event id); the C event function is a trampoline that
+ * (a table indexed by event slot + 1: dense and reused, so it stays in the
+ * table's array part); the C event function is a trampoline that
  * looks the callback up and calls it. Times given from Lua are seconds (a
  * number) or a unit string; times returned are seconds (float). */
 #include "lms_sched.h"
@@ -19,7 +20,7 @@ static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
     (void)c;
     lms_sched *b = ctx;
     lua_State *L = b->L;
-    lua_Integer id = (lua_Integer)ms_sched_current(s);
+    lua_Integer id = (lua_Integer)MS_EVENT_SLOT(ms_sched_current(s)) + 1;
     lua_rawgeti(L, b->fns, id);
     lua_pushnil(L);
     lua_rawseti(L, b->fns, id);
@@ -49,7 +50,7 @@ static int schedule(lua_State *L, int relative) {
     if (e == 0) return luaL_error(L, "out of memory scheduling an event");
     lua_getiuservalue(L, 1, 1);
     lua_pushvalue(L, 3);
-    lua_rawseti(L, -2, (lua_Integer)e);
+    lua_rawseti(L, -2, (lua_Integer)MS_EVENT_SLOT(e) + 1);
     lua_pushinteger(L, (lua_Integer)e);
     return 1;
 }
@@ -68,7 +69,7 @@ static int sched_cancel(lua_State *L) {
     if (ok) {
         lua_getiuservalue(L, 1, 1);
         lua_pushnil(L);
-        lua_rawseti(L, -2, e);
+        lua_rawseti(L, -2, (lua_Integer)MS_EVENT_SLOT((ms_event_id)e) + 1);
     }
     lua_pushboolean(L, ok);
     return 1;
