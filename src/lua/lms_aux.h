@@ -54,5 +54,6 @@ void lms_open_hist(lua_State *L);
 void lms_open_digest(lua_State *L);
 void lms_open_sandbox(lua_State *L);
 void lms_open_drive(lua_State *L);
+void lms_open_gate(lua_State *L);
 
 #endif

@@ -17,6 +17,7 @@ int luaopen_mastersim_core(lua_State *L) {
     lms_open_hist(L);
     lms_open_sandbox(L);
     lms_open_drive(L);
+    lms_open_gate(L);
     lua_pushliteral(L, MS_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -1,0 +1,40 @@
+local core = require "mastersim.core"
+
+describe("apply gate (simulation backend)", function()
+  it("wakes every waiter, in arrival order, at the instant the apply ends", function()
+    local s = core.sched()
+    local g = core.gate(s)
+    local woken = {}
+    local function waiter(name)
+      return function() g:wait("10s", function(timed_out) woken[#woken + 1] = { name, s:now(), timed_out } end) end
+    end
+    s:at(1, function() assert.is_true(g:begin()) end)
+    s:at(2, waiter("a"))
+    s:at(3, waiter("b"))
+    s:at(3, waiter("c"))
+    s:at(5, function() assert.are.equal(3, g:finish()) end)
+    s:run()
+    assert.are.same({ { "a", 5, false }, { "b", 5, false }, { "c", 5, false } }, woken)
+    local st = g:stats()
+    assert.are.equal(3, st.waits)
+    assert.are.equal(3, st.wakeups)
+    assert.are.equal(0, st.timeouts)
+    assert.are.equal(3, st.longest_wait)
+    assert.are.equal(0, s:pending())
+  end)
+
+  it("ends a wait by its timeout when the apply outlasts it", function()
+    local s = core.sched()
+    local g = core.gate(s)
+    local ends = {}
+    g:begin()
+    g:wait("250ms", function(t) ends[#ends + 1] = { s:now(), t } end)
+    g:wait(nil, function(t) ends[#ends + 1] = { s:now(), t } end)
+    s:at(1, function() g:finish() end)
+    s:run()
+    assert.are.same({ { 0.25, true }, { 1, false } }, ends)
+    assert.are.equal(1, g:stats().timeouts)
+    assert.is_false(g:finish())
+    assert.is_false(g:applying())
+  end)
+end)
