@@ -6,7 +6,9 @@ describe("apply gate (simulation backend)", function()
     local g = core.gate(s)
     local woken = {}
     local function waiter(name)
-      return function() g:wait("10s", function(timed_out) woken[#woken + 1] = { name, s:now(), timed_out } end) end
+      return function()
+        g:wait("10s", function(timed_out) woken[#woken + 1] = { name, s:now(), timed_out } end)
+      end
     end
     s:at(1, function() assert.is_true(g:begin()) end)
     s:at(2, waiter("a"))
