@@ -39,7 +39,8 @@ test: build build-asan
 test-fast: build
 	ctest --test-dir $(BUILD) --output-on-failure
 
-bench: build
+bench: bootstrap $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) >/dev/null
 	./scripts/bench $(BUILD)
 
 clean:
