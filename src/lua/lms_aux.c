@@ -12,11 +12,24 @@ void lms_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, cons
     luaL_newmetatable(L, tname);
     if (meta) luaL_setfuncs(L, meta, 0);
     lua_newtable(L);
-    if (methods) luaL_setfuncs(L, methods, 0);
+    if (methods) {
+        lua_pushvalue(L, -2); /* the metatable, upvalue 1 of every method */
+        luaL_setfuncs(L, methods, 1);
+    }
     lua_setfield(L, -2, "__index");
     lua_pushstring(L, tname);
     lua_setfield(L, -2, "__name");
     lua_pop(L, 1);
+}
+
+void *lms_checkself(lua_State *L, const char *tname) {
+    void *p = lua_touserdata(L, 1);
+    if (p != NULL && lua_getmetatable(L, 1)) {
+        int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+        if (same) return p;
+    }
+    return luaL_checkudata(L, 1, tname); /* raises the standard message */
 }
 
 int64_t lms_checkint64(lua_State *L, int arg) {

@@ -15,8 +15,14 @@
 void lms_setfuncs(lua_State *L, const luaL_Reg *fns);
 
 /* Create the metatable `tname` with __index = methods, plus `meta` entries
- * (e.g. __gc, __close, __tostring). Leaves the stack unchanged. */
+ * (e.g. __gc, __close, __tostring). Each method gets the metatable as its
+ * upvalue 1 (see lms_checkself). Leaves the stack unchanged. */
 void lms_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *meta);
+
+/* The userdata `self` (argument 1) of a method registered by lms_newclass,
+ * which gives every method its class's metatable as upvalue 1: a pointer
+ * comparison instead of luaL_checkudata's registry lookup by name. */
+void *lms_checkself(lua_State *L, const char *tname);
 
 /* Check that argument `arg` is an integer-valued number (or string of one)
  * and return it as int64. Raises a precise argument error otherwise. */

@@ -17,7 +17,7 @@ typedef struct lhist {
 
 /* The open histogram at argument arg; raises if it is not one or is closed. */
 static ms_hist *check_hist(lua_State *L, int arg) {
-    lhist *u = luaL_checkudata(L, arg, HIST_CLASS);
+    lhist *u = arg == 1 ? lms_checkself(L, HIST_CLASS) : luaL_checkudata(L, arg, HIST_CLASS);
     if (u->h == NULL) luaL_error(L, "attempt to use a closed Hist");
     return u->h;
 }

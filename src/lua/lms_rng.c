@@ -18,7 +18,7 @@ typedef struct lrng {
 
 /* The open stream at argument arg; raises if it is not one or is closed. */
 static ms_rng *check_rng(lua_State *L, int arg) {
-    lrng *u = luaL_checkudata(L, arg, RNG_CLASS);
+    lrng *u = arg == 1 ? lms_checkself(L, RNG_CLASS) : luaL_checkudata(L, arg, RNG_CLASS);
     if (u->closed) luaL_error(L, "attempt to use a closed Rng");
     return &u->r;
 }

@@ -15,6 +15,13 @@ lms_sched *lms_sched_check(lua_State *L, int arg) {
     return b;
 }
 
+/* self of a Sched method (fast path, see lms_checkself). */
+static lms_sched *check_self(lua_State *L) {
+    lms_sched *b = lms_checkself(L, LMS_SCHED);
+    if (b->s == NULL) luaL_argerror(L, 1, "scheduler is closed");
+    return b;
+}
+
 static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
     (void)a;
     (void)c;
@@ -40,7 +47,7 @@ static int sched_new(lua_State *L) {
 
 /* at(t, fn [, kind [, id]]) / after(d, fn [, kind [, id]]) -> event id */
 static int schedule(lua_State *L, int relative) {
-    lms_sched *b = lms_sched_check(L, 1);
+    lms_sched *b = check_self(L);
     int64_t t = lms_checkduration(L, 2);
     luaL_checktype(L, 3, LUA_TFUNCTION);
     uint32_t kind = (uint32_t)luaL_optinteger(L, 4, KIND_LUA);
@@ -63,7 +70,7 @@ static int sched_after(lua_State *L) {
 }
 
 static int sched_cancel(lua_State *L) {
-    lms_sched *b = lms_sched_check(L, 1);
+    lms_sched *b = check_self(L);
     lua_Integer e = luaL_checkinteger(L, 2);
     int ok = ms_sched_cancel(b->s, (ms_event_id)e);
     if (ok) {
@@ -115,17 +122,17 @@ static int sched_run(lua_State *L) {
 }
 
 static int sched_now(lua_State *L) {
-    lua_pushnumber(L, (lua_Number)ms_sched_now(lms_sched_check(L, 1)->s) / 1e9);
+    lua_pushnumber(L, (lua_Number)ms_sched_now(check_self(L)->s) / 1e9);
     return 1;
 }
 
 static int sched_now_ns(lua_State *L) {
-    lua_pushinteger(L, ms_sched_now(lms_sched_check(L, 1)->s));
+    lua_pushinteger(L, ms_sched_now(check_self(L)->s));
     return 1;
 }
 
 static int sched_next_time(lua_State *L) {
-    int64_t t = ms_sched_next_time(lms_sched_check(L, 1)->s);
+    int64_t t = ms_sched_next_time(check_self(L)->s);
     if (t == MS_TIME_MAX)
         lua_pushnil(L);
     else
@@ -134,24 +141,24 @@ static int sched_next_time(lua_State *L) {
 }
 
 static int sched_pending(lua_State *L) {
-    lua_pushinteger(L, (lua_Integer)ms_sched_pending(lms_sched_check(L, 1)->s));
+    lua_pushinteger(L, (lua_Integer)ms_sched_pending(check_self(L)->s));
     return 1;
 }
 
 static int sched_events(lua_State *L) {
-    lua_pushinteger(L, (lua_Integer)ms_sched_events(lms_sched_check(L, 1)->s));
+    lua_pushinteger(L, (lua_Integer)ms_sched_events(check_self(L)->s));
     return 1;
 }
 
 static int sched_digest(lua_State *L) {
     char hex[17];
-    ms_digest_hex(ms_sched_digest(lms_sched_check(L, 1)->s), hex);
+    ms_digest_hex(ms_sched_digest(check_self(L)->s), hex);
     lua_pushstring(L, hex);
     return 1;
 }
 
 static int sched_fold(lua_State *L) {
-    lms_sched *b = lms_sched_check(L, 1);
+    lms_sched *b = check_self(L);
     if (lua_type(L, 2) == LUA_TSTRING) {
         size_t n;
         const char *p = lua_tolstring(L, 2, &n);
@@ -163,7 +170,7 @@ static int sched_fold(lua_State *L) {
 }
 
 static int sched_stop(lua_State *L) {
-    ms_sched_stop(lms_sched_check(L, 1)->s);
+    ms_sched_stop(check_self(L)->s);
     return 0;
 }
 
