@@ -1,0 +1,146 @@
+/* The CubeFS master's key layout and compact binary records.
+ *
+ * Keys (ids printed as 10 zero-padded decimal digits, so byte order is
+ * numeric order and "#dp#<vol>#" is a prefix of exactly that vol's dps):
+ *   #vol#<vol>          volume record           ms_layout_vol
+ *   #dp#<vol>#<dp>      data partition record   ms_layout_part (kind dp)
+ *   #mp#<vol>#<mp>      meta partition record   ms_layout_part (kind mp)
+ *   #dn#<id>#<addr>     data node record        ms_layout_node
+ *   #mn#<id>#<addr>     meta node record        ms_layout_node
+ *   #user#<uid>         user record             ms_layout_user
+ *   #c#<cluster>        cluster record          ms_layout_cluster
+ *   #max_dp_id, #max_mp_id, #max_common_id      id allocators (u64)
+ *   applied             the raft index the store reflects (u64)
+ * Every '#' key sorts before "applied", so a key-ordered stream ends with it.
+ *
+ * Records are little-endian: a kind byte, a format byte (1), fixed fields,
+ * then counted strings (u16 length) and id lists (u32 count, u64 each).
+ * Encoders return the size needed and write only when it fits in cap
+ * (snprintf-style). Decoders check every length against the input, reject
+ * trailing bytes, and return -1 on any malformed input without reading out
+ * of bounds; decoded strings and id lists point into the input. */
+#ifndef MS_LAYOUT_H
+#define MS_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_LAYOUT_KEY_MAX 96           /* buffer size for any key built here */
+#define MS_LAYOUT_ID_MAX 9999999999ULL /* ids print in 10 digits */
+#define MS_LAYOUT_NAME_MAX 64          /* longest addr / uid / cluster name in a key */
+#define MS_LAYOUT_KEY_APPLIED "applied"
+#define MS_LAYOUT_KEY_MAX_DP "#max_dp_id"
+#define MS_LAYOUT_KEY_MAX_MP "#max_mp_id"
+#define MS_LAYOUT_KEY_MAX_COMMON "#max_common_id"
+#define MS_LAYOUT_PREFIX_VOL "#vol#"
+#define MS_LAYOUT_PREFIX_USER "#user#"
+#define MS_LAYOUT_PREFIX_CLUSTER "#c#"
+
+typedef enum ms_layout_kind {
+    MS_REC_VOL = 1,
+    MS_REC_DP = 2,
+    MS_REC_MP = 3,
+    MS_REC_DATANODE = 4,
+    MS_REC_METANODE = 5,
+    MS_REC_USER = 6,
+    MS_REC_CLUSTER = 7
+} ms_layout_kind;
+
+/* A list of u64 ids: either an array (v, for encoding) or the raw
+ * little-endian bytes inside a decoded record (raw). */
+typedef struct ms_layout_ids {
+    uint32_t n;
+    const uint64_t *v;
+    const unsigned char *raw;
+} ms_layout_ids;
+
+typedef struct ms_layout_str {
+    const char *p;
+    uint16_t len;
+} ms_layout_str;
+
+typedef struct ms_layout_vol {
+    uint64_t id;
+    uint64_t capacity; /* bytes */
+    uint8_t status;
+    ms_layout_str name;
+    ms_layout_str owner; /* uid */
+    ms_layout_ids mps;   /* meta partition ids, the source of truth */
+    ms_layout_ids dps;   /* data partition ids, the source of truth */
+} ms_layout_vol;
+
+/* A data or meta partition (kind MS_REC_DP / MS_REC_MP). */
+typedef struct ms_layout_part {
+    uint8_t kind;
+    uint8_t status;
+    uint64_t id;
+    uint64_t vol;
+    uint64_t start, end; /* inode range (mp); 0 for dp */
+    ms_layout_ids hosts; /* replica node ids */
+} ms_layout_part;
+
+/* A data or meta node (kind MS_REC_DATANODE / MS_REC_METANODE). */
+typedef struct ms_layout_node {
+    uint8_t kind;
+    uint64_t id;
+    uint32_t zone;
+    uint64_t total, used; /* bytes */
+    ms_layout_str addr;
+} ms_layout_node;
+
+typedef struct ms_layout_user {
+    uint8_t type;
+    ms_layout_str uid;
+    ms_layout_ids vols; /* owned vol ids */
+} ms_layout_user;
+
+/* The cluster record: how many of each there are, and the allocators, so a
+ * list can tell a complete answer from an empty or partial one. */
+typedef struct ms_layout_cluster {
+    ms_layout_str name;
+    uint64_t vols, dps, mps, data_nodes, meta_nodes, users;
+    uint64_t max_dp_id, max_mp_id, max_common_id;
+} ms_layout_cluster;
+
+/* --- keys: each writes into buf (>= MS_LAYOUT_KEY_MAX bytes, NUL-terminated)
+ * and returns the key length, or 0 when an id exceeds MS_LAYOUT_ID_MAX or a
+ * name exceeds MS_LAYOUT_NAME_MAX. --- */
+
+size_t ms_layout_key_vol(char *buf, uint64_t vol);
+size_t ms_layout_key_dp(char *buf, uint64_t vol, uint64_t dp);
+size_t ms_layout_key_mp(char *buf, uint64_t vol, uint64_t mp);
+/* "#dp#<vol>#" / "#mp#<vol>#": the prefix of one vol's partitions. */
+size_t ms_layout_key_dp_prefix(char *buf, uint64_t vol);
+size_t ms_layout_key_mp_prefix(char *buf, uint64_t vol);
+/* "#dn#<id>#<addr>" / "#mn#<id>#<addr>"; addr NULL builds the prefix
+ * "#dn#<id>#" that finds a node by id alone. */
+size_t ms_layout_key_dn(char *buf, uint64_t id, const char *addr);
+size_t ms_layout_key_mn(char *buf, uint64_t id, const char *addr);
+size_t ms_layout_key_user(char *buf, const char *uid);
+size_t ms_layout_key_cluster(char *buf, const char *name);
+
+/* The id after "#vol#" in a vol key, or -1 when key is not a vol key. */
+int ms_layout_parse_vol_key(const void *key, size_t len, uint64_t *vol);
+
+/* --- values --- */
+
+/* A u64 value (allocators, applied): 8 bytes little-endian. Decode fails
+ * unless n == 8. */
+void ms_layout_u64_encode(unsigned char buf[8], uint64_t v);
+int ms_layout_u64_decode(const void *p, size_t n, uint64_t *v);
+
+/* Element i (< ids->n) of an id list. */
+uint64_t ms_layout_ids_at(const ms_layout_ids *ids, uint32_t i);
+
+size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap);
+int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r);
+size_t ms_layout_part_encode(const ms_layout_part *r, void *buf, size_t cap);
+int ms_layout_part_decode(const void *p, size_t n, ms_layout_part *r);
+size_t ms_layout_node_encode(const ms_layout_node *r, void *buf, size_t cap);
+int ms_layout_node_decode(const void *p, size_t n, ms_layout_node *r);
+size_t ms_layout_user_encode(const ms_layout_user *r, void *buf, size_t cap);
+int ms_layout_user_decode(const void *p, size_t n, ms_layout_user *r);
+size_t ms_layout_cluster_encode(const ms_layout_cluster *r, void *buf, size_t cap);
+int ms_layout_cluster_decode(const void *p, size_t n, ms_layout_cluster *r);
+
+#endif

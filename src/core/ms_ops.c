@@ -1,0 +1,281 @@
+/* Master read routes over a view, with the integrity rules of ms_ops.h.
+ * Lookups the checker makes only to decide a verdict (counting vol or node
+ * keys) are not charged to the result's entries and bytes. */
+#include "ms_ops.h"
+
+#include "ms_layout.h"
+
+#include <string.h>
+
+static const char *const op_names[MS_OP_COUNT] = {
+    "get_vol",  "get_partitions", "get_meta_partitions", "get_dp",
+    "get_node", "get_cluster",    "list_vols",
+};
+
+static ms_read_result verdict(ms_read_result r, ms_read_verdict v, const char *why) {
+    r.verdict = v;
+    r.why = why;
+    return r;
+}
+
+/* Rules 1 and 2: a COMPLETE result carrying the applied index, or a final
+ * verdict. */
+static ms_read_result start(const ms_view *v) {
+    ms_read_result r = {MS_READ_COMPLETE, NULL, 0, 0, 0};
+    if (v->state == MS_STORE_CLOSED) return verdict(r, MS_READ_CRASH, "store closed by an apply");
+    if (v->state == MS_STORE_BROKEN)
+        return verdict(r, MS_READ_UNUSABLE, "store broken by an aborted apply");
+    size_t n;
+    const void *p = ms_view_get(v, MS_LAYOUT_KEY_APPLIED, strlen(MS_LAYOUT_KEY_APPLIED), &n);
+    if (p == NULL || ms_layout_u64_decode(p, n, &r.applied) != 0)
+        return verdict(r, MS_READ_TORN, "applied key missing");
+    return r;
+}
+
+static int final(const ms_read_result *r) {
+    return r->verdict != MS_READ_COMPLETE;
+}
+
+/* Point read charged to r; NULL when absent. */
+static const void *get(const ms_view *v, ms_read_result *r, const char *k, size_t kl, size_t *vl) {
+    const void *p = ms_view_get(v, k, kl, vl);
+    if (p) {
+        r->entries++;
+        r->bytes += kl + *vl;
+    }
+    return p;
+}
+
+static void charge(ms_read_result *r, const ms_iter *it) {
+    size_t kl, vl;
+    ms_iter_key(it, &kl);
+    ms_iter_value(it, &vl);
+    r->entries++;
+    r->bytes += kl + vl;
+}
+
+/* Keys under prefix (not charged). */
+static uint64_t count_prefix(const ms_view *v, const char *pfx) {
+    ms_iter it;
+    uint64_t n = 0;
+    ms_iter_prefix(&it, v, pfx, strlen(pfx));
+    while (ms_iter_next(&it)) n++;
+    return n;
+}
+
+/* The cluster record (the first `#c#` key): 0, or -1 with *r set TORN. */
+static int cluster_load(const ms_view *v, ms_read_result *r, ms_layout_cluster *c, int charged) {
+    ms_iter it;
+    size_t vl;
+    ms_iter_prefix(&it, v, MS_LAYOUT_PREFIX_CLUSTER, strlen(MS_LAYOUT_PREFIX_CLUSTER));
+    if (!ms_iter_next(&it)) {
+        *r = verdict(*r, MS_READ_TORN, "cluster record missing");
+        return -1;
+    }
+    if (charged) charge(r, &it);
+    const void *p = ms_iter_value(&it, &vl);
+    if (ms_layout_cluster_decode(p, vl, c) != 0) {
+        *r = verdict(*r, MS_READ_TORN, "malformed cluster record");
+        return -1;
+    }
+    return 0;
+}
+
+/* Rule 4 for a vol that is absent. */
+static ms_read_result vol_absent(const ms_view *v, ms_read_result r) {
+    ms_layout_cluster c;
+    if (cluster_load(v, &r, &c, 0) != 0) return r;
+    if (count_prefix(v, MS_LAYOUT_PREFIX_VOL) == c.vols)
+        return verdict(r, MS_READ_NOT_FOUND, "no such vol");
+    return verdict(r, MS_READ_TORN, "vol record missing");
+}
+
+/* Load vol's record into *out: 1, or 0 with a final verdict in *r. */
+static int vol_load(const ms_view *v, uint64_t vol, ms_read_result *r, ms_layout_vol *out) {
+    char key[MS_LAYOUT_KEY_MAX];
+    size_t kl = ms_layout_key_vol(key, vol), vl;
+    const void *p = kl ? get(v, r, key, kl, &vl) : NULL;
+    if (p == NULL) {
+        *r = vol_absent(v, *r);
+        return 0;
+    }
+    if (ms_layout_vol_decode(p, vl, out) != 0) {
+        *r = verdict(*r, MS_READ_TORN, "malformed vol record");
+        return 0;
+    }
+    return 1;
+}
+
+ms_read_result ms_ops_get_vol(const ms_view *v, uint64_t vol) {
+    ms_read_result r = start(v);
+    ms_layout_vol rec;
+    if (!final(&r)) vol_load(v, vol, &r, &rec);
+    return r;
+}
+
+/* Rule 5: the partition keys under the vol's prefix against its list. */
+static ms_read_result parts(const ms_view *v, uint64_t vol, int meta) {
+    ms_read_result r = start(v);
+    ms_layout_vol rec;
+    if (final(&r) || !vol_load(v, vol, &r, &rec)) return r;
+    const ms_layout_ids *ids = meta ? &rec.mps : &rec.dps;
+    char pfx[MS_LAYOUT_KEY_MAX];
+    size_t pl = meta ? ms_layout_key_mp_prefix(pfx, vol) : ms_layout_key_dp_prefix(pfx, vol);
+    ms_iter it;
+    ms_iter_prefix(&it, v, pfx, pl);
+    uint32_t i = 0;
+    while (ms_iter_next(&it)) {
+        size_t vl;
+        ms_layout_part p;
+        const void *val = ms_iter_value(&it, &vl);
+        charge(&r, &it);
+        if (ms_layout_part_decode(val, vl, &p) != 0)
+            return verdict(r, MS_READ_TORN, "malformed partition record");
+        if (i < ids->n && ms_layout_ids_at(ids, i) < p.id)
+            return verdict(r, MS_READ_TORN, "listed partition missing");
+        if (i >= ids->n || ms_layout_ids_at(ids, i) != p.id)
+            return verdict(r, MS_READ_TORN, "partition not listed by its vol");
+        i++;
+    }
+    if (i < ids->n) return verdict(r, MS_READ_TORN, "listed partition missing");
+    return r;
+}
+
+ms_read_result ms_ops_get_partitions(const ms_view *v, uint64_t vol) {
+    return parts(v, vol, 0);
+}
+
+ms_read_result ms_ops_get_meta_partitions(const ms_view *v, uint64_t vol) {
+    return parts(v, vol, 1);
+}
+
+static int ids_contain(const ms_layout_ids *ids, uint64_t id) {
+    for (uint32_t i = 0; i < ids->n; i++)
+        if (ms_layout_ids_at(ids, i) == id) return 1;
+    return 0;
+}
+
+ms_read_result ms_ops_get_dp(const ms_view *v, uint64_t vol, uint64_t dp) {
+    ms_read_result r = start(v);
+    ms_layout_vol rec;
+    if (final(&r) || !vol_load(v, vol, &r, &rec)) return r;
+    char key[MS_LAYOUT_KEY_MAX];
+    size_t kl = ms_layout_key_dp(key, vol, dp), vl;
+    const void *p = kl ? get(v, &r, key, kl, &vl) : NULL;
+    ms_layout_part part;
+    if (p == NULL)
+        return ids_contain(&rec.dps, dp) ? verdict(r, MS_READ_TORN, "listed partition missing")
+                                         : verdict(r, MS_READ_NOT_FOUND, "no such partition");
+    if (ms_layout_part_decode(p, vl, &part) != 0 || part.vol != vol)
+        return verdict(r, MS_READ_TORN, "malformed partition record");
+    return r;
+}
+
+/* The first key under prefix, charged and decoded as a node: 1 found, 0
+ * absent, -1 malformed. */
+static int node_find(const ms_view *v, ms_read_result *r, const char *pfx, size_t pl) {
+    ms_iter it;
+    size_t vl;
+    ms_layout_node n;
+    ms_iter_prefix(&it, v, pfx, pl);
+    if (!ms_iter_next(&it)) return 0;
+    charge(r, &it);
+    const void *p = ms_iter_value(&it, &vl);
+    return ms_layout_node_decode(p, vl, &n) == 0 ? 1 : -1;
+}
+
+ms_read_result ms_ops_get_node(const ms_view *v, uint64_t id) {
+    ms_read_result r = start(v);
+    if (final(&r)) return r;
+    char pfx[MS_LAYOUT_KEY_MAX];
+    int found = 0;
+    for (int meta = 0; meta < 2 && found == 0; meta++) {
+        size_t pl = meta ? ms_layout_key_mn(pfx, id, NULL) : ms_layout_key_dn(pfx, id, NULL);
+        if (pl) found = node_find(v, &r, pfx, pl);
+    }
+    if (found < 0) return verdict(r, MS_READ_TORN, "malformed node record");
+    if (found) return r;
+    ms_layout_cluster c;
+    if (cluster_load(v, &r, &c, 0) != 0) return r;
+    if (count_prefix(v, "#dn#") == c.data_nodes && count_prefix(v, "#mn#") == c.meta_nodes)
+        return verdict(r, MS_READ_NOT_FOUND, "no such node");
+    return verdict(r, MS_READ_TORN, "node record missing");
+}
+
+ms_read_result ms_ops_get_cluster(const ms_view *v) {
+    ms_read_result r = start(v);
+    ms_layout_cluster c;
+    if (final(&r) || cluster_load(v, &r, &c, 1) != 0) return r;
+    static const char *const alloc[] = {MS_LAYOUT_KEY_MAX_DP, MS_LAYOUT_KEY_MAX_MP,
+                                        MS_LAYOUT_KEY_MAX_COMMON};
+    for (int i = 0; i < 3; i++) {
+        size_t vl;
+        uint64_t x;
+        const void *p = get(v, &r, alloc[i], strlen(alloc[i]), &vl);
+        if (p == NULL || ms_layout_u64_decode(p, vl, &x) != 0)
+            return verdict(r, MS_READ_TORN, "id allocator missing");
+    }
+    return r;
+}
+
+ms_read_result ms_ops_list_vols(const ms_view *v) {
+    ms_read_result r = start(v);
+    ms_layout_cluster c;
+    if (final(&r) || cluster_load(v, &r, &c, 1) != 0) return r;
+    ms_iter it;
+    uint64_t n = 0;
+    ms_iter_prefix(&it, v, MS_LAYOUT_PREFIX_VOL, strlen(MS_LAYOUT_PREFIX_VOL));
+    while (ms_iter_next(&it)) {
+        size_t vl;
+        ms_layout_vol rec;
+        const void *p = ms_iter_value(&it, &vl);
+        charge(&r, &it);
+        if (ms_layout_vol_decode(p, vl, &rec) != 0)
+            return verdict(r, MS_READ_TORN, "malformed vol record");
+        n++;
+    }
+    if (n != c.vols) return verdict(r, MS_READ_TORN, "vol list shorter than the cluster record");
+    return r;
+}
+
+ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t b) {
+    switch (op) {
+    case MS_OP_GET_VOL:
+        return ms_ops_get_vol(v, a);
+    case MS_OP_GET_PARTITIONS:
+        return ms_ops_get_partitions(v, a);
+    case MS_OP_GET_META_PARTITIONS:
+        return ms_ops_get_meta_partitions(v, a);
+    case MS_OP_GET_DP:
+        return ms_ops_get_dp(v, a, b);
+    case MS_OP_GET_NODE:
+        return ms_ops_get_node(v, a);
+    case MS_OP_GET_CLUSTER:
+        return ms_ops_get_cluster(v);
+    case MS_OP_LIST_VOLS:
+        return ms_ops_list_vols(v);
+    default:
+        break;
+    }
+    ms_read_result r = {MS_READ_UNUSABLE, "unknown op", 0, 0, 0};
+    return r;
+}
+
+const char *ms_ops_op_name(ms_read_op op) {
+    return (unsigned)op < MS_OP_COUNT ? op_names[op] : NULL;
+}
+
+int ms_ops_op_parse(const char *name, ms_read_op *op) {
+    for (int i = 0; i < MS_OP_COUNT; i++) {
+        if (strcmp(name, op_names[i]) == 0) {
+            *op = (ms_read_op)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *ms_ops_verdict_name(ms_read_verdict v) {
+    static const char *const names[] = {"complete", "not_found", "torn", "crash", "unusable"};
+    return (unsigned)v < sizeof names / sizeof names[0] ? names[v] : "unknown";
+}

@@ -1,0 +1,553 @@
+/* Write side of the store: the copy-on-write B+tree, versions and exact
+ * memory accounting.
+ *
+ * A write first walks down read-only, recording its path, then counts the
+ * nodes it will need (copies of shared path nodes, split halves, siblings
+ * to rebalance with) and allocates them all before touching anything, so an
+ * allocation failure leaves the tree exactly as it was. */
+#include "ms_store_impl.h"
+
+#include <stdlib.h>
+
+#define MIN_FILL (FAN / 4) /* a non-root node below this is rebalanced */
+#define POOL_MAX (2 * MS_STORE_MAX_DEPTH + 2)
+
+typedef struct ms_store_node node;
+
+struct ms_store {
+    node *root;
+    uint64_t count;
+    uint64_t applied;
+    ms_store_state state;
+    ms_store_mem *mem;
+};
+
+struct ms_version {
+    uint32_t refs;
+    node *root;
+    uint64_t count;
+    uint64_t applied;
+    ms_store_mem *mem;
+};
+
+/* Nodes allocated ahead of a write. */
+typedef struct pool {
+    node *leaf[POOL_MAX];
+    node *inner[POOL_MAX];
+    int nleaf, ninner;
+} pool;
+
+/* A write's root-to-leaf path: node[l] and the slot taken in it. */
+typedef struct path {
+    node *node[MS_STORE_MAX_DEPTH];
+    int pos[MS_STORE_MAX_DEPTH];
+    int leaf; /* index of the leaf level */
+    int found;
+} path;
+
+/* --- accounting ----------------------------------------------------------- */
+
+static void *mem_alloc(ms_store_mem *m, size_t n) {
+    void *p = malloc(n);
+    if (p && m) {
+        m->bytes_in_use += (int64_t)n;
+        m->blocks++;
+        if (m->bytes_in_use > m->peak) m->peak = m->bytes_in_use;
+    }
+    return p;
+}
+
+static void mem_free(ms_store_mem *m, void *p, size_t n) {
+    if (p == NULL) return;
+    if (m) {
+        m->bytes_in_use -= (int64_t)n;
+        m->blocks--;
+    }
+    free(p);
+}
+
+static size_t node_size(int leaf) {
+    return leaf ? sizeof(ms__leaf) : sizeof(ms__inner);
+}
+
+static size_t entry_size(const ms__entry *e) {
+    return sizeof *e + (size_t)e->klen + e->vlen;
+}
+
+static void entry_release(ms_store_mem *m, ms__entry *e) {
+    if (e && --e->refs == 0) mem_free(m, e, entry_size(e));
+}
+
+/* Drop one reference to nd; the last one frees the subtree it alone held. */
+static void node_release(ms_store_mem *m, node *nd) {
+    if (nd == NULL || --nd->refs > 0) return;
+    if (nd->leaf) {
+        for (int i = 0; i < nd->n; i++) entry_release(m, AS_LEAF(nd)->e[i]);
+    } else {
+        ms__inner *in = AS_INNER(nd);
+        for (int i = 0; i < nd->n; i++) node_release(m, in->c[i]);
+        for (int i = 1; i < nd->n; i++) entry_release(m, in->sep[i]);
+    }
+    mem_free(m, nd, node_size(nd->leaf));
+}
+
+/* --- node pool ---------------------------------------------------------------- */
+
+static void pool_drain(ms_store_mem *m, pool *p) {
+    while (p->nleaf > 0) mem_free(m, p->leaf[--p->nleaf], sizeof(ms__leaf));
+    while (p->ninner > 0) mem_free(m, p->inner[--p->ninner], sizeof(ms__inner));
+}
+
+/* Allocate nleaf leaves and ninner inner nodes; -1 (nothing held) on failure. */
+static int pool_fill(ms_store_mem *m, pool *p, int nleaf, int ninner) {
+    p->nleaf = p->ninner = 0;
+    while (p->nleaf < nleaf) {
+        node *nd = mem_alloc(m, sizeof(ms__leaf));
+        if (nd == NULL) goto fail;
+        p->leaf[p->nleaf++] = nd;
+    }
+    while (p->ninner < ninner) {
+        node *nd = mem_alloc(m, sizeof(ms__inner));
+        if (nd == NULL) goto fail;
+        p->inner[p->ninner++] = nd;
+    }
+    return 0;
+fail:
+    pool_drain(m, p);
+    return -1;
+}
+
+static node *pool_take(pool *p, int leaf) {
+    node *nd = leaf ? p->leaf[--p->nleaf] : p->inner[--p->ninner];
+    nd->refs = 1;
+    nd->n = 0;
+    nd->leaf = (uint16_t)leaf;
+    return nd;
+}
+
+/* Make *slot writable: when shared, replace it by a private copy (from the
+ * pool) that holds its own references to the children and entries. */
+static void own(pool *p, node **slot) {
+    node *src = *slot;
+    if (src->refs == 1) return;
+    node *dst = pool_take(p, src->leaf);
+    memcpy(dst, src, node_size(src->leaf));
+    dst->refs = 1;
+    if (src->leaf) {
+        for (int i = 0; i < src->n; i++) AS_LEAF(dst)->e[i]->refs++;
+    } else {
+        for (int i = 0; i < src->n; i++) AS_INNER(dst)->c[i]->refs++;
+        for (int i = 1; i < src->n; i++) AS_INNER(dst)->sep[i]->refs++;
+    }
+    src->refs--;
+    *slot = dst;
+}
+
+/* --- paths ------------------------------------------------------------------- */
+
+/* Walk from root to the leaf for k, read-only. -1 when the tree is too deep. */
+static int path_find(node *root, const void *k, size_t klen, path *pa) {
+    node *nd = root;
+    int d = 0;
+    while (!nd->leaf) {
+        if (d >= MS_STORE_MAX_DEPTH - 2) return -1;
+        int i = ms__inner_child(nd, k, klen);
+        pa->node[d] = nd;
+        pa->pos[d++] = i;
+        nd = AS_INNER(nd)->c[i];
+    }
+    pa->node[d] = nd;
+    pa->pos[d] = ms__leaf_lower(nd, k, klen, &pa->found);
+    pa->leaf = d;
+    return 0;
+}
+
+/* First level whose node is shared (so it and all below need copies), or
+ * leaf + 1 when none is. */
+static int path_shared_from(const path *pa) {
+    for (int l = 0; l <= pa->leaf; l++)
+        if (pa->node[l]->refs > 1) return l;
+    return pa->leaf + 1;
+}
+
+/* Copy the shared part of the path; afterwards every path node is private
+ * and linked from its (private) parent. */
+static void path_own(ms_store *s, path *pa, pool *p) {
+    node **slot = &s->root;
+    for (int l = 0; l <= pa->leaf; l++) {
+        own(p, slot);
+        pa->node[l] = *slot;
+        if (l < pa->leaf) slot = &AS_INNER(*slot)->c[pa->pos[l]];
+    }
+}
+
+/* --- insertion ----------------------------------------------------------------- */
+
+/* Split point for FAN + 1 items with the new one at pos: an append keeps the
+ * left node full, so ascending loads fill nodes completely. */
+static int split_point(int pos) {
+    return pos == FAN ? FAN : (FAN + 1) / 2;
+}
+
+/* Insert e at pos of leaf lf; when full, split into a pool leaf returned in
+ * *right with its first key as separator *rsep (one reference taken). */
+static void leaf_insert(ms__leaf *lf, int pos, ms__entry *e, pool *p, node **right,
+                        ms__entry **rsep) {
+    int n = lf->h.n;
+    if (n < FAN) {
+        memmove(&lf->e[pos + 1], &lf->e[pos], (size_t)(n - pos) * sizeof lf->e[0]);
+        lf->e[pos] = e;
+        lf->h.n++;
+        return;
+    }
+    ms__entry *tmp[FAN + 1];
+    memcpy(tmp, lf->e, (size_t)pos * sizeof tmp[0]);
+    tmp[pos] = e;
+    memcpy(&tmp[pos + 1], &lf->e[pos], (size_t)(n - pos) * sizeof tmp[0]);
+    int k = split_point(pos);
+    ms__leaf *r = AS_LEAF(pool_take(p, 1));
+    memcpy(lf->e, tmp, (size_t)k * sizeof tmp[0]);
+    memcpy(r->e, &tmp[k], (size_t)(FAN + 1 - k) * sizeof tmp[0]);
+    lf->h.n = (uint16_t)k;
+    r->h.n = (uint16_t)(FAN + 1 - k);
+    r->e[0]->refs++;
+    *rsep = r->e[0];
+    *right = &r->h;
+}
+
+/* Insert child c with separator sep at pos of in; split as leaf_insert. The
+ * right half's first separator moves up as *rsep (ownership moves). */
+static void inner_insert(ms__inner *in, int pos, node *c, ms__entry *sep, pool *p, node **right,
+                         ms__entry **rsep) {
+    int n = in->h.n;
+    if (n < FAN) {
+        memmove(&in->c[pos + 1], &in->c[pos], (size_t)(n - pos) * sizeof in->c[0]);
+        memmove(&in->sep[pos + 1], &in->sep[pos], (size_t)(n - pos) * sizeof in->sep[0]);
+        in->c[pos] = c;
+        in->sep[pos] = sep;
+        in->h.n++;
+        return;
+    }
+    node *tc[FAN + 1];
+    ms__entry *ts[FAN + 1];
+    memcpy(tc, in->c, (size_t)pos * sizeof tc[0]);
+    memcpy(ts, in->sep, (size_t)pos * sizeof ts[0]);
+    tc[pos] = c;
+    ts[pos] = sep;
+    memcpy(&tc[pos + 1], &in->c[pos], (size_t)(n - pos) * sizeof tc[0]);
+    memcpy(&ts[pos + 1], &in->sep[pos], (size_t)(n - pos) * sizeof ts[0]);
+    int k = split_point(pos);
+    ms__inner *r = AS_INNER(pool_take(p, 0));
+    memcpy(in->c, tc, (size_t)k * sizeof tc[0]);
+    memcpy(in->sep, ts, (size_t)k * sizeof ts[0]);
+    memcpy(r->c, &tc[k], (size_t)(FAN + 1 - k) * sizeof tc[0]);
+    memcpy(r->sep, &ts[k], (size_t)(FAN + 1 - k) * sizeof ts[0]);
+    in->h.n = (uint16_t)k;
+    r->h.n = (uint16_t)(FAN + 1 - k);
+    *rsep = r->sep[0];
+    r->sep[0] = NULL;
+    *right = &r->h;
+}
+
+static ms__entry *entry_new(ms_store_mem *m, const void *k, size_t klen, const void *v,
+                            size_t vlen) {
+    ms__entry *e = mem_alloc(m, sizeof *e + klen + vlen);
+    if (e == NULL) return NULL;
+    e->refs = 1;
+    e->klen = (uint32_t)klen;
+    e->vlen = (uint32_t)vlen;
+    if (klen) memcpy(e->data, k, klen);
+    if (vlen) memcpy(e->data + klen, v, vlen);
+    return e;
+}
+
+/* Put into an empty tree: one new leaf. */
+static int put_first(ms_store *s, ms__entry *e) {
+    ms__leaf *lf = mem_alloc(s->mem, sizeof *lf);
+    if (lf == NULL) return -1;
+    lf->h.refs = 1;
+    lf->h.n = 1;
+    lf->h.leaf = 1;
+    lf->e[0] = e;
+    s->root = &lf->h;
+    s->count = 1;
+    return 0;
+}
+
+/* Add the split halves of a full path back: insert right siblings upward,
+ * growing a new root when the old one split. */
+static void path_insert(ms_store *s, path *pa, ms__entry *e, pool *p) {
+    node *right = NULL;
+    ms__entry *rsep = NULL;
+    leaf_insert(AS_LEAF(pa->node[pa->leaf]), pa->pos[pa->leaf], e, p, &right, &rsep);
+    for (int l = pa->leaf - 1; l >= 0 && right; l--) {
+        node *c = right;
+        right = NULL;
+        inner_insert(AS_INNER(pa->node[l]), pa->pos[l] + 1, c, rsep, p, &right, &rsep);
+    }
+    if (right) {
+        ms__inner *r = AS_INNER(pool_take(p, 0));
+        r->h.n = 2;
+        r->c[0] = s->root;
+        r->c[1] = right;
+        r->sep[0] = NULL;
+        r->sep[1] = rsep;
+        s->root = &r->h;
+    }
+}
+
+int ms_store_put(ms_store *s, const void *k, size_t klen, const void *v, size_t vlen) {
+    if (klen > UINT32_MAX || vlen > UINT32_MAX) return -1;
+    ms__entry *e = entry_new(s->mem, k, klen, v, vlen);
+    if (e == NULL) return -1;
+    if (s->root == NULL) {
+        if (put_first(s, e) == 0) return 0;
+        mem_free(s->mem, e, entry_size(e));
+        return -1;
+    }
+    path pa;
+    pool p;
+    int from = path_find(s->root, k, klen, &pa) == 0 ? path_shared_from(&pa) : -1;
+    int nleaf = from >= 0 && from <= pa.leaf,
+        ninner = from >= 0 && from < pa.leaf ? pa.leaf - from : 0;
+    if (from >= 0 && !pa.found && pa.node[pa.leaf]->n == FAN) {
+        nleaf++;
+        int l = pa.leaf - 1;
+        while (l >= 0 && pa.node[l]->n == FAN) l--;
+        ninner += pa.leaf - 1 - l + (l < 0);
+    }
+    if (from < 0 || pool_fill(s->mem, &p, nleaf, ninner) != 0) {
+        mem_free(s->mem, e, entry_size(e));
+        return -1;
+    }
+    path_own(s, &pa, &p);
+    if (pa.found) {
+        ms__leaf *lf = AS_LEAF(pa.node[pa.leaf]);
+        entry_release(s->mem, lf->e[pa.pos[pa.leaf]]);
+        lf->e[pa.pos[pa.leaf]] = e;
+    } else {
+        path_insert(s, &pa, e, &p);
+        s->count++;
+    }
+    pool_drain(s->mem, &p); /* empty unless the counts above over-asked */
+    return 0;
+}
+
+/* --- deletion ------------------------------------------------------------------- */
+
+/* Child i of in fell below MIN_FILL: merge it with a neighbour when both fit
+ * in one node, else share their items evenly. Both are made private first. */
+static void rebalance(ms_store *s, ms__inner *in, int i, pool *p) {
+    int l = i > 0 ? i - 1 : i, r = l + 1;
+    own(p, &in->c[l]);
+    own(p, &in->c[r]);
+    node *a = in->c[l], *b = in->c[r];
+    int total = a->n + b->n, k = total <= FAN ? total : total / 2;
+    if (a->leaf) {
+        ms__entry *t[2 * FAN];
+        memcpy(t, AS_LEAF(a)->e, (size_t)a->n * sizeof t[0]);
+        memcpy(&t[a->n], AS_LEAF(b)->e, (size_t)b->n * sizeof t[0]);
+        memcpy(AS_LEAF(a)->e, t, (size_t)k * sizeof t[0]);
+        memcpy(AS_LEAF(b)->e, &t[k], (size_t)(total - k) * sizeof t[0]);
+        entry_release(s->mem, in->sep[r]);
+        in->sep[r] = k < total ? t[k] : NULL;
+        if (k < total) t[k]->refs++;
+    } else {
+        node *tc[2 * FAN];
+        ms__entry *ts[2 * FAN];
+        memcpy(tc, AS_INNER(a)->c, (size_t)a->n * sizeof tc[0]);
+        memcpy(ts, AS_INNER(a)->sep, (size_t)a->n * sizeof ts[0]);
+        memcpy(&tc[a->n], AS_INNER(b)->c, (size_t)b->n * sizeof tc[0]);
+        memcpy(&ts[a->n], AS_INNER(b)->sep, (size_t)b->n * sizeof ts[0]);
+        ts[a->n] = in->sep[r]; /* the parent's separator comes down between them */
+        memcpy(AS_INNER(a)->c, tc, (size_t)k * sizeof tc[0]);
+        memcpy(AS_INNER(a)->sep, ts, (size_t)k * sizeof ts[0]);
+        memcpy(AS_INNER(b)->c, &tc[k], (size_t)(total - k) * sizeof tc[0]);
+        memcpy(AS_INNER(b)->sep, &ts[k], (size_t)(total - k) * sizeof ts[0]);
+        in->sep[r] = k < total ? ts[k] : NULL; /* and the new boundary goes up */
+        AS_INNER(b)->sep[0] = NULL;
+    }
+    a->n = (uint16_t)k;
+    b->n = (uint16_t)(total - k);
+    if (k < total) return;
+    mem_free(s->mem, b, node_size(b->leaf)); /* merged: b is private and empty */
+    int n = in->h.n;
+    memmove(&in->c[r], &in->c[r + 1], (size_t)(n - r - 1) * sizeof in->c[0]);
+    memmove(&in->sep[r], &in->sep[r + 1], (size_t)(n - r - 1) * sizeof in->sep[0]);
+    in->h.n--;
+}
+
+/* Replace a root with a single child by that child, and an empty leaf root
+ * by nothing. */
+static void root_shrink(ms_store *s) {
+    while (s->root && !s->root->leaf && s->root->n == 1) {
+        node *old = s->root;
+        s->root = AS_INNER(old)->c[0];
+        s->root->refs++;
+        node_release(s->mem, old);
+    }
+    if (s->root && s->root->leaf && s->root->n == 0) {
+        node_release(s->mem, s->root);
+        s->root = NULL;
+    }
+}
+
+int ms_store_del(ms_store *s, const void *k, size_t klen) {
+    if (s->root == NULL) return 0;
+    path pa;
+    if (path_find(s->root, k, klen, &pa) != 0) return -1;
+    if (!pa.found) return 0;
+    int from = path_shared_from(&pa);
+    /* Worst case: copies of the shared path, plus one sibling per level. */
+    int nleaf = (from <= pa.leaf) + (pa.leaf > 0);
+    int ninner = (from < pa.leaf ? pa.leaf - from : 0) + (pa.leaf > 1 ? pa.leaf - 1 : 0);
+    pool p;
+    if (pool_fill(s->mem, &p, nleaf, ninner) != 0) return -1;
+    path_own(s, &pa, &p);
+    ms__leaf *lf = AS_LEAF(pa.node[pa.leaf]);
+    int pos = pa.pos[pa.leaf];
+    entry_release(s->mem, lf->e[pos]);
+    memmove(&lf->e[pos], &lf->e[pos + 1], (size_t)(lf->h.n - pos - 1) * sizeof lf->e[0]);
+    lf->h.n--;
+    for (int l = pa.leaf - 1; l >= 0; l--) {
+        ms__inner *in = AS_INNER(pa.node[l]);
+        if (in->c[pa.pos[l]]->n < MIN_FILL && in->h.n >= 2) rebalance(s, in, pa.pos[l], &p);
+    }
+    root_shrink(s);
+    pool_drain(s->mem, &p);
+    s->count--;
+    return 1;
+}
+
+/* --- stores ----------------------------------------------------------------------- */
+
+ms_store *ms_store_new(ms_store_mem *mem) {
+    ms_store *s = mem_alloc(mem, sizeof *s);
+    if (s == NULL) return NULL;
+    s->root = NULL;
+    s->count = 0;
+    s->applied = 0;
+    s->state = MS_STORE_OPEN;
+    s->mem = mem;
+    return s;
+}
+
+void ms_store_free(ms_store *s) {
+    if (s == NULL) return;
+    node_release(s->mem, s->root);
+    mem_free(s->mem, s, sizeof *s);
+}
+
+const void *ms_store_get(const ms_store *s, const void *k, size_t klen, size_t *vlen) {
+    ms_view v = ms_store_view(s);
+    return ms_view_get(&v, k, klen, vlen);
+}
+
+uint64_t ms_store_count(const ms_store *s) {
+    return s->count;
+}
+
+void ms_store_clear(ms_store *s) {
+    node_release(s->mem, s->root);
+    s->root = NULL;
+    s->count = 0;
+    s->applied = 0;
+}
+
+void ms_store_set_applied(ms_store *s, uint64_t index) {
+    s->applied = index;
+}
+
+uint64_t ms_store_applied(const ms_store *s) {
+    return s->applied;
+}
+
+void ms_store_set_state(ms_store *s, ms_store_state st) {
+    s->state = st;
+}
+
+ms_store_state ms_store_state_of(const ms_store *s) {
+    return s->state;
+}
+
+ms_store_mem *ms_store_mem_of(const ms_store *s) {
+    return s->mem;
+}
+
+ms_view ms_store_view(const ms_store *s) {
+    ms_view v = {s->root, s->count, s->applied, s->state};
+    return v;
+}
+
+uint64_t ms_store_digest(const ms_store *s) {
+    ms_view v = ms_store_view(s);
+    return ms_view_digest(&v);
+}
+
+void ms_store_swap(ms_store *s, ms_store *src) {
+    node_release(s->mem, s->root);
+    s->root = src->root;
+    s->count = src->count;
+    s->applied = src->applied;
+    s->state = src->state;
+    src->root = NULL;
+    src->count = 0;
+    src->applied = 0;
+}
+
+/* --- versions --------------------------------------------------------------------- */
+
+ms_version *ms_store_snapshot(ms_store *s) {
+    ms_version *v = mem_alloc(s->mem, sizeof *v);
+    if (v == NULL) return NULL;
+    v->refs = 1;
+    v->root = s->root;
+    if (v->root) v->root->refs++;
+    v->count = s->count;
+    v->applied = s->applied;
+    v->mem = s->mem;
+    return v;
+}
+
+void ms_version_retain(ms_version *v) {
+    v->refs++;
+}
+
+void ms_version_release(ms_version *v) {
+    if (v == NULL || --v->refs > 0) return;
+    node_release(v->mem, v->root);
+    mem_free(v->mem, v, sizeof *v);
+}
+
+ms_view ms_version_view(const ms_version *v) {
+    ms_view w = {v->root, v->count, v->applied, MS_STORE_OPEN};
+    return w;
+}
+
+const void *ms_version_get(const ms_version *v, const void *k, size_t klen, size_t *vlen) {
+    ms_view w = ms_version_view(v);
+    return ms_view_get(&w, k, klen, vlen);
+}
+
+uint64_t ms_version_count(const ms_version *v) {
+    return v->count;
+}
+
+uint64_t ms_version_applied(const ms_version *v) {
+    return v->applied;
+}
+
+uint64_t ms_version_digest(const ms_version *v) {
+    ms_view w = ms_version_view(v);
+    return ms_view_digest(&w);
+}
+
+ms_store *ms_store_from_version(const ms_version *v) {
+    ms_store *s = ms_store_new(v->mem);
+    if (s == NULL) return NULL;
+    s->root = v->root;
+    if (s->root) s->root->refs++;
+    s->count = v->count;
+    s->applied = v->applied;
+    return s;
+}

@@ -1,0 +1,175 @@
+/* The metadata store: an ordered map of byte-string keys to byte-string
+ * values with O(1) point-in-time versions.
+ *
+ * The map is a copy-on-write B+tree with reference-counted nodes (fanout
+ * MS_STORE_FANOUT). Taking a version increments the root's count; a write to
+ * the live store copies only the nodes on its path that are shared (count >
+ * 1), so a version stays readable and unchanged while the store moves on,
+ * and its nodes are freed when the last holder releases them. Each entry is
+ * one allocation holding its lengths, key and value; leaves and separators
+ * point at entries, which are reference-counted too.
+ *
+ * Every allocation of the family (stores, versions, nodes, entries) is
+ * counted exactly (requested bytes) in a caller-owned ms_store_mem that all
+ * stores and versions derived from one another share; it returns to 0 when
+ * the last of them is freed. The caller keeps the ms_store_mem alive until
+ * then.
+ *
+ * Reads go through a view (ms_view): a small value naming a root, the
+ * entry count, the applied raft index and the store state. A version's view
+ * is valid while the version is held; a live store's view is valid until
+ * the next write to that store. Nothing here is thread-safe: one thread per
+ * family. */
+#ifndef MS_STORE_H
+#define MS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_STORE_FANOUT 64
+/* Deepest tree an iterator can walk: with at least FANOUT/4 children per
+ * non-root node, 24 levels is far more than 2^64 entries need. */
+#define MS_STORE_MAX_DEPTH 24
+/* Starting value of an order-sensitive content digest (ms_store_digest_entry). */
+#define MS_STORE_DIGEST_INIT UINT64_C(0x6d732d73746f7265)
+
+typedef struct ms_store ms_store;
+typedef struct ms_version ms_version;
+struct ms_store_node; /* opaque tree node */
+
+/* Exact memory accounting shared by a family of stores and versions. */
+typedef struct ms_store_mem {
+    int64_t bytes_in_use; /* requested bytes currently allocated */
+    int64_t peak;         /* highest bytes_in_use seen */
+    int64_t blocks;       /* allocations currently live */
+} ms_store_mem;
+
+/* What a reader of the live store gets (set by the snapshot importer). */
+typedef enum ms_store_state {
+    MS_STORE_OPEN = 0, /* readable */
+    MS_STORE_CLOSED,   /* closed for a reopen-style apply: a read crashes */
+    MS_STORE_BROKEN    /* an apply was aborted half-way: contents unusable */
+} ms_store_state;
+
+/* A read-only view of a store or version (see the header comment). */
+typedef struct ms_view {
+    const struct ms_store_node *root;
+    uint64_t count;
+    uint64_t applied;
+    ms_store_state state;
+} ms_view;
+
+/* An ordered cursor over a view: no allocation, bounded stack. */
+typedef struct ms_iter {
+    const struct ms_store_node *node[MS_STORE_MAX_DEPTH];
+    uint16_t pos[MS_STORE_MAX_DEPTH];
+    int depth;                /* entries used in node/pos; 0 = exhausted */
+    int started;              /* 0 until the first ms_iter_next */
+    const unsigned char *pfx; /* prefix that every yielded key must carry */
+    size_t pfx_len;
+} ms_iter;
+
+/* --- stores ------------------------------------------------------------- */
+
+/* New empty store counting its memory in mem (NULL: not counted). NULL when
+ * out of memory. */
+ms_store *ms_store_new(ms_store_mem *mem);
+
+/* Free s; versions taken from it stay valid. NULL is a no-op. */
+void ms_store_free(ms_store *s);
+
+/* Insert or replace key k. Returns 0, or -1 when out of memory (the store
+ * is unchanged) or a length exceeds UINT32_MAX. */
+int ms_store_put(ms_store *s, const void *k, size_t klen, const void *v, size_t vlen);
+
+/* Remove key k. Returns 1 when it was present, 0 when absent, -1 when out
+ * of memory (the store is unchanged). */
+int ms_store_del(ms_store *s, const void *k, size_t klen);
+
+/* Value of k and its length, or NULL when absent. The pointer is valid until
+ * the next write to s. */
+const void *ms_store_get(const ms_store *s, const void *k, size_t klen, size_t *vlen);
+
+/* Number of keys. */
+uint64_t ms_store_count(const ms_store *s);
+
+/* Drop every key (O(1) when a version shares the tree, else O(n) frees). */
+void ms_store_clear(ms_store *s);
+
+/* The raft index the contents reflect (0 after new/clear). */
+void ms_store_set_applied(ms_store *s, uint64_t index);
+uint64_t ms_store_applied(const ms_store *s);
+
+/* The state a reader of s sees; new stores are MS_STORE_OPEN. */
+void ms_store_set_state(ms_store *s, ms_store_state st);
+ms_store_state ms_store_state_of(const ms_store *s);
+
+/* The accounting s counts into (may be NULL). */
+ms_store_mem *ms_store_mem_of(const ms_store *s);
+
+/* A view of s's current contents. */
+ms_view ms_store_view(const ms_store *s);
+
+/* Content digest of s (ms_view_digest). */
+uint64_t ms_store_digest(const ms_store *s);
+
+/* Replace s's contents, applied index and state with those of src in O(1)
+ * (src is emptied, keeps its accounting). Both must share one ms_store_mem.
+ * This is the one-pointer swap of an aside apply. */
+void ms_store_swap(ms_store *s, ms_store *src);
+
+/* --- versions ----------------------------------------------------------- */
+
+/* Pin s's current contents and applied index in O(1) (one reference to the
+ * root). The version holds one reference; NULL when out of memory. */
+ms_version *ms_store_snapshot(ms_store *s);
+
+/* Take / drop a reference; the last release frees what only it kept alive.
+ * Release of NULL is a no-op. */
+void ms_version_retain(ms_version *v);
+void ms_version_release(ms_version *v);
+
+/* Read the pinned contents: as the ms_store_ functions. */
+const void *ms_version_get(const ms_version *v, const void *k, size_t klen, size_t *vlen);
+uint64_t ms_version_count(const ms_version *v);
+uint64_t ms_version_applied(const ms_version *v);
+uint64_t ms_version_digest(const ms_version *v);
+ms_view ms_version_view(const ms_version *v);
+
+/* A new live store with v's contents and applied index in O(1); writes to
+ * it copy shared nodes, so v is unaffected. NULL when out of memory. */
+ms_store *ms_store_from_version(const ms_version *v);
+
+/* --- views and iterators -------------------------------------------------- */
+
+/* Value of k in view v and its length, or NULL when absent. */
+const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vlen);
+
+/* Order-sensitive digest of every (key, value) pair in key order: the fold
+ * of ms_store_digest_entry from MS_STORE_DIGEST_INIT. Equal contents give
+ * equal digests, whatever the tree shape. */
+uint64_t ms_view_digest(const ms_view *v);
+
+/* Fold one entry into a content digest. */
+uint64_t ms_store_digest_entry(uint64_t h, const void *k, size_t klen, const void *v, size_t vlen);
+
+/* Fast 64-bit hash of n bytes continuing from h. Every step is a bijection of
+ * the state, so any change confined to one 8-byte word changes the result.
+ * Not cryptographic. */
+uint64_t ms_store_hash(uint64_t h, const void *p, size_t n);
+
+/* Position it before the first key >= start in v. */
+void ms_iter_seek(ms_iter *it, const ms_view *v, const void *start, size_t len);
+
+/* Position it before the first key carrying prefix; iteration stops at the
+ * first key without it. The caller keeps prefix alive while iterating. */
+void ms_iter_prefix(ms_iter *it, const ms_view *v, const void *prefix, size_t len);
+
+/* Advance to the next entry: 1 when positioned on one, 0 when done. */
+int ms_iter_next(ms_iter *it);
+
+/* Key / value of the current entry (after ms_iter_next returned 1). */
+const void *ms_iter_key(const ms_iter *it, size_t *len);
+const void *ms_iter_value(const ms_iter *it, size_t *len);
+
+#endif
