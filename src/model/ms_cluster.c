@@ -1,0 +1,277 @@
+/* The cluster: wiring of net, raft, masters and workloads; faults;
+ * observation; commit times for staleness. */
+#include "ms_cluster_impl.h"
+
+#include "ms_write.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS_ 1000000LL /* ns per ms */
+
+void ms_cluster_config_default(ms_cluster_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->masters = 3;
+    cfg->seed = 1;
+    cfg->duration = 60000 * MS_;
+    cfg->image = (ms_gen_desc){
+        .volumes = 50, .data_partitions = 2000, .meta_partitions = 200, .nodes = 100, .users = 10};
+    cfg->retain = 20000;
+    cfg->mode = MS_SNAP_INPLACE;
+    cfg->chunk_entries = 4096;
+    cfg->chunk_bytes = 1u << 20;
+    cfg->bandwidth = 200e6;
+    cfg->apply_rate = 400000;
+    cfg->restart_delay = 5000 * MS_;
+    cfg->election_min = 1000 * MS_;
+    cfg->election_max = 2000 * MS_;
+    cfg->heartbeat = 200 * MS_;
+    cfg->latency = ms_dist_lognormal(250e3, 2e6);
+    cfg->workers = 8;
+    cfg->queue = 1024;
+    for (int i = 0; i < MS_OP_COUNT; i++) cfg->service[i] = ms_dist_lognormal(200e3, 2e6);
+    cfg->write_ops[MS_W_HEARTBEAT] = 1;
+    cfg->write_timeout = 1000 * MS_;
+    cfg->bucket = 1000 * MS_;
+}
+
+static int bad(char *err, size_t n, const char *msg) {
+    snprintf(err, n, "%s", msg);
+    return -1;
+}
+
+static int check_config(const ms_cluster_config *cfg, const ms_policy *pol, char *err, size_t n) {
+    if (cfg->masters < 1 || cfg->masters > MS_MAX_MASTERS)
+        return bad(err, n, "cluster.masters must be 1..16");
+    if (cfg->duration <= 0) return bad(err, n, "duration must be positive");
+    if (cfg->apply_rate <= 0) return bad(err, n, "snapshot.apply_rate must be positive");
+    if (cfg->bandwidth <= 0) return bad(err, n, "snapshot.bandwidth must be positive");
+    if (cfg->workers < 1) return bad(err, n, "server.workers must be at least 1");
+    if (cfg->groups < 0 || cfg->groups > MS_MAX_CLIENT_GROUPS)
+        return bad(err, n, "at most 8 client groups");
+    if (!pol || !pol->on_read) return bad(err, n, "no read policy");
+    for (int g = 0; g < cfg->groups; g++) {
+        double sum = 0;
+        for (int i = 0; i < MS_OP_COUNT; i++) sum += cfg->group[g].ops[i];
+        if (cfg->group[g].count > 0 && sum <= 0)
+            return bad(err, n, "clients: ops weights must not all be 0");
+        if (cfg->group[g].timeout <= 0) return bad(err, n, "clients: timeout must be positive");
+    }
+    return 0;
+}
+
+/* Node ids in the generated image: vols take 1..V of the common allocator,
+ * then data nodes, then meta nodes (see ms_gen.h). */
+static void image_ids(ms_cluster *c) {
+    const ms_gen_desc *d = &c->cfg.image;
+    uint64_t dn = d->data_nodes, mn = d->meta_nodes;
+    if (!(dn && mn)) {
+        dn = (d->nodes + 1) / 2;
+        mn = d->nodes / 2;
+    }
+    c->nodes_dn = dn;
+    c->min_node_id = d->volumes + 1;
+    c->max_node_id = d->volumes + dn + mn;
+    c->max_vol_hint = d->volumes;
+}
+
+ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_policy *pol,
+                           char *err, size_t errlen) {
+    if (check_config(cfg, pol, err, errlen) != 0) return NULL;
+    ms_cluster *c = calloc(1, sizeof *c);
+    if (!c) {
+        bad(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->s = s;
+    c->cfg = *cfg;
+    c->pol = *pol;
+    if (pol->ud == &pol->param) c->pol.ud = &c->pol.param; /* a built-in's parameter */
+    c->n = cfg->masters;
+    image_ids(c);
+    ms_rng_init(&c->workload, cfg->seed, "workload");
+    ms_rng_init(&c->writes, cfg->seed, "writes");
+    ms_rng_init(&c->service, cfg->seed, "service");
+    ms_rng_init(&c->client, cfg->seed, "client");
+    if (ms_metrics_init(&c->metrics, cfg->bucket, cfg->duration) != 0) goto oom;
+    c->net = ms_net_new(s, c->n, cfg->seed);
+    c->check = ms_check_new(s);
+    if (!c->net || !c->check) goto oom;
+    ms_net_set_latency(c->net, cfg->latency);
+    ms_net_set_loss(c->net, cfg->loss);
+    ms_net_set_bandwidth(c->net, cfg->bandwidth);
+    ms_raft_config rc;
+    ms_raft_config_default(&rc, c->n);
+    rc.seed = cfg->seed;
+    rc.election_min = cfg->election_min;
+    rc.election_max = cfg->election_max;
+    rc.heartbeat = cfg->heartbeat;
+    rc.retain = cfg->retain;
+    rc.unsafe_commit_without_majority = cfg->unsafe_commit;
+    c->raft = ms_raft_new(s, c->net, c->check, &rc);
+    if (!c->raft) goto oom;
+    for (int i = 0; i < c->n; i++) {
+        if (ms__master_init(c, i) != 0) {
+            snprintf(err, errlen, "%s", c->err[0] ? c->err : "out of memory");
+            ms_cluster_free(c);
+            return NULL;
+        }
+        ms_raft_fsm fsm;
+        ms__master_fsm(&c->m[i], &fsm);
+        ms_raft_set_fsm(c->raft, i, &fsm);
+    }
+    ms_raft_start(c->raft);
+    if (ms__reads_start(c) != 0 || ms__writes_start(c) != 0) goto oom;
+    return c;
+oom:
+    bad(err, errlen, "out of memory");
+    ms_cluster_free(c);
+    return NULL;
+}
+
+void ms_cluster_free(ms_cluster *c) {
+    if (!c) return;
+    ms__reads_free(c);
+    ms__writes_free(c);
+    ms_raft_free(c->raft);
+    for (int i = 0; i < c->n; i++) ms__master_free(&c->m[i]);
+    ms_net_free(c->net);
+    ms_check_free(c->check);
+    ms_metrics_free(&c->metrics);
+    free(c->commit_time);
+    free(c);
+}
+
+/* --- change notification and commit times ------------------------------------ */
+
+void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx) {
+    c->on_change = fn;
+    c->change_ctx = ctx;
+}
+
+void ms__changed(ms_cluster *c) {
+    if (!c->on_change || c->changing) return;
+    c->changing = 1; /* a trigger's action may change state again: no recursion */
+    c->on_change(c->change_ctx);
+    c->changing = 0;
+}
+
+/* The cluster-wide commit index advanced: remember when each index first
+ * committed (for staleness in time). */
+void ms__commit_advanced(ms_cluster *c, uint64_t commit) {
+    if (commit <= c->commit_max) return;
+    if (commit + 1 > c->capcommit) {
+        size_t cap = c->capcommit ? c->capcommit : 1024;
+        while (cap < commit + 1) cap *= 2;
+        int64_t *t = realloc(c->commit_time, cap * sizeof *t);
+        if (!t) return;
+        c->commit_time = t;
+        c->capcommit = cap;
+    }
+    int64_t now = ms_sched_now(c->s);
+    for (uint64_t i = c->commit_max + 1; i <= commit; i++) c->commit_time[i] = now;
+    c->ncommit = commit + 1;
+    c->commit_max = commit;
+    for (int i = 0; i < c->n; i++) ms__master_role_check(&c->m[i]);
+}
+
+/* --- faults ---------------------------------------------------------------------- */
+
+static int valid(const ms_cluster *c, int node) {
+    return node >= 0 && node < c->n;
+}
+
+int ms_cluster_crash(ms_cluster *c, int node) {
+    if (!valid(c, node)) return -1;
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "crash", node);
+    int rc = ms_raft_crash(c->raft, node);
+    if (c->m[node].phase != MS_PHASE_DOWN) ms__master_crash(&c->m[node]);
+    ms__changed(c);
+    return rc == MS_RAFT_OK ? 0 : -1;
+}
+
+int ms_cluster_restart(ms_cluster *c, int node) {
+    if (!valid(c, node)) return -1;
+    if (ms_raft_restart(c->raft, node) != MS_RAFT_OK) return -1;
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "restart", node);
+    ms__master_restarted(&c->m[node]);
+    ms__changed(c);
+    return 0;
+}
+
+int ms_cluster_partition(ms_cluster *c, const int *a, size_t na, const int *b, size_t nb) {
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "partition", na == 1 ? a[0] : -1);
+    return ms_net_partition(c->net, a, na, b, nb);
+}
+
+int ms_cluster_block(ms_cluster *c, int from, int to) {
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "block", from);
+    return ms_net_block(c->net, from, to);
+}
+
+int ms_cluster_heal(ms_cluster *c) {
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "heal", -1);
+    ms_net_heal(c->net);
+    return 0;
+}
+
+int ms_cluster_slow_apply(ms_cluster *c, int node, double factor) {
+    if (!valid(c, node) || !(factor > 0)) return -1;
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "slow_apply", node);
+    c->m[node].apply_scale = factor;
+    return 0;
+}
+
+int ms_cluster_force_snapshot(ms_cluster *c, int node) {
+    int leader = ms_cluster_leader(c);
+    if (!valid(c, node) || leader < 0 || leader == node) return -1;
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "force_snapshot", node);
+    uint64_t upto = ms_raft_applied_index(c->raft, leader);
+    return ms_raft_force_compact(c->raft, leader, upto) >= 0 ? 0 : -1;
+}
+
+int ms_cluster_apply_snapshot(ms_cluster *c, int node) {
+    /* An operator restore is the same stream as raft's: compact the leader
+     * past the node so the next append turns into InstallSnapshot. */
+    return ms_cluster_force_snapshot(c, node);
+}
+
+int ms_cluster_transfer_leader(ms_cluster *c, int target) {
+    int leader = ms_cluster_leader(c);
+    if (!valid(c, target) || leader < 0) return -1;
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "transfer_leader", target);
+    return ms_raft_transfer_leader(c->raft, leader, target) == MS_RAFT_OK ? 0 : -1;
+}
+
+/* --- observation ----------------------------------------------------------------- */
+
+int ms_cluster_size(const ms_cluster *c) {
+    return c->n;
+}
+
+/* The leader of the highest term among live nodes, or -1. */
+int ms_cluster_leader(const ms_cluster *c) {
+    int best = -1;
+    uint64_t term = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (ms_raft_role_of(c->raft, i) == MS_RAFT_LEADER && ms_raft_term(c->raft, i) >= term) {
+            best = i;
+            term = ms_raft_term(c->raft, i);
+        }
+    }
+    return best;
+}
+
+int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out) {
+    if (!valid(c, node)) return -1;
+    ms__node_state(c, node, out);
+    return 0;
+}
+
+const ms_metrics *ms_cluster_metrics(const ms_cluster *c) {
+    return &c->metrics;
+}
+const char *ms_cluster_error(const ms_cluster *c) {
+    return c->err[0] ? c->err : NULL;
+}

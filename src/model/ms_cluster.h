@@ -1,0 +1,120 @@
+/* The cluster model: N raft-replicated masters (store, apply pipeline,
+ * snapshot install in the scenario's mode, apply gate, request server) on
+ * the simulated network, a write workload, read clients, and the metrics
+ * and checks of a run. Everything runs on one ms_sched; randomness comes
+ * from named streams of the run's seed: "workload" (read arrivals, ops and
+ * keys: identical under every policy), "writes", "service", "client"
+ * (client network and retry jitter), plus the net's and raft's own.
+ *
+ * What a node does with a read that reaches it while it is not serving is
+ * asked of a policy through ms_policy (implemented in Lua by src/lua, or in
+ * C by the built-in policies of ms_policy.h). */
+#ifndef MS_CLUSTER_H
+#define MS_CLUSTER_H
+
+#include "ms_dist.h"
+#include "ms_gen.h"
+#include "ms_hist.h"
+#include "ms_ops.h"
+#include "ms_policy.h"
+#include "ms_sched.h"
+#include "ms_snapshot.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_MAX_MASTERS 16
+#define MS_MAX_CLIENT_GROUPS 8
+
+typedef enum ms_route { MS_ROUTE_LEADER = 0, MS_ROUTE_ANY, MS_ROUTE_LOCAL } ms_route;
+
+typedef struct ms_client_group {
+    int count;       /* clients */
+    double rate;     /* reads per second per client (open loop) */
+    int closed_loop; /* 1: each client sends its next read when the last ends */
+    double think;    /* closed loop: seconds between a reply and the next read */
+    int poisson;     /* open loop: 1 Poisson arrivals, 0 fixed rate */
+    ms_route route;
+    int64_t timeout;         /* per attempt, ns */
+    int retry_max;           /* retries after the first attempt */
+    int64_t backoff;         /* first backoff, ns; doubles per retry */
+    int64_t backoff_cap;     /* ns */
+    double jitter;           /* backoff *= 1 + jitter * U(-1, 1) */
+    int retry_other;         /* 1: retry on another master */
+    double ops[MS_OP_COUNT]; /* mix weights */
+    int zipf;                /* keys: 0 uniform, 1 zipf(zipf_s) over vols */
+    double zipf_s;
+} ms_client_group;
+
+typedef struct ms_cluster_config {
+    int masters;
+    uint64_t seed;
+    int64_t duration; /* ns: clients and writes stop sending at this time */
+    ms_gen_desc image;
+    /* log and snapshot */
+    uint64_t retain;
+    ms_snap_mode mode;
+    uint32_t chunk_entries, chunk_bytes;
+    double bandwidth;      /* bytes/s of a snapshot stream */
+    double apply_rate;     /* entries/s: log entries and snapshot entries */
+    double load_rate;      /* keys/s a new leader rebuilds its view at (0: no loading phase) */
+    int64_t restart_delay; /* a node crashed by a read restarts after this, ns */
+    /* raft timing */
+    int64_t election_min, election_max, heartbeat;
+    /* network between masters and to clients */
+    ms_dist latency;
+    double loss;
+    /* request server */
+    int workers, queue;
+    ms_dist service[MS_OP_COUNT];
+    /* writes */
+    double write_rate;   /* proposals per second, to the leader */
+    double write_ops[5]; /* weights indexed by ms_write_op (0 unused) */
+    int64_t write_timeout;
+    /* reads */
+    int groups;
+    ms_client_group group[MS_MAX_CLIENT_GROUPS];
+    int64_t bucket; /* timeline bucket, ns */
+    /* TEST ONLY: raft commits without a majority (the checker must catch it). */
+    int unsafe_commit;
+} ms_cluster_config;
+
+typedef struct ms_cluster ms_cluster;
+
+/* Defaults: 3 masters, a small image, inplace snapshots, no clients. */
+void ms_cluster_config_default(ms_cluster_config *cfg);
+
+/* Build the cluster on s: generate the image (identical on every master),
+ * wire raft, schedule the workloads. err names what is wrong with cfg. */
+ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_policy *pol,
+                           char *err, size_t errlen);
+void ms_cluster_free(ms_cluster *c);
+
+/* --- faults (take effect at the current virtual time) ---------------------- */
+int ms_cluster_crash(ms_cluster *c, int node);
+int ms_cluster_restart(ms_cluster *c, int node);
+int ms_cluster_partition(ms_cluster *c, const int *a, size_t na, const int *b, size_t nb);
+int ms_cluster_block(ms_cluster *c, int from, int to);
+int ms_cluster_heal(ms_cluster *c);
+int ms_cluster_slow_apply(ms_cluster *c, int node, double factor);
+/* Compact the leader's log past `node` so it needs a snapshot. */
+int ms_cluster_force_snapshot(ms_cluster *c, int node);
+/* An operator restore: install the leader's current state on `node`. */
+int ms_cluster_apply_snapshot(ms_cluster *c, int node);
+int ms_cluster_transfer_leader(ms_cluster *c, int target);
+
+/* A hook called after every event that changes a node's state (phase,
+ * role, apply progress), for ms.when triggers. */
+void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx);
+
+/* --- observation (ms_node_state is in ms_policy.h) ------------------------ */
+struct ms_metrics;
+
+int ms_cluster_size(const ms_cluster *c);
+const struct ms_metrics *ms_cluster_metrics(const ms_cluster *c);
+/* The error that stopped the run (a C policy's), or NULL. */
+const char *ms_cluster_error(const ms_cluster *c);
+int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out);
+int ms_cluster_leader(const ms_cluster *c);
+
+#endif

@@ -1,0 +1,194 @@
+/* Internal structures of the cluster model, shared by ms_cluster.c (wiring,
+ * faults, observation), ms_master.c (the FSM: apply pipeline, snapshot
+ * install, phases), ms_reads.c (clients, request server, policy) and
+ * ms_writes.c (the write workload). Not part of the public interface. */
+#ifndef MS_CLUSTER_IMPL_H
+#define MS_CLUSTER_IMPL_H
+
+#include "ms_check.h"
+#include "ms_cluster.h"
+#include "ms_gate.h"
+#include "ms_metrics.h"
+#include "ms_net.h"
+#include "ms_raft.h"
+#include "ms_rng.h"
+#include "ms_store.h"
+
+/* Event kinds of the model (range 0x4d53xxxx: "MS"). */
+enum {
+    EV_APPLY = 0x4d530001,      /* a = node: apply the next committed entry */
+    EV_CHUNK = 0x4d530002,      /* a = node: a snapshot chunk's apply time ended */
+    EV_LOADED = 0x4d530003,     /* a = node: a new leader finished loading */
+    EV_RESTART = 0x4d530004,    /* a = node: restart after a crash caused by a read */
+    EV_ARRIVE = 0x4d530010,     /* a = group: the next open-loop read arrives */
+    EV_SEND = 0x4d530011,       /* a = read id: an attempt is sent */
+    EV_AT_NODE = 0x4d530012,    /* a = read id, b = node: the attempt reaches the node */
+    EV_DECIDED = 0x4d530013,    /* a = read id: a policy decision takes effect (after its cost) */
+    EV_SERVED = 0x4d530014,     /* a = read id, b = node: service ended */
+    EV_REPLY = 0x4d530015,      /* a = read id: the reply reaches the client */
+    EV_TIMEOUT = 0x4d530016,    /* a = read id: the client's attempt timer fired */
+    EV_WRITE = 0x4d530020,      /* the next write is proposed */
+    EV_WRITE_CHECK = 0x4d530021 /* a = write id: has the proposal committed? */
+};
+
+typedef struct ms_read ms_read;
+typedef struct ms_attempt ms_attempt;
+
+typedef struct ms_master {
+    struct ms_cluster *c;
+    int idx;
+    char name[8];
+    ms_store_mem mem;
+    ms_store *store;
+    ms_phase phase;
+    ms_gate *gate;
+    /* apply pipeline */
+    uint64_t commit_seen, applied_term;
+    ms_event_id apply_ev;
+    double apply_scale; /* slow_apply factor (1 = normal) */
+    /* snapshot install */
+    ms_snap_imp *imp;
+    ms_version *prev; /* aside: the previous version, for stale reads */
+    uint64_t install_index, install_term;
+    const void *chunk;
+    size_t chunk_len;
+    ms_event_id chunk_ev;
+    size_t apply_interval, phase_interval;
+    uint64_t applied_before_install;
+    /* leader view */
+    int64_t loading_until;
+    ms_event_id loading_ev;
+    int was_leader;
+    /* request server */
+    int busy;
+    ms_attempt *qhead, *qtail;
+    int qlen;
+    ms_attempt *present; /* attempts at this node (any stage but AT_NET/AT_REPLY) */
+} ms_master;
+
+/* A logical read (client side) and its attempts (server side). An attempt
+ * outlives its read when the client gives up on it (timeout): the server
+ * still does the work, and the reply is dropped. Events carry sequential
+ * ids (a) for the digest and the object as their context. */
+
+struct ms_read {
+    struct ms_cluster *c;
+    uint64_t id;
+    int group, client, op;
+    uint64_t key_a, key_b;
+    int64_t intended; /* when the logical read was meant to be sent */
+    uint64_t commit_at_issue;
+    uint64_t apply_epoch; /* cluster apply epoch at issue */
+    int applying_at_issue;
+    int attempts, retries, redirects;
+    int64_t total_wait;
+    int target;        /* node of the next attempt */
+    ms_attempt *cur;   /* the attempt in flight, or NULL */
+    ms_event_id timer; /* the attempt's timeout, or the retry backoff */
+    ms_read *next_free;
+};
+
+typedef enum { AT_NET = 0, AT_DECIDING, AT_WAIT, AT_QUEUED, AT_SERVICE, AT_REPLY } attempt_stage;
+
+struct ms_attempt {
+    struct ms_cluster *c;
+    uint64_t id;
+    ms_read *r; /* NULL once the client gave up on this attempt */
+    int op, client;
+    uint64_t key_a, key_b, last_seen;
+    int node, number;
+    int proxied; /* route any: went through a follower to the leader */
+    attempt_stage stage;
+    ms_event_id ev; /* the pending event of this attempt, if any */
+    int64_t arrived, wait_start, waited;
+    int wakeups, timed_out, consultations;
+    ms_version *pinned; /* stale: the previous version it reads */
+    ms_decision dec;
+    /* the reply */
+    int kind; /* REPLY_RESULT, REPLY_FAIL, REPLY_REDIRECT */
+    ms_read_result result;
+    char code[MS_CODE_MAX];
+    int64_t retry_after;
+    int redirect_to;
+    ms_attempt *qnext;             /* server queue */
+    ms_attempt *prev_at, *next_at; /* attempts present at a node */
+    ms_attempt *next_free;
+};
+
+enum { REPLY_RESULT = 0, REPLY_FAIL, REPLY_REDIRECT };
+
+typedef struct ms_pool {
+    void **blocks;
+    size_t n, cap;
+} ms_pool;
+
+#define MS_POOL_BLOCK 256
+
+typedef struct client_state {
+    uint64_t last_seen;
+    int home; /* local routing: the client's master */
+    int busy; /* closed loop: a read in progress */
+} client_state;
+
+typedef struct ms_cluster {
+    ms_sched *s;
+    ms_cluster_config cfg;
+    ms_policy pol;
+    ms_net *net;
+    ms_raft *raft;
+    ms_check *check;
+    ms_master m[MS_MAX_MASTERS];
+    int n;
+    ms_rng workload, writes, service, client;
+    ms_metrics metrics;
+    /* reads: objects come from pools and are reused */
+    ms_read *free_reads;
+    ms_attempt *free_attempts;
+    ms_pool read_pool, attempt_pool; /* blocks, freed with the cluster */
+    uint64_t next_read, next_attempt;
+    uint64_t attempt_outcomes[MS_OUT_COUNT], crashes_by_reads;
+    client_state *clients[MS_MAX_CLIENT_GROUPS];
+    int client_base[MS_MAX_CLIENT_GROUPS];
+    /* commit times, for staleness in time */
+    int64_t *commit_time;
+    size_t ncommit, capcommit;
+    uint64_t commit_max;
+    /* applies in progress, and how many began so far */
+    int applying;
+    uint64_t apply_epoch;
+    /* writes */
+    uint64_t write_seq;
+    ms_pool write_pool;
+    struct ms_pending_write *free_writes;
+    uint64_t max_vol_hint, max_node_id, min_node_id, nodes_dn;
+    /* triggers */
+    void (*on_change)(void *ctx);
+    void *change_ctx;
+    int changing;
+    char err[256];
+} ms_cluster;
+
+/* ms_master.c */
+int ms__master_init(ms_cluster *c, int i);
+void ms__master_free(ms_master *m);
+void ms__master_fsm(ms_master *m, ms_raft_fsm *fsm);
+void ms__master_set_phase(ms_master *m, ms_phase p);
+void ms__master_crash(ms_master *m);
+void ms__master_restarted(ms_master *m);
+void ms__master_role_check(ms_master *m);
+void ms__node_state(const ms_cluster *c, int i, ms_node_state *out);
+
+/* ms_reads.c */
+int ms__reads_start(ms_cluster *c);
+void ms__reads_free(ms_cluster *c);
+void ms__reads_node_down(ms_cluster *c, int node);
+
+/* ms_writes.c */
+int ms__writes_start(ms_cluster *c);
+void ms__writes_free(ms_cluster *c);
+
+/* ms_cluster.c */
+void ms__changed(ms_cluster *c);
+void ms__commit_advanced(ms_cluster *c, uint64_t commit);
+
+#endif

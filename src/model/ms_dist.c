@@ -1,0 +1,79 @@
+/* Distributions over ms_rng: thin wrappers that fix the parameterisation. */
+#include "ms_dist.h"
+
+#include <math.h>
+
+/* Standard normal quantile at 0.99 (as in ms_rng_lognormal). */
+#define Z99 2.3263478740408408
+
+ms_dist ms_dist_const(double v) {
+    ms_dist d = {MS_DIST_CONST, v, v};
+    return d;
+}
+
+ms_dist ms_dist_uniform(double lo, double hi) {
+    ms_dist d = {MS_DIST_UNIFORM, lo, hi};
+    return d;
+}
+
+ms_dist ms_dist_exponential(double mean) {
+    ms_dist d = {MS_DIST_EXP, mean, 0};
+    return d;
+}
+
+ms_dist ms_dist_lognormal(double median, double p99) {
+    ms_dist d = {MS_DIST_LOGNORMAL, median, p99};
+    return d;
+}
+
+int ms_dist_valid(const ms_dist *d) {
+    if (!isfinite(d->p1) || d->p1 < 0) return 0;
+    switch (d->kind) {
+    case MS_DIST_CONST:
+    case MS_DIST_EXP:
+        return 1;
+    case MS_DIST_UNIFORM:
+        return isfinite(d->p2) && d->p2 >= d->p1;
+    case MS_DIST_LOGNORMAL:
+        return isfinite(d->p2) && d->p1 > 0 && d->p2 >= d->p1;
+    }
+    return 0;
+}
+
+double ms_dist_sample(const ms_dist *d, ms_rng *r) {
+    switch (d->kind) {
+    case MS_DIST_CONST:
+        return d->p1;
+    case MS_DIST_UNIFORM:
+        return ms_rng_uniform_range(r, d->p1, d->p2);
+    case MS_DIST_EXP:
+        return ms_rng_exponential(r, d->p1);
+    case MS_DIST_LOGNORMAL:
+        return ms_rng_lognormal(r, d->p1, d->p2);
+    }
+    return 0;
+}
+
+int64_t ms_dist_sample_i64(const ms_dist *d, ms_rng *r) {
+    double v = ms_dist_sample(d, r);
+    const double cap = (double)(INT64_MAX / 4);
+    if (!(v > 0)) return 0; /* also NaN */
+    if (v >= cap) return INT64_MAX / 4;
+    return (int64_t)llround(v);
+}
+
+double ms_dist_mean(const ms_dist *d) {
+    switch (d->kind) {
+    case MS_DIST_CONST:
+    case MS_DIST_EXP:
+        return d->p1;
+    case MS_DIST_UNIFORM:
+        return (d->p1 + d->p2) / 2;
+    case MS_DIST_LOGNORMAL: {
+        if (d->p1 <= 0) return 0;
+        double sigma = (log(d->p2) - log(d->p1)) / Z99;
+        return d->p1 * exp(sigma * sigma / 2);
+    }
+    }
+    return 0;
+}

@@ -1,0 +1,619 @@
+/* The read path: client arrivals, routing, the network hop, the policy at
+ * the node, the apply gate, the request server, the reply, classification
+ * against ground truth, timeouts and retries. */
+#include "ms_cluster_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONSULTATIONS 1000
+#define MAX_REDIRECTS 3
+#define NS 1000000000.0
+
+/* --- pools ------------------------------------------------------------------ */
+
+/* A new block of MS_POOL_BLOCK zeroed objects of `size`, linked through the
+ * pointer at `link_off` into a free list; returns its first object. */
+static void *pool_grow(ms_pool *p, size_t size, size_t link_off) {
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        void **b = realloc(p->blocks, cap * sizeof *b);
+        if (!b) return NULL;
+        p->blocks = b;
+        p->cap = cap;
+    }
+    char *blk = calloc(MS_POOL_BLOCK, size);
+    if (!blk) return NULL;
+    p->blocks[p->n++] = blk;
+    for (size_t i = 0; i + 1 < MS_POOL_BLOCK; i++)
+        memcpy(blk + i * size + link_off, &(void *){blk + (i + 1) * size}, sizeof(void *));
+    return blk;
+}
+
+static ms_read *read_new(ms_cluster *c) {
+    if (!c->free_reads)
+        c->free_reads = pool_grow(&c->read_pool, sizeof(ms_read), offsetof(ms_read, next_free));
+    ms_read *r = c->free_reads;
+    if (!r) return NULL;
+    c->free_reads = r->next_free;
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->id = ++c->next_read;
+    return r;
+}
+
+static void read_free(ms_cluster *c, ms_read *r) {
+    r->next_free = c->free_reads;
+    c->free_reads = r;
+}
+
+static ms_attempt *attempt_new(ms_cluster *c) {
+    if (!c->free_attempts)
+        c->free_attempts =
+            pool_grow(&c->attempt_pool, sizeof(ms_attempt), offsetof(ms_attempt, next_free));
+    ms_attempt *a = c->free_attempts;
+    if (!a) return NULL;
+    c->free_attempts = a->next_free;
+    memset(a, 0, sizeof *a);
+    a->c = c;
+    a->id = ++c->next_attempt;
+    return a;
+}
+
+static void attempt_free(ms_cluster *c, ms_attempt *a) {
+    ms_version_release(a->pinned);
+    a->pinned = NULL;
+    a->id = 0; /* marks it free for ms__reads_free */
+    a->next_free = c->free_attempts;
+    c->free_attempts = a;
+}
+
+/* Release what attempts still in flight hold (pinned versions), then the
+ * pools. Called before the stores are freed. */
+void ms__reads_free(ms_cluster *c) {
+    for (size_t i = 0; i < c->attempt_pool.n; i++) {
+        ms_attempt *blk = c->attempt_pool.blocks[i];
+        for (size_t j = 0; j < MS_POOL_BLOCK; j++) {
+            ms_version_release(blk[j].pinned);
+            blk[j].pinned = NULL;
+        }
+        free(blk);
+    }
+    for (size_t i = 0; i < c->read_pool.n; i++) free(c->read_pool.blocks[i]);
+    free(c->attempt_pool.blocks);
+    free(c->read_pool.blocks);
+    for (int g = 0; g < MS_MAX_CLIENT_GROUPS; g++) free(c->clients[g]);
+}
+
+/* --- attempts present at a node ------------------------------------------------ */
+
+static void enter(ms_attempt *a) {
+    ms_master *m = &a->c->m[a->node];
+    a->prev_at = NULL;
+    a->next_at = m->present;
+    if (m->present) m->present->prev_at = a;
+    m->present = a;
+}
+
+static void leave(ms_attempt *a) {
+    ms_master *m = &a->c->m[a->node];
+    if (a->prev_at)
+        a->prev_at->next_at = a->next_at;
+    else if (m->present == a)
+        m->present = a->next_at;
+    if (a->next_at) a->next_at->prev_at = a->prev_at;
+    a->prev_at = a->next_at = NULL;
+}
+
+/* --- the client side ---------------------------------------------------------------- */
+
+static int64_t hop(ms_cluster *c) {
+    return ms_dist_sample_i64(&c->cfg.latency, &c->client);
+}
+
+static client_state *client_of(ms_cluster *c, const ms_read *r) {
+    return &c->clients[r->group][r->client - c->client_base[r->group]];
+}
+
+static void send_attempt(ms_cluster *c, ms_read *r);
+static void at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node);
+static void schedule_next_closed(ms_cluster *c, int group, int client, int64_t delay);
+
+/* The logical read is over. */
+static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
+    int64_t now = ms_sched_now(c->s);
+    int overlapped = r->applying_at_issue || c->apply_epoch != r->apply_epoch;
+    ms_metrics_done(&c->metrics, r->op, o, r->intended, now - r->intended, overlapped, code);
+    ms_hist_record(c->metrics.wait, r->total_wait);
+    c->metrics.attempts += (uint64_t)r->attempts;
+    c->metrics.retries += (uint64_t)r->retries;
+    c->metrics.redirects += (uint64_t)r->redirects;
+    ms_sched_fold(c->s, (uint64_t)o);
+    int group = r->group, client = r->client;
+    read_free(c, r);
+    const ms_client_group *g = &c->cfg.group[group];
+    if (g->closed_loop) schedule_next_closed(c, group, client, (int64_t)(g->think * NS));
+}
+
+static void on_retry(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
+    (void)s, (void)id, (void)b;
+    ms_read *r = ctx;
+    r->timer = 0;
+    send_attempt(r->c, r);
+}
+
+/* A failed attempt: retry after backoff with jitter, or give up. */
+static void failed_attempt(ms_cluster *c, ms_read *r, ms_outcome o, const char *code,
+                           int64_t retry_after) {
+    const ms_client_group *g = &c->cfg.group[r->group];
+    if (r->retries >= g->retry_max) {
+        finish(c, r, o, code);
+        return;
+    }
+    r->retries++;
+    double back = (double)g->backoff * pow(2.0, r->retries - 1);
+    if (back > (double)g->backoff_cap) back = (double)g->backoff_cap;
+    back *= 1.0 + g->jitter * (2.0 * ms_rng_uniform(&c->client) - 1.0);
+    if (retry_after > 0 && (double)retry_after > back) back = (double)retry_after;
+    if (g->retry_other) r->target = (r->target + 1) % c->n;
+    r->timer = ms_sched_after(c->s, (int64_t)back, EV_SEND, on_retry, r, r->id, 0);
+}
+
+/* Ground truth: a complete read is fresh when it reflects every entry
+ * committed when the read was issued, else stale by the missing entries
+ * and by how long ago the first of them committed. */
+static void classify(ms_cluster *c, ms_read *r, const ms_read_result *res) {
+    client_state *cs = client_of(c, r);
+    switch (res->verdict) {
+    case MS_READ_COMPLETE:
+    case MS_READ_NOT_FOUND: {
+        if (res->applied < cs->last_seen) c->metrics.monotonic_regressions++;
+        if (res->applied > cs->last_seen) cs->last_seen = res->applied;
+        ms_outcome o = MS_OUT_FRESH;
+        if (res->applied < r->commit_at_issue) {
+            o = MS_OUT_STALE;
+            uint64_t first_missing = res->applied + 1;
+            int64_t t = first_missing < c->ncommit ? c->commit_time[first_missing] : r->intended;
+            ms_hist_record(c->metrics.stale_index, (int64_t)(r->commit_at_issue - res->applied));
+            ms_hist_record(c->metrics.stale_time, r->intended > t ? r->intended - t : 0);
+        }
+        c->attempt_outcomes[o]++;
+        finish(c, r, o, NULL);
+        return;
+    }
+    case MS_READ_TORN:
+        c->attempt_outcomes[MS_OUT_TORN]++;
+        finish(c, r, MS_OUT_TORN, NULL);
+        return;
+    case MS_READ_CRASH:
+        c->attempt_outcomes[MS_OUT_CRASH]++;
+        failed_attempt(c, r, MS_OUT_CRASH, NULL, 0);
+        return;
+    default:
+        c->attempt_outcomes[MS_OUT_FAILED]++;
+        failed_attempt(c, r, MS_OUT_FAILED, "EUNUSABLE", 0);
+        return;
+    }
+}
+
+/* The reply reaches the client, or is dropped when the client gave up. */
+static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
+    (void)s, (void)id, (void)b;
+    ms_attempt *a = ctx;
+    ms_cluster *c = a->c;
+    ms_read *r = a->r;
+    if (!r) {
+        attempt_free(c, a);
+        return;
+    }
+    r->cur = NULL;
+    ms_sched_cancel(c->s, r->timer);
+    r->timer = 0;
+    r->total_wait += a->waited;
+    if (a->kind == REPLY_RESULT) {
+        ms_read_result res = a->result;
+        attempt_free(c, a);
+        classify(c, r, &res);
+    } else if (a->kind == REPLY_REDIRECT) {
+        r->target = a->redirect_to;
+        attempt_free(c, a);
+        send_attempt(c, r);
+    } else {
+        char code[MS_CODE_MAX];
+        memcpy(code, a->code, sizeof code);
+        int64_t ra = a->retry_after;
+        attempt_free(c, a);
+        c->attempt_outcomes[MS_OUT_FAILED]++;
+        failed_attempt(c, r, MS_OUT_FAILED, code, ra);
+    }
+}
+
+/* Send the reply of attempt a (which has left its node) to the client. */
+static void reply(ms_cluster *c, ms_attempt *a) {
+    a->stage = AT_REPLY;
+    int64_t d = hop(c) + (a->proxied ? hop(c) : 0);
+    a->ev = ms_sched_after(c->s, d, EV_REPLY, on_reply, a, a->id, 0);
+}
+
+static void reply_fail(ms_cluster *c, ms_attempt *a, const char *code, double retry_after) {
+    a->kind = REPLY_FAIL;
+    snprintf(a->code, sizeof a->code, "%s", code);
+    a->retry_after = retry_after > 0 ? (int64_t)(retry_after * NS) : 0;
+    reply(c, a);
+}
+
+/* The client's attempt timer: give up on the attempt (the server may still
+ * work on it) and retry or finish as a timeout. */
+static void on_timeout(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
+    (void)s, (void)id, (void)b;
+    ms_read *r = ctx;
+    ms_cluster *c = r->c;
+    r->timer = 0;
+    if (r->cur) {
+        r->total_wait += r->cur->waited;
+        r->cur->r = NULL;
+        r->cur = NULL;
+    }
+    c->attempt_outcomes[MS_OUT_TIMEOUT]++;
+    failed_attempt(c, r, MS_OUT_TIMEOUT, NULL, 0);
+}
+
+/* Route: the current leader (clients learn it from any master's redirect;
+ * the model gives it to them directly), or the master the read targets:
+ * the client's own at first, another after a retry_other retry, or where a
+ * redirect pointed. */
+static int route(ms_cluster *c, const ms_read *r) {
+    const ms_client_group *g = &c->cfg.group[r->group];
+    if (g->route == MS_ROUTE_LEADER && r->redirects == 0) {
+        int l = ms_cluster_leader(c);
+        if (l >= 0) return l;
+    }
+    return r->target;
+}
+
+static void send_attempt(ms_cluster *c, ms_read *r) {
+    ms_attempt *a = attempt_new(c);
+    if (!a) {
+        finish(c, r, MS_OUT_FAILED, "ENOMEM");
+        return;
+    }
+    r->attempts++;
+    r->target = route(c, r);
+    a->r = r;
+    a->op = r->op;
+    a->client = r->client;
+    a->key_a = r->key_a;
+    a->key_b = r->key_b;
+    a->last_seen = client_of(c, r)->last_seen;
+    a->node = r->target;
+    a->number = r->attempts;
+    a->stage = AT_NET;
+    r->cur = a;
+    r->timer =
+        ms_sched_after(c->s, c->cfg.group[r->group].timeout, EV_TIMEOUT, on_timeout, r, r->id, 0);
+    a->ev = ms_sched_after(c->s, hop(c), EV_AT_NODE, at_node, a, a->id, (uint64_t)a->node);
+}
+
+/* --- the server side ------------------------------------------------------------ */
+
+static void consult(ms_cluster *c, ms_attempt *a);
+static void enqueue(ms_cluster *c, ms_attempt *a);
+
+static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node);
+
+static void start_service(ms_cluster *c, ms_attempt *a) {
+    ms_master *m = &c->m[a->node];
+    m->busy++;
+    a->stage = AT_SERVICE;
+    int64_t d = ms_dist_sample_i64(&c->cfg.service[a->op], &c->service);
+    a->ev = ms_sched_after(c->s, d, EV_SERVED, on_served, a, a->id, (uint64_t)a->node);
+}
+
+static void on_restart_after_crash(ms_sched *s, void *ctx, uint64_t node, uint64_t b) {
+    (void)s, (void)b;
+    ms_cluster *c = ctx;
+    ms_cluster_restart(c, (int)node);
+}
+
+/* Service ended: the op runs against the store (or the pinned previous
+ * version) as it is at this instant. A read of a closed store crashes the
+ * node, which restarts after restart_delay. */
+static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
+    (void)s, (void)id, (void)node;
+    ms_attempt *a = ctx;
+    ms_cluster *c = a->c;
+    ms_master *m = &c->m[a->node];
+    a->ev = 0;
+    m->busy--;
+    leave(a);
+    ms_view v = a->pinned ? ms_version_view(a->pinned) : ms_store_view(m->store);
+    a->result = ms_ops_run(&v, (ms_read_op)a->op, a->key_a, a->key_b);
+    a->kind = REPLY_RESULT;
+    int crash = a->result.verdict == MS_READ_CRASH;
+    reply(c, a);
+    if (crash) {
+        c->crashes_by_reads++;
+        ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "read_crash", m->idx);
+        ms_cluster_crash(c, m->idx);
+        ms_sched_after(c->s, c->cfg.restart_delay, EV_RESTART, on_restart_after_crash, c,
+                       (uint64_t)m->idx, 0);
+        return;
+    }
+    if (m->qhead && m->busy < c->cfg.workers) {
+        ms_attempt *q = m->qhead;
+        m->qhead = q->qnext;
+        if (!m->qhead) m->qtail = NULL;
+        m->qlen--;
+        start_service(c, q);
+    }
+}
+
+static void enqueue(ms_cluster *c, ms_attempt *a) {
+    ms_master *m = &c->m[a->node];
+    if (m->busy < c->cfg.workers) {
+        start_service(c, a);
+    } else if (m->qlen < c->cfg.queue) {
+        a->stage = AT_QUEUED;
+        a->qnext = NULL;
+        if (m->qtail)
+            m->qtail->qnext = a;
+        else
+            m->qhead = a;
+        m->qtail = a;
+        m->qlen++;
+    } else {
+        leave(a);
+        reply_fail(c, a, "EBUSY", 0);
+    }
+}
+
+static void on_gate(void *ctx, uint64_t tag, int timed_out) {
+    (void)tag;
+    ms_attempt *a = ctx;
+    ms_cluster *c = a->c;
+    a->waited += ms_sched_now(c->s) - a->wait_start;
+    a->timed_out = timed_out;
+    if (!timed_out) a->wakeups++;
+    if (c->m[a->node].phase == MS_PHASE_DOWN) {
+        leave(a);
+        reply_fail(c, a, "ECONNRESET", 0);
+        return;
+    }
+    consult(c, a);
+}
+
+/* Carry out the decision in a->dec. */
+static void act(ms_cluster *c, ms_attempt *a) {
+    ms_master *m = &c->m[a->node];
+    ms_decision *d = &a->dec;
+    switch (d->kind) {
+    case MS_DEC_SERVE:
+        enqueue(c, a);
+        return;
+    case MS_DEC_STALE:
+        if (m->prev) {
+            ms_version_retain(m->prev);
+            a->pinned = m->prev;
+            enqueue(c, a);
+        } else if (m->phase == MS_PHASE_SERVING) {
+            enqueue(c, a); /* nothing older to serve: the live store is current */
+        } else {
+            leave(a);
+            reply_fail(c, a, "ENOSTALE", 0);
+        }
+        return;
+    case MS_DEC_WAIT:
+        a->stage = AT_WAIT;
+        a->wait_start = ms_sched_now(c->s);
+        ms_gate_wait(m->gate, (int64_t)(d->seconds * NS), on_gate, a, a->id);
+        return;
+    case MS_DEC_FAIL:
+        leave(a);
+        reply_fail(c, a, d->code, d->retry_after);
+        return;
+    case MS_DEC_REDIRECT: {
+        int target = d->target >= 0 ? d->target : ms_cluster_leader(c);
+        leave(a);
+        if (target < 0 || (a->r && a->r->redirects >= MAX_REDIRECTS)) {
+            reply_fail(c, a, target < 0 ? "ENOLEADER" : "ELOOP", 0);
+            return;
+        }
+        if (a->r) a->r->redirects++;
+        a->kind = REPLY_REDIRECT;
+        a->redirect_to = target;
+        reply(c, a);
+        return;
+    }
+    }
+}
+
+static void on_decided(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
+    (void)s, (void)id, (void)b;
+    ms_attempt *a = ctx;
+    a->ev = 0;
+    act(a->c, a);
+}
+
+/* Ask the policy, then act (after the decision's simulated cost). */
+static void consult(ms_cluster *c, ms_attempt *a) {
+    ms_node_state ns;
+    ms__node_state(c, a->node, &ns);
+    ms_read_state rs = {ms_ops_op_name((ms_read_op)a->op),
+                        a->client,
+                        a->number,
+                        (double)a->arrived / NS,
+                        (double)a->waited / NS,
+                        a->wakeups,
+                        a->timed_out,
+                        a->last_seen};
+    if (++a->consultations > MAX_CONSULTATIONS) {
+        leave(a);
+        reply_fail(c, a, "EPOLICYLOOP", 0);
+        return;
+    }
+    c->metrics.policy_calls++;
+    memset(&a->dec, 0, sizeof a->dec);
+    a->dec.retry_after = -1;
+    char err[256] = "";
+    if (c->pol.on_read(c->pol.ud, &rs, &ns, &a->dec, err, sizeof err) != 0) {
+        snprintf(c->err, sizeof c->err, "%s", err);
+        ms_sched_stop(c->s);
+        leave(a);
+        reply_fail(c, a, "EPOLICY", 0);
+        return;
+    }
+    ms_sched_fold(c->s, (uint64_t)a->dec.kind);
+    if (c->pol.cost > 0) {
+        a->stage = AT_DECIDING;
+        a->ev =
+            ms_sched_after(c->s, (int64_t)(c->pol.cost * NS), EV_DECIDED, on_decided, a, a->id, 0);
+        return;
+    }
+    act(c, a);
+}
+
+/* The attempt reaches its node. */
+static void at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
+    (void)s, (void)id, (void)node;
+    ms_attempt *a = ctx;
+    ms_cluster *c = a->c;
+    ms_master *m = &c->m[a->node];
+    a->ev = 0;
+    if (m->phase == MS_PHASE_DOWN) {
+        reply_fail(c, a, "ECONNREFUSED", 0);
+        return;
+    }
+    const ms_client_group *g = a->r ? &c->cfg.group[a->r->group] : NULL;
+    int leader = ms_cluster_leader(c);
+    if (g && g->route == MS_ROUTE_ANY && !a->proxied && leader >= 0 && leader != a->node) {
+        a->proxied = 1; /* the follower forwards it to the leader: one more hop each way */
+        a->node = leader;
+        a->ev = ms_sched_after(c->s, hop(c), EV_AT_NODE, at_node, a, a->id, (uint64_t)leader);
+        return;
+    }
+    c->metrics.load[a->node]++;
+    a->arrived = ms_sched_now(c->s);
+    if (m->phase == MS_PHASE_LOADING) {
+        reply_fail(c, a, "ENOTREADY", 0);
+        return;
+    }
+    enter(a);
+    if (m->phase != MS_PHASE_SERVING || c->pol.every_read)
+        consult(c, a);
+    else
+        enqueue(c, a);
+}
+
+/* A node went down: attempts queued or in service there are reset. Gate
+ * waiters are woken by the end of the apply and reset in on_gate. */
+void ms__reads_node_down(ms_cluster *c, int node) {
+    ms_master *m = &c->m[node];
+    m->qhead = m->qtail = NULL;
+    m->qlen = 0;
+    m->busy = 0;
+    ms_attempt *a = m->present;
+    while (a) {
+        ms_attempt *next = a->next_at;
+        if (a->stage == AT_QUEUED || a->stage == AT_SERVICE || a->stage == AT_DECIDING) {
+            ms_sched_cancel(c->s, a->ev);
+            a->ev = 0;
+            leave(a);
+            reply_fail(c, a, "ECONNRESET", 0);
+        }
+        a = next;
+    }
+}
+
+/* --- arrivals ---------------------------------------------------------------------- */
+
+static int draw_op(ms_cluster *c, const ms_client_group *g) {
+    return (int)ms_rng_weighted(&c->workload, g->ops, MS_OP_COUNT);
+}
+
+/* Keys drawn from the generated image: vols 1..V, their dps, nodes. */
+static void draw_keys(ms_cluster *c, const ms_client_group *g, int op, uint64_t *a, uint64_t *b) {
+    uint64_t vols = c->cfg.image.volumes;
+    uint64_t v;
+    if (g->zipf) {
+        /* inverse-CDF approximation of a zipf(s) rank over 1..vols */
+        double u = ms_rng_uniform(&c->workload), s = g->zipf_s;
+        double x = s == 1.0 ? exp(u * log((double)vols))
+                            : pow(1 + u * (pow((double)vols, 1 - s) - 1), 1 / (1 - s));
+        v = (uint64_t)x;
+        if (v < 1) v = 1;
+        if (v > vols) v = vols;
+    } else {
+        v = 1 + ms_rng_below(&c->workload, vols);
+    }
+    *a = v;
+    *b = 0;
+    if (op == MS_OP_GET_DP) *b = 1 + ms_rng_below(&c->workload, c->cfg.image.data_partitions);
+    if (op == MS_OP_GET_NODE)
+        *a = c->min_node_id + ms_rng_below(&c->workload, c->max_node_id - c->min_node_id + 1);
+}
+
+static void start_read(ms_cluster *c, int group, int client) {
+    const ms_client_group *g = &c->cfg.group[group];
+    ms_read *r = read_new(c);
+    if (!r) return;
+    r->group = group;
+    r->client = client;
+    r->op = draw_op(c, g);
+    draw_keys(c, g, r->op, &r->key_a, &r->key_b);
+    r->intended = ms_sched_now(c->s);
+    r->commit_at_issue = c->commit_max;
+    r->apply_epoch = c->apply_epoch;
+    r->applying_at_issue = c->applying > 0;
+    r->target = client_of(c, r)->home;
+    ms_metrics_arrival(&c->metrics, r->intended, (uint64_t)client, r->op, r->key_a, r->key_b);
+    send_attempt(c, r);
+}
+
+/* Open loop: one arrival process per group (Poisson or fixed rate over the
+ * group's clients), drawn only from the workload stream, so arrivals are
+ * the same whatever the policy does. */
+static void on_arrive(ms_sched *s, void *ctx, uint64_t group, uint64_t b) {
+    (void)b;
+    ms_cluster *c = ctx;
+    const ms_client_group *g = &c->cfg.group[group];
+    int client = c->client_base[group] + (int)ms_rng_below(&c->workload, (uint64_t)g->count);
+    start_read(c, (int)group, client);
+    double rate = g->rate * g->count;
+    double dt = g->poisson ? -log(1.0 - ms_rng_uniform(&c->workload)) / rate : 1.0 / rate;
+    int64_t next = ms_sched_now(s) + (int64_t)(dt * NS);
+    if (next < c->cfg.duration) ms_sched_at(s, next, EV_ARRIVE, on_arrive, c, group, 0);
+}
+
+static void on_closed(ms_sched *s, void *ctx, uint64_t group, uint64_t client) {
+    ms_cluster *c = ctx;
+    if (ms_sched_now(s) < c->cfg.duration) start_read(c, (int)group, (int)client);
+}
+
+static void schedule_next_closed(ms_cluster *c, int group, int client, int64_t delay) {
+    ms_sched_after(c->s, delay, EV_ARRIVE, on_closed, c, (uint64_t)group, (uint64_t)client);
+}
+
+int ms__reads_start(ms_cluster *c) {
+    int base = 0;
+    for (int gi = 0; gi < c->cfg.groups; gi++) {
+        const ms_client_group *g = &c->cfg.group[gi];
+        c->client_base[gi] = base;
+        c->clients[gi] = calloc((size_t)(g->count > 0 ? g->count : 1), sizeof(client_state));
+        if (!c->clients[gi]) return -1;
+        for (int i = 0; i < g->count; i++) c->clients[gi][i].home = (base + i) % c->n;
+        base += g->count;
+        if (g->count <= 0) continue;
+        if (g->closed_loop) {
+            for (int i = 0; i < g->count; i++) {
+                int64_t off = (int64_t)(ms_rng_uniform(&c->workload) * NS * 0.01);
+                schedule_next_closed(c, gi, c->client_base[gi] + i, off);
+            }
+        } else if (g->rate > 0) {
+            double dt = -log(1.0 - ms_rng_uniform(&c->workload)) / (g->rate * g->count);
+            ms_sched_at(c->s, (int64_t)(dt * NS), EV_ARRIVE, on_arrive, c, (uint64_t)gi, 0);
+        }
+    }
+    return 0;
+}
