@@ -109,9 +109,11 @@ void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx);
 
 /* --- observation (ms_node_state is in ms_policy.h) ------------------------ */
 struct ms_metrics;
+struct ms_check;
 
 int ms_cluster_size(const ms_cluster *c);
 const struct ms_metrics *ms_cluster_metrics(const ms_cluster *c);
+const struct ms_check *ms_cluster_check(const ms_cluster *c);
 /* The error that stopped the run (a C policy's), or NULL. */
 const char *ms_cluster_error(const ms_cluster *c);
 int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out);

@@ -146,7 +146,7 @@ typedef struct ms_cluster {
     ms_attempt *free_attempts;
     ms_pool read_pool, attempt_pool; /* blocks, freed with the cluster */
     uint64_t next_read, next_attempt;
-    uint64_t attempt_outcomes[MS_OUT_COUNT], crashes_by_reads;
+
     client_state *clients[MS_MAX_CLIENT_GROUPS];
     int client_base[MS_MAX_CLIENT_GROUPS];
     /* commit times, for staleness in time */

@@ -53,7 +53,9 @@ typedef struct ms_interval_list {
 
 typedef struct ms_metrics {
     uint64_t logical, attempts, retries, redirects;
-    uint64_t outcomes[MS_OUT_COUNT];
+    uint64_t outcomes[MS_OUT_COUNT];         /* final outcome of each logical read */
+    uint64_t attempt_outcomes[MS_OUT_COUNT]; /* outcome of each attempt the client saw */
+    uint64_t read_crashes;                   /* nodes crashed by a read of a closed store */
     uint64_t op_logical[MS_OP_COUNT];
     uint64_t op_outcomes[MS_OP_COUNT][MS_OUT_COUNT];
     char code_name[MS_MAX_CODES][24];

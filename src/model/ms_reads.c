@@ -179,20 +179,20 @@ static void classify(ms_cluster *c, ms_read *r, const ms_read_result *res) {
             ms_hist_record(c->metrics.stale_index, (int64_t)(r->commit_at_issue - res->applied));
             ms_hist_record(c->metrics.stale_time, r->intended > t ? r->intended - t : 0);
         }
-        c->attempt_outcomes[o]++;
+        c->metrics.attempt_outcomes[o]++;
         finish(c, r, o, NULL);
         return;
     }
     case MS_READ_TORN:
-        c->attempt_outcomes[MS_OUT_TORN]++;
+        c->metrics.attempt_outcomes[MS_OUT_TORN]++;
         finish(c, r, MS_OUT_TORN, NULL);
         return;
     case MS_READ_CRASH:
-        c->attempt_outcomes[MS_OUT_CRASH]++;
+        c->metrics.attempt_outcomes[MS_OUT_CRASH]++;
         failed_attempt(c, r, MS_OUT_CRASH, NULL, 0);
         return;
     default:
-        c->attempt_outcomes[MS_OUT_FAILED]++;
+        c->metrics.attempt_outcomes[MS_OUT_FAILED]++;
         failed_attempt(c, r, MS_OUT_FAILED, "EUNUSABLE", 0);
         return;
     }
@@ -225,7 +225,7 @@ static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
         memcpy(code, a->code, sizeof code);
         int64_t ra = a->retry_after;
         attempt_free(c, a);
-        c->attempt_outcomes[MS_OUT_FAILED]++;
+        c->metrics.attempt_outcomes[MS_OUT_FAILED]++;
         failed_attempt(c, r, MS_OUT_FAILED, code, ra);
     }
 }
@@ -256,7 +256,7 @@ static void on_timeout(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
         r->cur->r = NULL;
         r->cur = NULL;
     }
-    c->attempt_outcomes[MS_OUT_TIMEOUT]++;
+    c->metrics.attempt_outcomes[MS_OUT_TIMEOUT]++;
     failed_attempt(c, r, MS_OUT_TIMEOUT, NULL, 0);
 }
 
@@ -334,7 +334,7 @@ static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     int crash = a->result.verdict == MS_READ_CRASH;
     reply(c, a);
     if (crash) {
-        c->crashes_by_reads++;
+        c->metrics.read_crashes++;
         ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "read_crash", m->idx);
         ms_cluster_crash(c, m->idx);
         ms_sched_after(c->s, c->cfg.restart_delay, EV_RESTART, on_restart_after_crash, c,
