@@ -2,7 +2,9 @@
 -- failed run or bad input file, 2 a usage error. User errors print one line;
 -- --debug adds the traceback.
 local errors = require "mastersim.errors"
+local paths = require "mastersim.paths"
 local schema = require "mastersim.schema"
+local summary = require "mastersim.cli_summary"
 
 local M = {}
 
@@ -21,12 +23,21 @@ Global options: --debug (show tracebacks), --help.
 ]]
 
 local RUN_USAGE = [[
-usage: mastersim run SIM [--seed N] [--quiet]
+usage: mastersim run SIM [--policy P] [--seed N] [--param k=v]... [--set path=value]...
+                         [--json FILE] [--quiet]
 
-Run one simulation of SIM and print what it reached: virtual time, events
-processed and the run's digest (same SIM, seed and build: same digest).
-  --seed N   the run's seed (default 1); a non-negative integer
-  --quiet    no progress line on stderr
+Run one simulation of SIM and print a summary: for a cluster scenario the
+outcomes of the reads (fresh, stale, torn, crash, failed, timeout), latency
+percentiles, staleness, snapshot installs, faults and the safety checks; for
+a scripted sim the virtual time, events and counters. The digest at the end
+is the same for the same SIM, policy, params, seed and build.
+  --policy P        read policy: a name from policies/ (see 'mastersim list') or a
+                    path (cluster scenarios; default block)
+  --seed N          the run's seed (default 1); a non-negative integer
+  --param k=v       override a policy parameter (repeatable); durations as "50ms"
+  --set path=value  override a scenario value, e.g. snapshot.apply_rate=1e5 (repeatable)
+  --json FILE       write the full result (schema mastersim.result/1), atomically
+  --quiet           no progress line on stderr
 ]]
 
 --- Split args into positionals and flags; `spec` maps a flag name to "value"
@@ -41,13 +52,18 @@ local function parse(cmd, args, spec)
       name = name or a:sub(3)
       local kind = spec[name]
       if kind == nil then errors.usage("mastersim %s: unknown option '--%s'", cmd, name) end
-      if kind == "value" then
+      if kind == "value" or kind == "list" then
         if val == nil then
           i = i + 1
           val = args[i]
           if val == nil then errors.usage("mastersim %s: option '--%s' needs a value", cmd, name) end
         end
-        opt[name] = val
+        if kind == "list" then
+          opt[name] = opt[name] or {}
+          table.insert(opt[name], val)
+        else
+          opt[name] = val
+        end
       else
         if val ~= nil then errors.usage("mastersim %s: option '--%s' takes no value", cmd, name) end
         opt[name] = true
@@ -70,31 +86,6 @@ local function parse_seed(text)
   return n
 end
 
-local function root_dir()
-  local dir = os.getenv("MASTERSIM_ROOT")
-  if dir and dir ~= "" then return dir end
-  local src = debug.getinfo(1, "S").source:sub(2)
-  return (src:match("^(.*)/lua/mastersim/[^/]*$")) or "."
-end
-
---- A sim argument: an existing path, else a built-in sim by name.
-local function resolve_sim(arg)
-  local f = io.open(arg, "r")
-  if f then
-    f:close()
-    return arg
-  end
-  if not arg:find("/", 1, true) then
-    local path = root_dir() .. "/sims/" .. arg:gsub("%.lua$", "") .. ".lua"
-    f = io.open(path, "r")
-    if f then
-      f:close()
-      return path
-    end
-  end
-  return arg -- the loader reports that it cannot be opened
-end
-
 local commands = {}
 
 function commands.help()
@@ -107,17 +98,53 @@ function commands.version()
   return 0
 end
 
+--- k=v pairs of repeated --param / --set flags into a table.
+local function pairs_of(flag, list, parse_value)
+  local out = {}
+  for _, kv in ipairs(list or {}) do
+    local k, v = kv:match("^([%w_.]+)=(.*)$")
+    if not k then errors.usage("mastersim: bad --%s '%s': expected key=value", flag, kv) end
+    out[k] = parse_value(v)
+  end
+  return out
+end
+M.pairs_of = pairs_of
+
+--- Write `text` to path atomically; a failure is a user error.
+local function write_file(path, text)
+  local fileio = require "mastersim.report.fileio"
+  local ok, err = fileio.atomic_write(path, text)
+  if not ok then errors.raise(nil, "cannot write %s: %s", path, err) end
+end
+M.write_file = write_file
+
 function commands.run(args)
-  local pos, opt = parse("run", args, { seed = "value", quiet = "flag", help = "flag" })
+  local pos, opt = parse("run", args, { seed = "value", quiet = "flag", help = "flag", policy = "value",
+    param = "list", set = "list", json = "value" })
   if opt.help then
     io.stdout:write(RUN_USAGE)
     return 0
   end
   if #pos ~= 1 then errors.usage("mastersim run: expected one SIM argument (see 'mastersim run --help')") end
   local seed = opt.seed and parse_seed(opt.seed) or 1
+  local policy = require "mastersim.policy"
+  local params = pairs_of("param", opt.param, function(v) return v end)
+  local sets = pairs_of("set", opt.set, policy.parse_value)
   local ms = require "mastersim"
-  local sc = ms.load_sim(resolve_sim(pos[1]))
-  local r = ms.run(sc, { seed = seed, progress = not opt.quiet })
+  local sc = ms.load_sim(paths.sim(pos[1]), nil, next(sets) and sets or nil)
+  local pol
+  if sc.cluster then
+    pol = ms.load_policy(opt.policy or "block", params)
+  elseif opt.policy or opt.param then
+    errors.usage("mastersim run: %s is a scripted sim without a cluster; --policy does not apply", pos[1])
+  end
+  local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol })
+  if opt.json then write_file(opt.json, require("mastersim.report.json").encode(r, { indent = true }) .. "\n") end
+  if sc.cluster then
+    io.stdout:write(summary.run(r))
+    io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
+    return r.partial and 130 or (r.checker.safety_violations > 0 and 1 or 0)
+  end
   local out = io.stdout
   out:write(("scenario  %s (%s)\n"):format(r.scenario, r.file or "?"))
   out:write(("seed      %d\n"):format(r.seed))

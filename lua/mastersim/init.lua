@@ -1,8 +1,12 @@
 --- mastersim: the public Lua API.
 --   local ms = require "mastersim"
---   return ms.scenario { name = "...", duration = "10s", setup = function(sim) ... end }
+--   return ms.scenario { name = "...", duration = "60s", cluster = {...}, clients = {...},
+--                        faults = { ms.at("20s", ms.crash "m3") } }
 local core = require "mastersim.core"
+local faults = require "mastersim.faults"
 local loader = require "mastersim.loader"
+local paths = require "mastersim.paths"
+local policy = require "mastersim.policy"
 local runner = require "mastersim.runner"
 local scenario = require "mastersim.scenario"
 
@@ -12,10 +16,18 @@ ms.version = core.version
 ms.scenario = scenario.new
 ms.load_sim = loader.load_sim
 
---- Run a scenario (a Scenario, or the path of a sim file).
--- opts: seed, progress. Returns the result table.
+--- Load a policy by name (policies/NAME.lua) or path; params override its
+-- defaults.
+function ms.load_policy(name_or_path, params)
+  return policy.load(paths.policy(name_or_path), params)
+end
+
+--- Run a scenario (a Scenario, or a sim name or path). opts: seed,
+-- policy (a name, path or loaded policy; cluster sims need one, default
+-- "block"), params, progress. Returns the result table.
 function ms.run(sc, opts)
-  if type(sc) == "string" then sc = loader.load_sim(sc) end
+  opts = opts or {}
+  if type(sc) == "string" then sc = loader.load_sim(paths.sim(sc)) end
   return runner.run(sc, opts)
 end
 
@@ -24,6 +36,13 @@ function ms.seconds(v)
   local s, err = core.duration(v)
   if not s then error(err, 2) end
   return s
+end
+
+-- Faults, triggers and distributions.
+for _, k in ipairs { "at", "every", "when", "crash", "restart", "partition", "block", "heal",
+                     "slow_apply", "force_snapshot", "apply_snapshot", "transfer_leader",
+                     "lognormal", "exponential", "constant", "uniform" } do
+  ms[k] = faults[k]
 end
 
 return ms

@@ -39,10 +39,14 @@ local function run_chunk(path, text, limits, chunk, anchor)
   error(res, 0)
 end
 
---- Load a sim file: it must return ms.scenario { ... }.
-function M.load_sim(path, limits)
+--- Load a sim file: it must return ms.scenario { ... }. `overrides` maps
+-- dotted scenario paths to values (--set), applied before validation.
+function M.load_sim(path, limits, overrides)
   local chunk, _, ctl, text = M.compile(path)
-  local sc = run_chunk(path, text, limits, chunk, "scenario%s*[{(]")
+  scenario.pending_overrides = overrides
+  local ok, sc = pcall(run_chunk, path, text, limits, chunk, "scenario%s*[{(]")
+  scenario.pending_overrides = nil
+  if not ok then error(sc, 0) end
   if not scenario.is(sc) then
     errors.raise(path, "a sim file must return ms.scenario { ... } (it returned %s)", type(sc))
   end

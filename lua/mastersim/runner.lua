@@ -1,8 +1,11 @@
 --- One run of a scenario: a scheduler, named random streams, the scenario's
 -- setup, and the libuv driver. Script callbacks run in the sandbox, each
 -- with its own instruction budget.
+local cluster_run = require "mastersim.cluster_run"
 local core = require "mastersim.core"
 local loader = require "mastersim.loader"
+local paths = require "mastersim.paths"
+local policy = require "mastersim.policy"
 local sandbox = require "mastersim.sandbox"
 local schema = require "mastersim.schema"
 
@@ -63,10 +66,16 @@ function Sim:count(name, n)
 end
 
 --- Run scenario `sc`. opts: seed (integer, default 1), progress (bool),
--- sigint (bool, default true). Returns the result table.
+-- sigint (bool, default true), and for cluster scenarios policy (a loaded
+-- policy, a name or a path) and params. Returns the result table.
 function M.run(sc, opts)
   opts = opts or {}
   local meta = loader.meta(sc) or {}
+  if sc.cluster then
+    local pol = opts.policy or "block"
+    if type(pol) == "string" then pol = policy.load(paths.policy(pol), opts.params) end
+    return cluster_run.run(sc, pol, opts, meta)
+  end
   local seed = math.tointeger(opts.seed or 1)
   local sched <close> = core.sched()
   local sim = setmetatable({

@@ -4,6 +4,8 @@
 
 #include "ms_units.h"
 
+#include <string.h>
+
 void lms_setfuncs(lua_State *L, const luaL_Reg *fns) {
     luaL_setfuncs(L, fns, 0);
 }
@@ -50,6 +52,30 @@ int64_t lms_checkduration(lua_State *L, int arg) {
     char err[160];
     if (ms_units_duration(text, &ns, err, sizeof err) != 0) luaL_argerror(L, arg, err);
     return ns;
+}
+
+uint64_t lms_optfield_u64(lua_State *L, int t, const char *what, const char *name, uint64_t max) {
+    int isnum = 0;
+    lua_getfield(L, t, name);
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum && !lua_isnil(L, -1))
+        luaL_error(L, "%s: field '%s' must be an integer (got %s)", what, name,
+                   luaL_typename(L, -1));
+    if (isnum && (v < 0 || (uint64_t)v > max))
+        luaL_error(L, "%s: field '%s' is out of range (got %I)", what, name, v);
+    lua_pop(L, 1);
+    return isnum ? (uint64_t)v : 0;
+}
+
+void lms_checkfields(lua_State *L, int t, const char *what, const char *const known[]) {
+    t = lua_absindex(L, t);
+    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "%s: field names must be strings (got a %s)", what, luaL_typename(L, -2));
+        int i = 0;
+        while (known[i] && strcmp(known[i], lua_tostring(L, -2)) != 0) i++;
+        if (known[i] == NULL) luaL_error(L, "%s: unknown field '%s'", what, lua_tostring(L, -2));
+    }
 }
 
 /* Message handler: append a traceback to string errors; keep any other

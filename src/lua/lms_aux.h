@@ -32,6 +32,15 @@ int64_t lms_checkint64(lua_State *L, int arg);
  * Returns nanoseconds; raises an argument error naming the bad text. */
 int64_t lms_checkduration(lua_State *L, int arg);
 
+/* Field `name` of the options table at index t: an integer in [0, max], or
+ * 0 when absent. Raises "<what>: field '<name>' must be an integer (got
+ * <type>)" or "... is out of range (got <n>)". Stack: [-0, +0]. */
+uint64_t lms_optfield_u64(lua_State *L, int t, const char *what, const char *name, uint64_t max);
+
+/* Raise "<what>: unknown field '<key>'" when the table at index t has a key
+ * that is not in the NULL-terminated list known. Stack: [-0, +0]. */
+void lms_checkfields(lua_State *L, int t, const char *what, const char *const known[]);
+
 /* Call the function at stack index -(nargs+1) with a traceback handler.
  * Returns the lua_pcall status; on error the message (with traceback) is on
  * top of the stack. Stack: [-(nargs+1), +(nresults|1)]. */
@@ -61,5 +70,8 @@ void lms_open_digest(lua_State *L);
 void lms_open_sandbox(lua_State *L);
 void lms_open_drive(lua_State *L);
 void lms_open_gate(lua_State *L);
+void lms_open_store(lua_State *L);
+void lms_open_snapshot(lua_State *L);
+void lms_open_cluster(lua_State *L);
 
 #endif

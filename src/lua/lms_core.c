@@ -18,6 +18,9 @@ int luaopen_mastersim_core(lua_State *L) {
     lms_open_sandbox(L);
     lms_open_drive(L);
     lms_open_gate(L);
+    lms_open_store(L);
+    lms_open_snapshot(L);
+    lms_open_cluster(L);
     lua_pushliteral(L, MS_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -1,0 +1,202 @@
+--- One run of a cluster scenario under a policy: the normalised model
+-- configuration, the policy bridge, faults and triggers, and the result
+-- (schema mastersim.result/1, DESIGN.md section 8).
+local core = require "mastersim.core"
+local errors = require "mastersim.errors"
+local faults = require "mastersim.faults"
+local sandbox = require "mastersim.sandbox"
+local scenario = require "mastersim.scenario"
+local schema = require "mastersim.schema"
+
+local M = {}
+
+M.SCHEMA = "mastersim.result/1"
+
+local function node_names(n)
+  local names, index = {}, {}
+  for i = 1, n do
+    names[i] = "m" .. i
+    index[names[i]] = i
+  end
+  return names, index
+end
+
+--- The model's configuration from a validated scenario.
+function M.config(sc, seed, mode)
+  local cl, snap, srv = sc.cluster, sc.snapshot or {}, sc.server or {}
+  local net, raft, master, w = sc.network or {}, sc.raft or {}, sc.master or {}, sc.writes or {}
+  local service = {}
+  for _, op in ipairs(scenario.OPS) do service[op] = srv.service and (srv.service[op] or srv.service.default) end
+  local groups = {}
+  for i, g in ipairs(sc.clients or {}) do
+    groups[i] = {
+      count = g.count, rate = g.rate, closed_loop = g.arrivals == "closed", think = g.think,
+      poisson = g.arrivals == "poisson", route = g.route, timeout = g.timeout,
+      retry_max = g.retry.max, backoff = g.retry.backoff, backoff_cap = g.retry.cap,
+      jitter = g.retry.jitter, retry_other = g.retry.other, ops = g.ops, keys = g.keys, zipf_s = g.zipf_s,
+    }
+  end
+  return {
+    masters = cl.masters, seed = seed, duration = sc.duration,
+    image = { volumes = cl.volumes, data_partitions = cl.data_partitions,
+              meta_partitions = cl.meta_partitions, nodes = cl.nodes, users = cl.users },
+    retain = (sc.log or {}).retain or 20000, mode = mode,
+    chunk_entries = snap.chunk, chunk_bytes = snap.chunk_bytes, bandwidth = snap.bandwidth,
+    apply_rate = snap.apply_rate, load_rate = master.load_rate, restart_delay = master.restart_delay,
+    election_min = raft.election_min, election_max = raft.election_max, heartbeat = raft.heartbeat,
+    unsafe_commit = raft.unsafe_commit_without_majority,
+    latency = net.latency, loss = net.loss, workers = srv.workers, queue = srv.queue, service = service,
+    write_rate = w.rate, write_ops = w.ops, write_timeout = w.timeout,
+    groups = groups, bucket = (sc.timeline or {}).bucket,
+  }
+end
+
+--- A read-only view of the cluster for triggers: c.m3.phase, c.leader.
+local function cluster_view(cl, index)
+  return setmetatable({}, { __index = function(_, k)
+    if k == "leader" then
+      local l = cl:leader()
+      return l and ("m" .. l) or nil
+    end
+    local i = index[k]
+    if not i then error(("no node '%s' in this cluster"):format(tostring(k)), 2) end
+    return cl:node(i)
+  end })
+end
+
+local function do_action(cl, a, view)
+  if type(a) == "function" then return a(view) end
+  local act = a.action
+  if act == "partition" then return cl:partition(a.a, a.b) end
+  if act == "block" then return cl:block(a.from, a.to) end
+  if act == "heal" then return cl:heal() end
+  if act == "slow_apply" then return cl:slow_apply(a.node, a.factor) end
+  return cl[act](cl, a.node)
+end
+
+--- Schedule the scenario's faults; returns the list of `when` triggers.
+local function schedule_faults(sched, cl, sc, index, who, limits, view)
+  local whens = {}
+  for _, f in ipairs(sc.faults or {}) do
+    local a = faults.resolve(f.action, index, sc.where)
+    local function fire() sandbox.call(who, limits, do_action, cl, a, view) end
+    if f.trigger == "at" then
+      sched:at(f.t, fire)
+    elseif f.trigger == "every" then
+      local function tick()
+        fire()
+        if sched:now() + f.period <= f.stop then sched:after(f.period, tick) end
+      end
+      if f.start <= f.stop then sched:at(f.start, tick) end
+    else
+      whens[#whens + 1] = { pred = f.pred, fire = fire, ["repeat"] = f["repeat"], done = false }
+    end
+  end
+  if #whens > 0 then
+    cl:on_change(function()
+      for _, w in ipairs(whens) do
+        if not w.done and sandbox.call(who, limits, w.pred, view) then
+          w.done = not w["repeat"]
+          w.fire()
+        end
+      end
+    end)
+  end
+end
+
+--- The bridge the C model calls for decisions: the policy's checked
+-- decision, with a redirect target turned into a node index (-1: leader).
+local function bridge(pol, index)
+  local function decide(read, node)
+    local kind, a, b = pol:decide(read, node)
+    if kind == "redirect" then
+      if a == "leader" then return kind, -1 end
+      local i = index[a]
+      if not i then errors.raise(pol:where(), "on_read redirected to unknown node '%s'", tostring(a)) end
+      return kind, i - 1
+    end
+    return kind, a, b
+  end
+  local hook
+  if pol.on_apply_begin or pol.on_apply_end then
+    hook = function(name, node) pol:hook(name, node) end
+  end
+  return { decide = decide, hook = hook, every_read = pol.every_read, cost = pol.cost, name = pol.name }
+end
+
+local function by_name(list, names)
+  local out = {}
+  for i, v in ipairs(list) do out[names[i]] = v end
+  return out
+end
+
+--- Shape the result from the model's metrics.
+local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
+  local m = cl:metrics()
+  local names = node_names(cl:size())
+  local r = m.reads
+  local ok = r.outcomes.fresh + r.outcomes.stale
+  r.availability = r.logical > 0 and ok / r.logical or 1
+  r.attempts_per_read = r.logical > 0 and r.attempts / r.logical or 0
+  r.load = by_name(r.load, names)
+  local intervals = {}
+  for i, a in ipairs(m.applies) do
+    intervals[i] = { node = names[a.node], start = a.start, finish = a.finish, mode = a.mode }
+  end
+  local phases = {}
+  for _, p in ipairs(m.phases) do
+    local n = names[p.node]
+    phases[n] = phases[n] or {}
+    table.insert(phases[n], { t0 = p.start, t1 = p.finish < 0 and sched:now() or p.finish, phase = p.phase })
+  end
+  for _, f in ipairs(m.faults) do f.node = f.node and names[f.node] or nil end
+  local violations, first = cl:checker()
+  return {
+    schema = M.SCHEMA, scenario = sc.name, sim_file = meta.file, policy = pol.name,
+    policy_file = pol.file, params = pol.params, snapshot_mode = mode, seed = opts.seed,
+    build = core.version, digest = sched:digest(), arrivals_digest = m.arrivals_digest,
+    virtual_s = sched:now(), duration_s = sc.duration, events = sched:events(), status = status,
+    partial = status ~= "done", reads = r, writes = m.writes,
+    snapshots = { installs = #intervals, intervals = intervals }, faults = m.faults,
+    timeline = m.timeline, phases = phases, memory = by_name(m.memory, names),
+    checker = { safety_violations = violations, first_violation = first,
+                torn = r.outcomes.torn, crashes = r.read_crashes },
+    wall = wall,
+  }
+end
+
+--- Run cluster scenario sc (validated) with policy pol (mastersim.policy).
+-- opts: seed, progress, sigint. meta: what the loader knows of the sim.
+function M.run(sc, pol, opts, meta)
+  local seed = math.tointeger(opts.seed or 1)
+  local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
+  local sched = core.sched()
+  local cfg = M.config(sc, seed, mode)
+  local cl <close> = core.cluster(sched, cfg, bridge(pol, select(2, node_names(sc.cluster.masters))))
+  local _, index = node_names(sc.cluster.masters)
+  local who, limits = meta.file or sc.where, meta.limits
+  if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
+  if pol.ctl then pol.ctl.rng = core.rng(seed, "policy") end
+  local view = cluster_view(cl, index)
+  schedule_faults(sched, cl, sc, index, who, limits, view)
+  if sc.setup then sandbox.call(who, limits, sc.setup, { cluster = view, sched = sched }) end
+  -- Reads and writes stop arriving at `duration`; what is in flight then
+  -- gets the longest client timeout (with retries) to finish.
+  local grace = 0
+  for _, g in ipairs(sc.clients or {}) do
+    grace = math.max(grace, g.timeout * (g.retry.max + 1) + g.retry.cap * g.retry.max)
+  end
+  local t0 = core.wall()
+  local status = core.drive(sched, { ["until"] = sc.duration + grace + 1, progress = opts.progress,
+    sigint = opts.sigint ~= false, label = sc.name .. "/" .. pol.name })
+  local wall_s = core.wall() - t0
+  local res = result(sc, meta, pol, opts, mode, sched, cl, status,
+    { seconds = wall_s, events_per_s = wall_s > 0 and sched:events() / wall_s or 0 })
+  if meta.ctl then meta.ctl.rng = nil end
+  if pol.ctl then pol.ctl.rng = nil end
+  return res
+end
+
+M.node_names = node_names
+M.sorted_keys = schema.sorted_keys
+return M

@@ -1,0 +1,63 @@
+--- Where sims and policies are found: a path as given, else a name looked
+-- up in $MASTERSIM_PATH (colon-separated directories, each with sims/ and
+-- policies/ or holding the files directly), then in the built-in
+-- directories next to the library.
+local M = {}
+
+--- The root of the built-in sims/ and policies/ (the source tree, or the
+-- install's share/mastersim).
+function M.root()
+  local dir = os.getenv("MASTERSIM_ROOT")
+  if dir and dir ~= "" then return dir end
+  local src = debug.getinfo(1, "S").source:sub(2)
+  return (src:match("^(.*)/lua/mastersim/[^/]*$")) or (src:match("^(.*)/lua/5%.4/mastersim/[^/]*$")) or "."
+end
+
+local function exists(p)
+  local f = io.open(p, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+--- Directories searched for `kind` ("sims" or "policies"), in order.
+function M.dirs(kind)
+  local out = {}
+  for d in (os.getenv("MASTERSIM_PATH") or ""):gmatch("[^:]+") do
+    out[#out + 1] = d .. "/" .. kind
+    out[#out + 1] = d
+  end
+  out[#out + 1] = M.root() .. "/" .. kind
+  return out
+end
+
+local function find(kind, arg)
+  if exists(arg) then return arg end
+  if not arg:find("/", 1, true) then
+    local name = arg:gsub("%.lua$", "")
+    for _, d in ipairs(M.dirs(kind)) do
+      local p = d .. "/" .. name .. ".lua"
+      if exists(p) then return p end
+    end
+  end
+  return arg -- the loader reports that it cannot be opened
+end
+
+function M.sim(arg) return find("sims", arg) end
+function M.policy(arg) return find("policies", arg) end
+
+--- Names of the .lua files in a directory, sorted (empty when unreadable).
+function M.list(dir)
+  local names = {}
+  local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+  if p then
+    for line in p:lines() do
+      local n = line:match("^(.+)%.lua$")
+      if n then names[#names + 1] = n end
+    end
+    p:close()
+  end
+  table.sort(names)
+  return names
+end
+
+return M

@@ -1,0 +1,382 @@
+/* Binding of the cluster model: core.cluster(sched, cfg, policy) ->
+ * mastersim.Cluster. cfg is the normalised scenario (seconds, bytes) built
+ * by lua/mastersim/runner.lua; policy is either { builtin = name, param = x }
+ * or { decide = fn(read, node) -> kind, a, b, hook = fn(name, node),
+ * every_read = bool, cost = seconds, name = string }. Lua functions are
+ * called inside the scheduler's run, on its lua_State, unprotected: an
+ * error stops the run and propagates out of core.drive. */
+#include "lms_cluster.h"
+
+#include "ms_check.h"
+#include "ms_metrics.h"
+
+#include <string.h>
+
+#define LMS_CLUSTER "mastersim.Cluster"
+
+lms_cluster *lms_cluster_check(lua_State *L, int arg) {
+    lms_cluster *u = luaL_checkudata(L, arg, LMS_CLUSTER);
+    if (u->c == NULL) luaL_argerror(L, arg, "cluster is closed");
+    return u;
+}
+
+/* Push one of the Lua values the cluster holds. Stack: [-0, +1]. */
+static void push_ref(lua_State *L, int ref) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+}
+
+/* --- the policy through Lua ------------------------------------------------------ */
+
+static void set_num(lua_State *L, const char *k, double v) {
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, int64_t v) {
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* Fill the table on top with a node's state. Stack: [-0, +0]. */
+void lms_push_node_fields(lua_State *L, const ms_node_state *n) {
+    set_str(L, "name", n->name);
+    set_str(L, "role", n->role);
+    set_str(L, "phase", ms_phase_name(n->phase));
+    set_int(L, "term", (int64_t)n->term);
+    set_int(L, "applied", (int64_t)n->applied);
+    set_int(L, "commit", (int64_t)n->commit);
+    set_int(L, "lag", (int64_t)n->lag);
+    set_num(L, "apply_progress", n->apply_progress);
+    set_int(L, "stale_index", (int64_t)n->stale_index);
+    set_int(L, "waiters", n->waiters);
+    set_num(L, "last_contact", n->last_contact);
+    set_int(L, "store_keys", (int64_t)n->store_keys);
+    set_int(L, "memory", n->mem_bytes);
+}
+
+static void fill_read(lua_State *L, const ms_read_state *r) {
+    set_str(L, "op", r->op);
+    set_int(L, "client", r->client);
+    set_int(L, "attempt", r->attempt);
+    set_num(L, "arrived", r->arrived);
+    set_num(L, "waited", r->waited);
+    set_int(L, "wakeups", r->wakeups);
+    lua_pushboolean(L, r->timed_out);
+    lua_setfield(L, -2, "timed_out");
+    set_int(L, "last_seen_index", (int64_t)r->last_seen_index);
+}
+
+static const char *const KINDS[] = {"serve", "stale", "wait", "fail", "redirect", NULL};
+
+/* decide(read, node) -> kind, a, b, checked in Lua (policy.lua); here only
+ * converted. redirect targets come back as node indices (-1 = leader). */
+static int lua_on_read(void *ud, const ms_read_state *r, const ms_node_state *n, ms_decision *d,
+                       char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    lms_cluster *u = ud;
+    lua_State *L = u->sched->L;
+    push_ref(L, u->ref[R_DECIDE]);
+    push_ref(L, u->ref[R_READ]);
+    fill_read(L, r);
+    push_ref(L, u->ref[R_NODE]);
+    lms_push_node_fields(L, n);
+    lua_call(L, 2, 3);
+    d->kind = (ms_decision_kind)luaL_checkoption(L, -3, NULL, KINDS);
+    switch (d->kind) {
+    case MS_DEC_WAIT:
+        d->seconds = lua_tonumber(L, -2);
+        break;
+    case MS_DEC_FAIL:
+        strncpy(d->code, lua_tostring(L, -2), sizeof d->code - 1);
+        d->retry_after = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1;
+        break;
+    case MS_DEC_REDIRECT:
+        d->target = (int)lua_tointeger(L, -2);
+        break;
+    default:
+        break;
+    }
+    lua_pop(L, 3);
+    return 0;
+}
+
+static void lua_on_apply(void *ud, const ms_node_state *n, int begin) {
+    lms_cluster *u = ud;
+    lua_State *L = u->sched->L;
+    push_ref(L, u->ref[R_HOOK]);
+    lua_pushstring(L, begin ? "on_apply_begin" : "on_apply_end");
+    push_ref(L, u->ref[R_NODE]);
+    lms_push_node_fields(L, n);
+    lua_call(L, 2, 0);
+}
+
+static void on_change(void *ctx) {
+    lms_cluster *u = ctx;
+    lua_State *L = u->sched->L;
+    if (L == NULL) return; /* a fault applied from outside a run */
+    push_ref(L, u->ref[R_CHANGE]);
+    lua_call(L, 0, 0);
+}
+
+/* --- construction ------------------------------------------------------------- */
+
+static int ref_field(lua_State *L, int idx, const char *k, int type) {
+    if (lua_getfield(L, idx, k) != type) {
+        lua_pop(L, 1);
+        return LUA_NOREF;
+    }
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static void unref_all(lua_State *L, lms_cluster *u) {
+    for (int i = 0; i < R_COUNT; i++) {
+        luaL_unref(L, LUA_REGISTRYINDEX, u->ref[i]);
+        u->ref[i] = LUA_NOREF;
+    }
+}
+
+/* Set up u->pol from the policy table at idx. */
+static void policy_from(lua_State *L, int idx, lms_cluster *u) {
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if (lua_getfield(L, idx, "builtin") == LUA_TSTRING) {
+        lua_getfield(L, idx, "param");
+        double param = lua_tonumber(L, -1);
+        if (ms_policy_builtin(lua_tostring(L, -2), param, &u->pol) != 0)
+            luaL_error(L, "unknown built-in policy '%s'", lua_tostring(L, -2));
+        u->pol.ud = &u->pol.param;
+        lua_pop(L, 2);
+        return;
+    }
+    lua_pop(L, 1);
+    u->ref[R_DECIDE] = ref_field(L, idx, "decide", LUA_TFUNCTION);
+    if (u->ref[R_DECIDE] == LUA_NOREF) luaL_error(L, "policy table needs decide or builtin");
+    u->ref[R_HOOK] = ref_field(L, idx, "hook", LUA_TFUNCTION);
+    lua_getfield(L, idx, "every_read");
+    u->pol.every_read = lua_toboolean(L, -1);
+    lua_getfield(L, idx, "cost");
+    u->pol.cost = lua_tonumber(L, -1);
+    lua_pop(L, 2);
+    u->pol.name = "lua";
+    u->pol.ud = u;
+    u->pol.on_read = lua_on_read;
+    if (u->ref[R_HOOK] != LUA_NOREF) u->pol.on_apply = lua_on_apply;
+}
+
+/* cluster(sched, cfg, policy) -> Cluster */
+static int cluster_new(lua_State *L) {
+    lms_sched *s = lms_sched_check(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ms_cluster_config cfg;
+    lms_cluster_config(L, 2, &cfg);
+    lms_cluster *u = lua_newuserdatauv(L, sizeof *u, 0);
+    memset(u, 0, sizeof *u);
+    for (int i = 0; i < R_COUNT; i++) u->ref[i] = LUA_NOREF;
+    luaL_setmetatable(L, LMS_CLUSTER);
+    u->sched = s;
+    lua_pushvalue(L, 1);
+    u->ref[R_SCHED] = luaL_ref(L, LUA_REGISTRYINDEX);
+    policy_from(L, 3, u);
+    lua_newtable(L);
+    u->ref[R_READ] = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    u->ref[R_NODE] = luaL_ref(L, LUA_REGISTRYINDEX);
+    char err[256];
+    u->c = ms_cluster_new(s->s, &cfg, &u->pol, err, sizeof err);
+    if (u->c == NULL) {
+        unref_all(L, u);
+        return luaL_error(L, "%s", err);
+    }
+    return 1;
+}
+
+/* --- faults: node indices are 1-based from Lua --------------------------------------- */
+
+static int node_arg(lua_State *L, lms_cluster *u, int arg) {
+    lua_Integer i = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, i >= 1 && i <= ms_cluster_size(u->c), arg, "no such node");
+    return (int)i - 1;
+}
+
+static int push_ok(lua_State *L, int rc) {
+    lua_pushboolean(L, rc == 0);
+    return 1;
+}
+
+static int cluster_crash(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    return push_ok(L, ms_cluster_crash(u->c, node_arg(L, u, 2)));
+}
+
+static int cluster_restart(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    return push_ok(L, ms_cluster_restart(u->c, node_arg(L, u, 2)));
+}
+
+static int cluster_slow_apply(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    return push_ok(L, ms_cluster_slow_apply(u->c, node_arg(L, u, 2), luaL_checknumber(L, 3)));
+}
+
+static int cluster_force_snapshot(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    return push_ok(L, ms_cluster_force_snapshot(u->c, node_arg(L, u, 2)));
+}
+
+static int cluster_apply_snapshot(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    return push_ok(L, ms_cluster_apply_snapshot(u->c, node_arg(L, u, 2)));
+}
+
+static int cluster_transfer_leader(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    return push_ok(L, ms_cluster_transfer_leader(u->c, node_arg(L, u, 2)));
+}
+
+static int cluster_heal(lua_State *L) {
+    return push_ok(L, ms_cluster_heal(lms_cluster_check(L, 1)->c));
+}
+
+/* A list of 1-based node indices at arg -> 0-based array; returns count. */
+static size_t node_list(lua_State *L, lms_cluster *u, int arg, int *out) {
+    luaL_checktype(L, arg, LUA_TTABLE);
+    size_t n = (size_t)luaL_len(L, arg);
+    luaL_argcheck(L, n <= MS_MAX_MASTERS, arg, "too many nodes");
+    for (size_t i = 0; i < n; i++) {
+        lua_geti(L, arg, (lua_Integer)i + 1);
+        lua_Integer v = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        luaL_argcheck(L, v >= 1 && v <= ms_cluster_size(u->c), arg, "no such node");
+        out[i] = (int)v - 1;
+    }
+    return n;
+}
+
+/* partition({a...}, {b...}): no traffic between the groups (both ways). */
+static int cluster_partition(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    int a[MS_MAX_MASTERS], b[MS_MAX_MASTERS];
+    size_t na = node_list(L, u, 2, a), nb = node_list(L, u, 3, b);
+    return push_ok(L, ms_cluster_partition(u->c, a, na, b, nb));
+}
+
+static int cluster_block(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    return push_ok(L, ms_cluster_block(u->c, node_arg(L, u, 2), node_arg(L, u, 3)));
+}
+
+/* on_change(fn): fn() after every event that changes a node's state. */
+static int cluster_on_change(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    luaL_unref(L, LUA_REGISTRYINDEX, u->ref[R_CHANGE]);
+    lua_pushvalue(L, 2);
+    u->ref[R_CHANGE] = luaL_ref(L, LUA_REGISTRYINDEX);
+    ms_cluster_on_change(u->c, on_change, u);
+    return 0;
+}
+
+/* --- observation -------------------------------------------------------------------- */
+
+static int cluster_size(lua_State *L) {
+    lua_pushinteger(L, ms_cluster_size(lms_cluster_check(L, 1)->c));
+    return 1;
+}
+
+/* node(i) -> a fresh table with the node's state */
+static int cluster_node(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    ms_node_state n;
+    ms_cluster_node_state(u->c, node_arg(L, u, 2), &n);
+    lua_createtable(L, 0, 14);
+    lms_push_node_fields(L, &n);
+    lua_pushinteger(L, n.mem_peak);
+    lua_setfield(L, -2, "memory_peak");
+    return 1;
+}
+
+static int cluster_leader(lua_State *L) {
+    int l = ms_cluster_leader(lms_cluster_check(L, 1)->c);
+    if (l < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, l + 1);
+    return 1;
+}
+
+static int cluster_metrics(lua_State *L) {
+    lms_push_metrics(L, lms_cluster_check(L, 1)->c);
+    return 1;
+}
+
+/* checker() -> violations, first violation text or nil */
+static int cluster_checker(lua_State *L) {
+    const ms_check *chk = ms_cluster_check(lms_cluster_check(L, 1)->c);
+    lua_pushinteger(L, (lua_Integer)ms_check_violations(chk));
+    const ms_check_violation *v = ms_check_first(chk);
+    if (v)
+        lua_pushfstring(L, "t=%f s m%d: %s", (double)v->time / 1e9, v->node + 1, v->what);
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
+/* Free the cluster, then its scheduler: events still queued point into the
+ * cluster, so the scheduler cannot run again once the cluster is gone (the
+ * cluster's free cancels some of its events, so the scheduler goes last). */
+static int cluster_close(lua_State *L) {
+    lms_cluster *u = luaL_checkudata(L, 1, LMS_CLUSTER);
+    if (u->c) {
+        if (u->sched->running) return luaL_error(L, "cannot close a cluster while it runs");
+        ms_cluster_free(u->c);
+        u->c = NULL;
+        ms_sched_free(u->sched->s);
+        u->sched->s = NULL;
+    }
+    unref_all(L, u);
+    return 0;
+}
+
+static int cluster_tostring(lua_State *L) {
+    lms_cluster *u = luaL_checkudata(L, 1, LMS_CLUSTER);
+    if (u->c)
+        lua_pushfstring(L, "mastersim.Cluster (%d masters)", ms_cluster_size(u->c));
+    else
+        lua_pushliteral(L, "mastersim.Cluster (closed)");
+    return 1;
+}
+
+void lms_open_cluster(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"crash", cluster_crash},
+        {"restart", cluster_restart},
+        {"partition", cluster_partition},
+        {"block", cluster_block},
+        {"heal", cluster_heal},
+        {"slow_apply", cluster_slow_apply},
+        {"force_snapshot", cluster_force_snapshot},
+        {"apply_snapshot", cluster_apply_snapshot},
+        {"transfer_leader", cluster_transfer_leader},
+        {"on_change", cluster_on_change},
+        {"size", cluster_size},
+        {"node", cluster_node},
+        {"leader", cluster_leader},
+        {"metrics", cluster_metrics},
+        {"checker", cluster_checker},
+        {"close", cluster_close},
+        {NULL, NULL},
+    };
+    static const luaL_Reg meta[] = {
+        {"__gc", cluster_close},
+        {"__close", cluster_close},
+        {"__tostring", cluster_tostring},
+        {NULL, NULL},
+    };
+    lms_newclass(L, LMS_CLUSTER, methods, meta);
+    lua_pushcfunction(L, cluster_new);
+    lua_setfield(L, -2, "cluster");
+}
