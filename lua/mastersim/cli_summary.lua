@@ -60,7 +60,9 @@ function M.run(r)
   end
   line("snapshots %d installs%s%s", r.snapshots.installs, #snaps > 0 and ": " or "", table.concat(snaps, "; "))
   local fl = {}
-  for _, f in ipairs(r.faults) do fl[#fl + 1] = ("%.1f s %s%s"):format(f.t, f.action, f.node and (" " .. f.node) or "") end
+  for _, f in ipairs(r.faults) do
+    fl[#fl + 1] = ("%.1f s %s%s"):format(f.t, f.action, f.node and (" " .. f.node) or "")
+  end
   if #fl > 0 then line("faults    %s", table.concat(fl, "; ")) end
   line("writes    proposed %d, committed %d, failed %d", r.writes.proposed, r.writes.committed, r.writes.failed)
   local mem = {}
