@@ -275,3 +275,5 @@ const ms_metrics *ms_cluster_metrics(const ms_cluster *c) {
 const char *ms_cluster_error(const ms_cluster *c) {
     return c->err[0] ? c->err : NULL;
 }
+
+const ms_check *ms_cluster_check(const ms_cluster *c) { return c->check; }
