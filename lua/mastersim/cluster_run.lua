@@ -64,22 +64,30 @@ local function cluster_view(cl, index)
   end })
 end
 
-local function do_action(cl, a, view)
+--- Carry out action a; `state.last_crashed` remembers the node the last
+-- crash fault took down. A symbolic node that names nobody (no leader)
+-- makes the action a no-op.
+local function do_action(cl, a, view, state)
   if type(a) == "function" then return a(view) end
   local act = a.action
   if act == "partition" then return cl:partition(a.a, a.b) end
   if act == "block" then return cl:block(a.from, a.to) end
   if act == "heal" then return cl:heal() end
-  if act == "slow_apply" then return cl:slow_apply(a.node, a.factor) end
-  return cl[act](cl, a.node)
+  local node = a.node
+  if node == "leader" then node = cl:leader() elseif node == "last_crashed" then node = state.last_crashed end
+  if node == nil then return false end
+  if act == "crash" then state.last_crashed = node end
+  if act == "slow_apply" then return cl:slow_apply(node, a.factor) end
+  return cl[act](cl, node)
 end
 
---- Schedule the scenario's faults; returns the list of `when` triggers.
+--- Schedule the scenario's faults and set up when-triggers. Returns the
+-- fault state shared with setup's run:fault.
 local function schedule_faults(sched, cl, sc, index, who, limits, view)
-  local whens = {}
+  local whens, state = {}, {}
   for _, f in ipairs(sc.faults or {}) do
     local a = faults.resolve(f.action, index, sc.where)
-    local function fire() sandbox.call(who, limits, do_action, cl, a, view) end
+    local function fire() sandbox.call(who, limits, do_action, cl, a, view, state) end
     if f.trigger == "at" then
       sched:at(f.t, fire)
     elseif f.trigger == "every" then
@@ -102,6 +110,20 @@ local function schedule_faults(sched, cl, sc, index, who, limits, view)
       end
     end)
   end
+  return state
+end
+
+--- What a scenario's setup(run) gets: the cluster view and a way to
+-- schedule its own callbacks and faults (each callback in the sandbox).
+local function setup_env(sched, cl, index, who, limits, view, state)
+  local env = { cluster = view }
+  function env.now() return sched:now() end
+  function env.at(_, t, fn) return sched:at(t, function() sandbox.call(who, limits, fn, env) end) end
+  function env.after(_, d, fn) return sched:after(d, function() sandbox.call(who, limits, fn, env) end) end
+  function env.fault(_, action)
+    return do_action(cl, faults.resolve(action, index, who), view, state)
+  end
+  return env
 end
 
 --- The bridge the C model calls for decisions: the policy's checked
@@ -178,8 +200,8 @@ function M.run(sc, pol, opts, meta)
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
   if pol.ctl then pol.ctl.rng = core.rng(seed, "policy") end
   local view = cluster_view(cl, index)
-  schedule_faults(sched, cl, sc, index, who, limits, view)
-  if sc.setup then sandbox.call(who, limits, sc.setup, { cluster = view, sched = sched }) end
+  local state = schedule_faults(sched, cl, sc, index, who, limits, view)
+  if sc.setup then sandbox.call(who, limits, sc.setup, setup_env(sched, cl, index, who, limits, view, state)) end
   -- Reads and writes stop arriving at `duration`; what is in flight then
   -- gets the longest client timeout (with retries) to finish.
   local grace = 0

@@ -104,11 +104,16 @@ function M.uniform(lo, hi)
   return setmetatable({ kind = "uniform", p1 = a, p2 = b }, Dist)
 end
 
+-- Node names resolved when the fault fires rather than when it is set.
+M.DYNAMIC = { leader = true, last_crashed = true }
+
 --- Resolve node names in an action against `index` (name -> 1-based
--- index); raises a user error at `where` for an unknown name.
+-- index); raises a user error at `where` for an unknown name. "leader" and
+-- "last_crashed" stay symbolic (see M.DYNAMIC).
 function M.resolve(a, index, where)
   if type(a) == "function" then return a end
   local function idx(name)
+    if M.DYNAMIC[name] then return name end
     local i = index[name]
     if not i then
       local names = {}
