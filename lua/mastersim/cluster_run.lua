@@ -173,6 +173,12 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
   end
   for _, f in ipairs(m.faults) do f.node = f.node and names[f.node] or nil end
   local violations, first = cl:checker()
+  local nodes = {}
+  for i, name in ipairs(names) do
+    local st = cl:node(i)
+    nodes[name] = { role = st.role, phase = st.phase, term = st.term, applied = st.applied,
+                    digest = cl:digest(i), keys = st.store_keys }
+  end
   return {
     schema = M.SCHEMA, scenario = sc.name, sim_file = meta.file, policy = pol.name,
     policy_file = pol.file, params = pol.params, snapshot_mode = mode, seed = opts.seed,
@@ -180,7 +186,7 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
     virtual_s = sched:now(), duration_s = sc.duration, events = sched:events(), status = status,
     partial = status ~= "done", reads = r, writes = m.writes,
     snapshots = { installs = #intervals, intervals = intervals }, faults = m.faults,
-    timeline = m.timeline, phases = phases, memory = by_name(m.memory, names),
+    timeline = m.timeline, phases = phases, memory = by_name(m.memory, names), nodes = nodes,
     checker = { safety_violations = violations, first_violation = first,
                 torn = r.outcomes.torn, crashes = r.read_crashes },
     wall = wall,

@@ -8,6 +8,7 @@
 #include "lms_cluster.h"
 
 #include "ms_check.h"
+#include "ms_digest.h"
 #include "ms_metrics.h"
 
 #include <string.h>
@@ -299,6 +300,15 @@ static int cluster_node(lua_State *L) {
     return 1;
 }
 
+/* digest(i) -> 16-hex content digest of node i's live store */
+static int cluster_digest(lua_State *L) {
+    lms_cluster *u = lms_cluster_check(L, 1);
+    char hex[17];
+    ms_digest_hex(ms_cluster_store_digest(u->c, node_arg(L, u, 2)), hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
 static int cluster_leader(lua_State *L) {
     int l = ms_cluster_leader(lms_cluster_check(L, 1)->c);
     if (l < 0)
@@ -365,6 +375,7 @@ void lms_open_cluster(lua_State *L) {
         {"size", cluster_size},
         {"node", cluster_node},
         {"leader", cluster_leader},
+        {"digest", cluster_digest},
         {"metrics", cluster_metrics},
         {"checker", cluster_checker},
         {"close", cluster_close},

@@ -1,0 +1,150 @@
+-- The cluster model through the Lua API: snapshot catch-up in each mode,
+-- failover, partitions, triggers, and each reference policy's signature.
+local ms = require "mastersim"
+local support = require "support"
+
+local ROOT = support.root
+
+local function sim(name, overrides)
+  return ms.load_sim(ROOT .. "/sims/" .. name .. ".lua", nil, overrides)
+end
+
+local function run(sc, policy, seed, params)
+  return ms.run(sc, { policy = ms.load_policy(policy, params), seed = seed or 1, sigint = false })
+end
+
+-- a smaller follower_catchup: the same story in 35 s of virtual time
+local SMALL = { duration = "35s", ["clients.count"] = 30 }
+
+describe("cluster model", function()
+  for _, mode in ipairs { "reopen", "inplace", "aside" } do
+    it("a restarted follower installs a snapshot (" .. mode .. ") and catches up to the leader", function()
+      local sc = sim("follower_catchup", { duration = "35s", ["clients.count"] = 1, ["snapshot.mode"] = mode })
+      -- a policy that never lets a read reach the applying store
+      local r = run(sc, "redirect_leader")
+      assert.are.equal(0, r.checker.safety_violations)
+      assert.is_true(r.snapshots.installs >= 1)
+      assert.are.equal("m3", r.snapshots.intervals[1].node)
+      local lead
+      for _, n in pairs(r.nodes) do if n.role == "leader" then lead = n end end
+      for name, n in pairs(r.nodes) do
+        if n.applied == lead.applied then
+          assert.are.equal(lead.digest, n.digest, name .. " differs from the leader at the same index")
+        end
+      end
+      assert.are.equal(lead.applied, r.nodes.m3.applied)
+    end)
+  end
+
+  it("elects a new leader within the election window after the leader crashes", function()
+    local r = run(sim("leader_failover", { duration = "25s" }), "block")
+    assert.are.equal(0, r.checker.safety_violations)
+    local crashed = r.faults[1]
+    assert.are.equal("crash", crashed.action)
+    -- writes go on: more commits than the first 12 s could hold
+    assert.is_true(r.writes.committed > 200 * 14)
+    local lead
+    for name, n in pairs(r.nodes) do if n.role == "leader" then lead = name end end
+    assert.is_not_nil(lead)
+    assert.are_not.equal(crashed.node, lead)
+  end)
+
+  it("a partitioned leader stops committing and the majority elects", function()
+    local r = run(sim("partition"), "block")
+    assert.are.equal(0, r.checker.safety_violations)
+    local terms = {}
+    for _, n in pairs(r.nodes) do terms[#terms + 1] = n.term end
+    assert.is_true(math.min(table.unpack(terms)) >= 2, "a new term began")
+    assert.is_true(r.writes.committed > 200 * 40, "the majority kept committing")
+    assert.are.equal(r.nodes.m1.digest, r.nodes.m2.digest)
+  end)
+
+  it("fires ms.when at the moment its predicate becomes true", function()
+    local seen
+    local sc = ms.scenario {
+      name = "when", duration = "30s",
+      cluster = { masters = 3, volumes = 100, data_partitions = 20000, meta_partitions = 1000, nodes = 100 },
+      log = { retain = 500 }, snapshot = { apply_rate = 20000, chunk = 1024 },
+      writes = { rate = 100 },
+      faults = {
+        ms.at("5s", ms.crash "m3"), ms.at("12s", ms.restart "m3"),
+        ms.when(function(c) return c.m3.apply_progress > 0.6 end,
+          function(c) seen = { progress = c.m3.apply_progress, phase = c.m3.phase } end),
+      },
+    }
+    local r = ms.run(sc, { policy = ms.load_policy("block"), sigint = false })
+    assert.is_table(seen)
+    assert.are.equal("applying", seen.phase)
+    assert.is_true(seen.progress > 0.6)
+    -- fired at the first chunk past 60%: within one chunk (1024 of ~22K entries)
+    assert.is_true(seen.progress < 0.6 + 1024 / 20000, tostring(seen.progress))
+    assert.are.equal(0, r.checker.safety_violations)
+  end)
+end)
+
+describe("reference policies on follower_catchup", function()
+  local results = {}
+  local function result(policy, seed)
+    local key = policy .. seed
+    if not results[key] then results[key] = run(sim("follower_catchup", SMALL), policy, seed) end
+    return results[key]
+  end
+
+  for _, seed in ipairs { 1, 2 } do
+    it("unguarded serves torn reads and never crashes (seed " .. seed .. ")", function()
+      local r = result("unguarded", seed)
+      assert.is_true(r.reads.outcomes.torn > 0)
+      assert.are.equal(0, r.reads.read_crashes)
+    end)
+
+    it("unsafe crashes the node (seed " .. seed .. ")", function()
+      assert.is_true(result("unsafe", seed).reads.read_crashes > 0)
+    end)
+
+    for _, p in ipairs { "block", "fail_fast", "stale_read", "bounded_lag", "redirect_leader" } do
+      it(p .. " has no torn reads and no crashes (seed " .. seed .. ")", function()
+        local r = result(p, seed)
+        assert.are.equal(0, r.reads.outcomes.torn)
+        assert.are.equal(0, r.reads.read_crashes)
+        assert.are.equal(0, r.reads.outcomes.crash)
+        assert.are.equal(0, r.checker.safety_violations)
+      end)
+    end
+
+    it("every policy sees the same arrivals (seed " .. seed .. ")", function()
+      local d = result("block", seed).arrivals_digest
+      for _, p in ipairs { "unguarded", "unsafe", "fail_fast", "stale_read" } do
+        assert.are.equal(d, result(p, seed).arrivals_digest, p)
+      end
+    end)
+  end
+
+  it("block makes reads wait no longer than its timeout", function()
+    local r = run(sim("follower_catchup", SMALL), "block", 1, { timeout = "200ms" })
+    assert.is_true(r.reads.wait.count > 0)
+    assert.is_true(r.reads.wait.max > 0, "some read waited on the gate")
+    assert.is_true(r.reads.wait.max <= 0.2 * 1.001 * (1 + r.reads.retries), tostring(r.reads.wait.max))
+  end)
+
+  it("stale_read serves the previous version during the apply", function()
+    local r = result("stale_read", 1)
+    assert.are.equal("aside", r.snapshot_mode)
+    assert.is_true(r.reads.latency.during_apply.count > 0)
+    assert.is_true(r.reads.availability > 0.999)
+  end)
+
+  it("fail_fast refuses reads on the applying node and clients succeed elsewhere", function()
+    local r = result("fail_fast", 1)
+    assert.is_true(r.reads.attempt_outcomes.failed > 0, "attempts were refused")
+    assert.is_true(r.reads.availability > 0.999)
+  end)
+
+  it("the same seed gives the same digest and result", function()
+    local json = require "mastersim.report.json"
+    local a, b = run(sim("follower_catchup", SMALL), "block", 3), run(sim("follower_catchup", SMALL), "block", 3)
+    a.wall, b.wall = nil, nil
+    assert.are.equal(a.digest, b.digest)
+    assert.are.equal(json.encode(a), json.encode(b))
+    assert.are_not.equal(a.digest, result("block", 1).digest)
+  end)
+end)
