@@ -277,3 +277,7 @@ const char *ms_cluster_error(const ms_cluster *c) {
 }
 
 const ms_check *ms_cluster_check(const ms_cluster *c) { return c->check; }
+
+uint64_t ms_cluster_store_digest(const ms_cluster *c, int node) {
+    return valid(c, node) ? ms_store_digest(c->m[node].store) : 0;
+}

@@ -119,4 +119,6 @@ const char *ms_cluster_error(const ms_cluster *c);
 int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out);
 int ms_cluster_leader(const ms_cluster *c);
 
+/* Content digest of a node's live store (O(store size)). */
+uint64_t ms_cluster_store_digest(const ms_cluster *c, int node);
 #endif
