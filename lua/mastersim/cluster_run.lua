@@ -200,7 +200,9 @@ function M.run(sc, pol, opts, meta)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
   local sched = core.sched()
   local cfg = M.config(sc, seed, mode)
-  local cl <close> = core.cluster(sched, cfg, bridge(pol, select(2, node_names(sc.cluster.masters))))
+  local decider = pol.builtin and { builtin = pol.builtin, param = pol.param }
+    or bridge(pol, select(2, node_names(sc.cluster.masters)))
+  local cl <close> = core.cluster(sched, cfg, decider)
   local _, index = node_names(sc.cluster.masters)
   local who, limits = meta.file or sc.where, meta.limits
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end

@@ -22,6 +22,15 @@ function ms.load_policy(name_or_path, params)
   return policy.load(paths.policy(name_or_path), params)
 end
 
+--- A reference policy decided in C rather than Lua (for measuring what a
+-- Lua policy costs): "block" (param: timeout), "fail_fast" (retry_after),
+-- "stale_read", "unguarded", "unsafe", "redirect_leader".
+function ms.builtin_policy(name, param)
+  local lua_twin = policy.load(paths.policy(name))
+  return { name = name .. "(C)", builtin = name, param = param or 0, params = lua_twin.params,
+           snapshot_mode = lua_twin.snapshot_mode, file = "(built in)" }
+end
+
 --- Run a scenario (a Scenario, or a sim name or path). opts: seed,
 -- policy (a name, path or loaded policy; cluster sims need one, default
 -- "block"), params, progress. Returns the result table.
