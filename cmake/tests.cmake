@@ -1,4 +1,5 @@
-# Tests registered with ctest. Labels: c (C unit tests), spec (busted), lint.
+# Tests registered with ctest. Labels: c (C unit tests), spec (busted), lint,
+# fuzz (libFuzzer, plain build only).
 enable_testing()
 
 file(GLOB MS_C_TESTS CONFIGURE_DEPENDS tests/test_*.c)
@@ -43,4 +44,16 @@ if(NOT MS_SANITIZE)
   add_test(NAME lint COMMAND ${PROJECT_SOURCE_DIR}/scripts/lint
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(lint PROPERTIES LABELS lint TIMEOUT 300)
+endif()
+
+# The snapshot-import fuzz target: compiled with clang's libFuzzer (plus
+# ASan and UBSan) by scripts/fuzz-snapshot and run for 20 seconds. Not in a
+# sanitizer build dir: the script brings its own sanitizers.
+find_program(CLANG clang)
+if(CLANG AND NOT MS_SANITIZE)
+  add_test(NAME fuzz_snapshot
+           COMMAND ${PROJECT_SOURCE_DIR}/scripts/fuzz-snapshot ${PROJECT_BINARY_DIR} 20
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(fuzz_snapshot PROPERTIES LABELS fuzz TIMEOUT 300
+                       ENVIRONMENT "CLANG=${CLANG}")
 endif()

@@ -9,12 +9,12 @@
  * leaves the live store exactly as it was; a finished import leaves an
  * OPEN store; memory accounting returns to 0.
  *
- * Build and run (not registered with ctest; the sources are listed because
- * src/core/ms_drive.c needs libuv):
+ * Built and run by scripts/fuzz-snapshot [build-dir] [seconds], which ctest
+ * runs for 20 s (label fuzz) when clang is found. It lists the sources
+ * because src/core/ms_drive.c needs libuv:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core tests/fuzz_snapshot.c \
  *     src/core/ms_store.c src/core/ms_store_view.c src/core/ms_layout.c src/core/ms_ops.c \
- *     src/core/ms_snapshot.c src/core/ms_snapshot_import.c -o /tmp/fuzz
- *   /tmp/fuzz -max_total_time=30 */
+ *     src/core/ms_snapshot.c src/core/ms_snapshot_import.c -o /tmp/fuzz */
 #include "ms_ops.h"
 #include "ms_snapshot.h"
 
