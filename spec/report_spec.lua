@@ -75,7 +75,8 @@ describe("metrics", function()
     for i, m in ipairs(metrics.list) do names[i] = m.name end
     assert.are.same({ "availability", "fresh_share", "stale_share", "torn_share", "crash_share",
       "failed_share", "timeout_share", "latency_p50", "latency_p99", "latency_p999", "latency_max",
-      "apply_p99", "staleness_mean", "staleness_max", "attempts_per_read", "memory_peak" }, names)
+      "apply_p99", "staleness_mean", "staleness_max", "attempts_per_read", "memory_peak", "safety_violations",
+      "read_crashes", "monotonic_regressions" }, names)
     assert.is_true(metrics.get("availability").higher_better)
     assert.is_false(metrics.get("latency_p99").higher_better)
     assert.has_error(function() metrics.get("nope") end, "unknown metric 'nope'")

@@ -12,13 +12,23 @@ local USAGE = [[
 usage: mastersim [--debug] <command> [options]
 
 commands:
-  run SIM [--seed N] [--quiet]   run one simulation and print its summary
+  run SIM [--policy P] [--seed N]   run one simulation and print its summary
+  compare SIM --policies a,b,c [--seeds 1-20] [--jobs N] [--json F] [--csv F] [--html F]
+                                 every policy x seed; table of means, 95% CIs, paired deltas
+  sweep SIM --vary path=v1,v2 --policies a,b [--seeds ...]
+                                 a compare at every point of the --vary grid
+  check SIM [--seeds 1-200] [--policy P]
+                                 safety and determinism: every seed run 3 times
+  merge RUNS.jsonl... [--json F] [--csv F] [--html F]
+                                 join the runs of compare/sweep shards into one report
+  list                           the sims and policies found, with their descriptions
   version                        print the version
   help                           print this help
   lua SCRIPT [ARGS...]           run a Lua script in mastersim's interpreter
                                  (mastersim.core preloaded; used by the specs)
 
 SIM is a path to a sim file, or the name of a built-in sim (sims/NAME.lua).
+'mastersim COMMAND --help' describes a command's options.
 Global options: --debug (show tracebacks), --help.
 ]]
 
@@ -77,6 +87,7 @@ local function parse(cmd, args, spec)
   end
   return pos, opt
 end
+M.parse = parse
 
 local function parse_seed(text)
   local n = text and tonumber(text)
@@ -139,7 +150,7 @@ function commands.run(args)
     errors.usage("mastersim run: %s is a scripted sim without a cluster; --policy does not apply", pos[1])
   end
   local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol })
-  if opt.json then write_file(opt.json, require("mastersim.report.json").encode(r, { indent = true }) .. "\n") end
+  if opt.json then write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end
   if sc.cluster then
     io.stdout:write(summary.run(r))
     io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
@@ -158,6 +169,8 @@ function commands.run(args)
   io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
   return r.partial and 130 or 0
 end
+
+require("mastersim.cli_experiment").install(commands, M)
 
 --- Run a Lua script as lua5.4 would: arg table, script arguments as `...`.
 function commands.lua(args, progname)

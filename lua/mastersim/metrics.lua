@@ -5,7 +5,7 @@
 --
 -- Units: "ratio" (a share in [0, 1], printed as %; a difference in
 -- percentage points), "s" (seconds, printed in s/ms/us), "x" (a plain
--- factor), "bytes" (printed in KiB/MiB/GiB).
+-- factor), "bytes" (printed in KiB/MiB/GiB), "n" (a count per run).
 local M = {}
 
 --- t[k1][k2]... or nil when any step is missing.
@@ -84,12 +84,19 @@ M.list = {
   metric("attempts_per_read", "attempts/read", "x", false, "cost",
     function(r) return num(dig(r, "reads", "attempts_per_read")) end),
   metric("memory_peak", "memory peak", "bytes", false, "cost", memory_peak),
+  metric("safety_violations", "safety violations", "n", false, "checks",
+    function(r) return num(dig(r, "checker", "safety_violations")) end),
+  metric("read_crashes", "read crashes", "n", false, "checks",
+    function(r) return num(dig(r, "reads", "read_crashes")) end),
+  metric("monotonic_regressions", "monotonic regressions", "n", false, "checks",
+    function(r) return num(dig(r, "reads", "monotonic_regressions")) end),
 }
 
 M.groups = {
   outcomes = "Outcomes (share of logical reads)",
   latency = "Latency (all reads; and reads that overlapped an apply)",
   cost = "Staleness and cost",
+  checks = "Checker verdicts (counts per run)",
 }
 
 M.by_name = {}

@@ -43,14 +43,15 @@ function M.merge_buckets(runs, ...)
 end
 
 -- The cumulative points {x, f = fraction <= x} of buckets: flat across
--- gaps between non-empty buckets, rising within each bucket.
+-- gaps between non-empty buckets, rising within each bucket. x never
+-- decreases (buckets merged from runs, or coarsened, may overlap).
 local function cdf(buckets, total)
   local pts, cum = {}, 0
   if total == 0 then return pts end
   for _, b in ipairs(buckets) do
     if #pts == 0 or b.lo > pts[#pts].x then pts[#pts + 1] = { x = b.lo, f = cum / total } end
     cum = cum + b.count
-    pts[#pts + 1] = { x = b.hi, f = cum / total }
+    pts[#pts + 1] = { x = math.max(b.hi, pts[#pts].x), f = cum / total }
   end
   return pts
 end
@@ -188,13 +189,28 @@ local function time_axis(doc, x0, x1)
 end
 
 -- Fault markers: dashed lines over [y0, y1], labelled at the top when asked.
+-- A label that would run into the previous one is left out (runs whose
+-- faults differ, e.g. crashes caused by reads, can mark many close times);
+-- the last label drawn then says how many it stands for ("crash m3 +4").
 local function fault_marks(fs, X, y0, y1, labelled)
-  local out = {}
+  local out, last = {}, nil
   for _, f in ipairs(fs) do
     out[#out + 1] = svg.line(X(f.t), y0, X(f.t), y1, { stroke = "#222", ["stroke-dasharray"] = "4 3",
                                                        ["stroke-width"] = 1.2 })
     if labelled then
-      out[#out + 1] = svg.text(X(f.t) + 3, y0 - 3, f.label, { ["font-size"] = 11, fill = "#222" })
+      if last and X(f.t) < last.right + 6 then
+        last.hidden = last.hidden + 1
+      else
+        last = { x = X(f.t) + 3, label = f.label, hidden = 0 }
+        last.right = last.x + utf8.len(f.label) * 6 + 24
+        out[#out + 1] = last
+      end
+    end
+  end
+  for i, v in ipairs(out) do
+    if type(v) == "table" then
+      out[i] = svg.text(v.x, y0 - 3, v.label .. (v.hidden > 0 and (" +" .. v.hidden) or ""),
+        { ["font-size"] = 11, fill = "#222" })
     end
   end
   return table.concat(out)
@@ -227,7 +243,9 @@ local function timeline_panel(runs, a, X, color, policy, first)
   local n = math.max(1, #runs)
   for _, r in ipairs(runs) do
     for _, iv in ipairs(dig(r, "snapshots", "intervals") or {}) do
-      local x0, x1 = X(iv.start), X(iv.finish)
+      -- at least 2 px wide: an apply cut short by a crash lasts milliseconds
+      local fin = iv.finish >= 0 and iv.finish or (r.virtual_s or iv.start) -- -1: still applying at the end
+      local x0, x1 = X(iv.start), math.max(X(fin), X(iv.start) + 2)
       out[#out + 1] = svg.rect(x0, a.y - 9, x1 - x0, 6, { fill = "#333", ["fill-opacity"] = 0.8 / n })
       out[#out + 1] = svg.rect(x0, a.y, x1 - x0, a.h, { fill = "#1b1b1b", ["fill-opacity"] = 0.10 / n })
     end
@@ -243,7 +261,10 @@ end
 -- arriving in each bucket (summed over seeds), apply windows of every seed
 -- shaded (darker where more seeds were applying), faults marked.
 function M.timeline(doc)
-  local x0, panel, gap = 170, 84, 34
+  local longest = 0
+  for _, p in ipairs(doc.policies) do longest = math.max(longest, utf8.len(p) or #p) end
+  -- room for the policy name (bold 12 px, ~7.5 px a character) and the % ticks
+  local x0, panel, gap = math.max(170, math.ceil(30 + longest * 7.5 + 48)), 84, 34
   local top = 92
   local X, xt = time_axis(doc, x0, W - 20)
   local body = {}

@@ -15,7 +15,8 @@ local CSS = [[
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg);
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1080px; margin: 0 auto; padding: 28px 24px 48px; }
+main { max-width: 1180px; margin: 0 auto; padding: 28px 24px 48px; }
+.scroll { overflow-x: auto; }
 header h1 { font-size: 24px; margin: 0 0 4px; font-weight: 650; letter-spacing: -0.01em; }
 header h1 .kind { color: var(--muted); font-weight: 500; }
 .meta { color: var(--muted); margin: 0 0 14px; }
@@ -30,7 +31,9 @@ section.card h2 { font-size: 16px; margin: 0 0 2px; font-weight: 650; }
 .note { color: var(--muted); font-size: 12.5px; margin: 0 0 10px; }
 svg { display: block; width: 100%; height: auto; font-family: inherit; }
 table.summary { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-table.summary th, table.summary td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: right; }
+table.summary th, table.summary td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: right; }
+table.summary.many { font-size: 12.5px; }
+table.summary.many th, table.summary.many td { padding: 5px 5px; }
 table.summary th:first-child, table.summary td:first-child { text-align: left; }
 table.summary thead th { font-weight: 600; border-bottom: 2px solid #cfd6dd; vertical-align: bottom; }
 table.summary thead th small { display: block; color: var(--muted); font-weight: 400; }
@@ -81,7 +84,9 @@ end
 --- The summary table: one row per metric (grouped), one column per policy;
 -- each cell the mean ±95% CI and, below it, the paired Δ vs the baseline.
 function M.summary_table(s)
-  local out = { '<table class="summary">', "<thead><tr><th>metric</th>" }
+  local many = #s.policies > 5
+  local out = { '<div class="scroll">', ('<table class="summary%s">'):format(many and " many" or ""),
+                "<thead><tr><th>metric</th>" }
   for i, p in ipairs(s.policies) do
     out[#out + 1] = ('<th><span class="swatch" style="background:%s"></span>%s<small>%s</small></th>')
       :format(svg.color(i), esc(p.policy), p.policy == s.baseline and "baseline" or ("Δ vs " .. esc(s.baseline)))
@@ -104,7 +109,7 @@ function M.summary_table(s)
     end
     out[#out + 1] = table.concat(row) .. "</tr>"
   end
-  out[#out + 1] = "</tbody></table>"
+  out[#out + 1] = "</tbody></table></div>"
   return table.concat(out, "\n")
 end
 

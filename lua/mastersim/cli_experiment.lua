@@ -1,0 +1,576 @@
+--- The experiment commands of the CLI: compare, sweep, check, merge, list,
+-- and the hidden _worker that runs one task of them in its own process.
+-- Every simulation of compare, sweep and check runs in a worker process
+-- (--jobs N of them at a time); the results come back as JSON, so --jobs
+-- never changes a byte of the output.
+local errors = require "mastersim.errors"
+local experiment = require "mastersim.experiment"
+local fileio = require "mastersim.report.fileio"
+local json = require "mastersim.report.json"
+local paths = require "mastersim.paths"
+local pool = require "mastersim.pool"
+local schema = require "mastersim.schema"
+local summary = require "mastersim.report.summary"
+
+local M = {}
+
+M.MAX_JOBS = 256
+
+M.USAGE = {
+  compare = [==[
+usage: mastersim compare SIM --policies a,b,c [--seeds 1-20] [--baseline P]
+                         [--param k=v]... [--set path=value]... [--jobs N]
+                         [--json FILE] [--csv FILE] [--html FILE] [--quiet]
+                         [--runs FILE] [--shard i/n]
+
+Run SIM under every policy with every seed (the same seeds give every policy
+the same arrivals and faults), then print a table of the key metrics: the
+mean and 95% CI over seeds, and the paired difference against the baseline.
+  --policies a,b,c  the policies (names from policies/ or paths); required
+  --seeds LIST      seeds: 1-20, 1,3,7 or 5 (default 1-10)
+  --baseline P      the policy the others are compared with (default the first)
+  --param k=v       a policy parameter for every policy that has it; p.k=v for
+                    policy p only (repeatable)
+  --set path=value  override a scenario value, e.g. snapshot.apply_rate=1e5
+  --jobs N          run N simulations at a time, each in its own process (default 1)
+  --json FILE       the compare document (schema mastersim.compare/1)
+  --csv FILE        tidy CSV: one row per run and metric
+  --html FILE       a self-contained HTML report with charts
+  --runs FILE       append each finished run to FILE (JSON lines) as it
+                    finishes; runs already in FILE are not run again, so
+                    repeating an interrupted command resumes it (--resume FILE
+                    is the same flag)
+  --shard i/n       run only runs k with k mod n = i (0 <= i < n) of the ordered
+                    matrix; needs --runs; join shards with 'mastersim merge'
+  --quiet           no progress bar and no table
+Files are written atomically. On Ctrl-C the finished runs are kept and the
+outputs written with "partial": true; exit 130.
+]==],
+  sweep = [==[
+usage: mastersim sweep SIM --vary path=v1,v2,... [--vary ...] --policies a,b
+                       [--seeds LIST] [compare options...]
+
+A compare at every point of the grid of --vary values (the cartesian product
+of every --vary). Each run's result records its point as `vary`; the CSV has
+one vary.<path> column per varied path; the HTML has one chart per metric
+against the varied parameter. Options as for 'mastersim compare --help'.
+]==],
+  check = [==[
+usage: mastersim check SIM [--seeds 1-20] [--policy P[,Q...]] [--set path=value]...
+                       [--param k=v]... [--jobs N] [--quiet]
+
+Safety and determinism. Every seed runs twice in one worker process and once
+more in another; the three results (digest and every field but wall-clock
+time) must be identical, and the checker must report no raft safety
+violation. Prints each seed that fails, with the command that replays it;
+exit 1 when any seed fails. --policy defaults to block.
+]==],
+  merge = [==[
+usage: mastersim merge RUNS.jsonl... [--json FILE] [--csv FILE] [--html FILE] [--quiet]
+
+Join the runs files of the shards of one compare or sweep (--shard i/n
+--runs FILE) into the report an unsharded run gives: the same table, and
+byte-identical JSON, CSV and HTML. Missing runs make it partial.
+]==],
+  list = [==[
+usage: mastersim list
+
+The sims and policies found in $MASTERSIM_PATH and the built-in directories,
+each with its description; a file that does not load is listed with its error.
+]==],
+}
+
+-- The parse() and write_file() of the CLI (set by M.install).
+local parse, write_file, pairs_of
+
+local FLAGS = {
+  policies = "value", seeds = "value", baseline = "value", param = "list", set = "list", jobs = "value",
+  json = "value", csv = "value", html = "value", quiet = "flag", runs = "value", resume = "value",
+  shard = "value", help = "flag",
+}
+
+local function exists(p)
+  local f = io.open(p, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+--- The policy names found in the search directories, sorted.
+local function known_policies()
+  local set, out = {}, {}
+  for _, d in ipairs(paths.dirs("policies")) do
+    for _, n in ipairs(paths.list(d)) do
+      if not set[n] then set[n], out[#out + 1] = true, n end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+--- Resolve a policy name or path; an unknown one is a usage error.
+local function policy_path(cmd, name)
+  local p = paths.policy(name)
+  if exists(p) then return p end
+  local names = known_policies()
+  local hint = errors.nearest(name, names)
+  errors.usage("mastersim %s: unknown policy '%s'%s (policies: %s)", cmd, name,
+    hint and (" (did you mean '" .. hint .. "'?)") or "", table.concat(names, ", "))
+end
+
+--- Split --param overrides per policy: "k=v" for every policy that has k,
+-- "p.k=v" for policy p. Returns policy -> {k = "v"}.
+local function params_by_policy(cmd, names, declared, list)
+  local out = {}
+  for _, p in ipairs(names) do out[p] = {} end
+  for _, kv in ipairs(list or {}) do
+    local k, v = kv:match("^([%w_.]+)=(.*)$")
+    if not k then errors.usage("mastersim: bad --param '%s': expected key=value", kv) end
+    local scope, key = k:match("^(.+)%.([%w_]+)$")
+    if scope and out[scope] then
+      if declared[scope][key] == nil then
+        errors.usage("mastersim %s: policy %s has no param '%s'", cmd, scope, key)
+      end
+      out[scope][key] = v
+    else
+      local used = false
+      for _, p in ipairs(names) do
+        if declared[p][k] ~= nil then out[p][k], used = v, true end
+      end
+      if not used then
+        local all = {}
+        for _, p in ipairs(names) do
+          for _, n in ipairs(schema.sorted_keys(declared[p])) do all[#all + 1] = n end
+        end
+        table.sort(all)
+        local hint = errors.nearest(k, all)
+        errors.usage("mastersim %s: no policy among %s has a param '%s'%s", cmd, table.concat(names, ", "), k,
+          hint and (" (did you mean '" .. hint .. "'?)") or "")
+      end
+    end
+  end
+  return out
+end
+
+--- Load the sim once (with sets) to validate it and the sets.
+local function load_sim(sim, sets)
+  local ms = require "mastersim"
+  return ms.load_sim(sim, nil, next(sets) and sets or nil)
+end
+
+-- The --set overrides, validated.
+local function sets_of(opt)
+  local policy = require "mastersim.policy"
+  for _, kv in ipairs(opt.set or {}) do
+    local k = kv:match("^([%w_.]+)=")
+    if k then experiment.check_path(k, "--set") end
+  end
+  return pairs_of("set", opt.set, policy.parse_value)
+end
+
+--- Build the experiment of compare/sweep/check from parsed flags.
+local function build(cmd, pos, opt, kind)
+  if #pos ~= 1 then errors.usage("mastersim %s: expected one SIM argument (see 'mastersim %s --help')", cmd, cmd) end
+  local policy = require "mastersim.policy"
+  local exp = { kind = kind }
+  exp.seeds = experiment.parse_seeds(opt.seeds or (kind == "check" and "1-20" or "1-10"))
+  if kind == "check" then
+    exp.policies = experiment.parse_policies(opt.policy or "block")
+  else
+    if not opt.policies then
+      errors.usage("mastersim %s: --policies is required (e.g. --policies block,stale_read)", cmd)
+    end
+    exp.policies = experiment.parse_policies(opt.policies)
+  end
+  exp.vary = experiment.parse_vary(opt.vary, policy.parse_value)
+  if kind == "sweep" and #exp.vary == 0 then
+    errors.usage("mastersim sweep: --vary is required (e.g. --vary snapshot.apply_rate=1e5,1e6)")
+  end
+  exp.set = sets_of(opt)
+  for _, v in ipairs(exp.vary) do
+    if exp.set[v.path] ~= nil then errors.usage("mastersim %s: '%s' is both --set and --vary", cmd, v.path) end
+  end
+  exp.baseline = opt.baseline or exp.policies[1]
+  local found = false
+  for _, p in ipairs(exp.policies) do found = found or p == exp.baseline end
+  if not found then errors.usage("mastersim %s: the baseline '%s' is not one of --policies", cmd, exp.baseline) end
+  exp.jobs = opt.jobs and experiment.parse_count(opt.jobs, "--jobs", M.MAX_JOBS) or 1
+  exp.sim = paths.sim(pos[1])
+  exp.sim_arg = pos[1]
+  local sc = load_sim(exp.sim, exp.set)
+  if not sc.cluster then
+    errors.usage("mastersim %s: %s is a scripted sim without a cluster; it has no policies", cmd, pos[1])
+  end
+  for _, point in ipairs(experiment.grid(exp.vary)) do
+    if next(point) then
+      local s = {}
+      for k, v in pairs(exp.set) do s[k] = v end
+      for k, v in pairs(point) do s[k] = v end
+      load_sim(exp.sim, s)
+    end
+  end
+  exp.policy_files, exp.params, exp.effective = {}, {}, {}
+  local declared = {}
+  for _, p in ipairs(exp.policies) do
+    exp.policy_files[p] = policy_path(cmd, p)
+    declared[p] = policy.load(exp.policy_files[p]).params
+  end
+  exp.params = params_by_policy(cmd, exp.policies, declared, opt.param)
+  exp.param = pairs_of("param", opt.param, function(v) return v end)
+  for _, p in ipairs(exp.policies) do
+    exp.effective[p] = policy.load(exp.policy_files[p], exp.params[p]).params
+  end
+  return exp
+end
+
+--- The worker job of one run of the matrix.
+local function job_of(exp, run, rep)
+  local sets = {}
+  for k, v in pairs(exp.set) do sets[k] = v end
+  for k, v in pairs(run.vary or {}) do sets[k] = v end
+  return { sim = exp.sim, set = sets, policy = exp.policy_files[run.policy], params = exp.params[run.policy],
+           seed = run.seed, vary = run.vary, ["repeat"] = rep or 1 }
+end
+
+-- Open the runs file for appending; returns a writer of lines.
+local function runs_writer(path)
+  if not path then return function() end, function() end end
+  local f, err = io.open(path, "ab")
+  if not f then errors.raise(nil, "cannot write %s: %s", path, err) end
+  return function(line)
+    f:write(line)
+    f:flush()
+  end, function() f:close() end
+end
+
+-- The runs of the runs file that belong to this experiment, by key.
+local function reuse(cmd, exp, path)
+  local have = {}
+  if not path then return have end
+  local desc = experiment.descriptor(exp)
+  for _, e in ipairs(experiment.read_runs(path, function(msg) io.stderr:write("mastersim: ", msg, "\n") end)) do
+    local d = e.experiment
+    if d.sim ~= desc.sim or json.encode(d.set or {}) ~= json.encode(desc.set) then
+      errors.usage("mastersim %s: %s holds runs of another experiment (sim or --set differ)", cmd, path)
+    end
+    have[experiment.result_key(e.result)] = e.result
+  end
+  return have
+end
+
+-- Write the outputs of a document.
+local function write_outputs(opt, doc)
+  if opt.json then write_file(opt.json, json.encode(doc, { indent = 2 }) .. "\n") end
+  if opt.csv then
+    write_file(opt.csv, require("mastersim.report.csv").encode(doc.results, { policies = doc.policies }))
+  end
+  if opt.html then write_file(opt.html, require("mastersim.report.html").render(doc)) end
+end
+
+-- The terminal table(s) of a document.
+local function render(doc)
+  if doc.schema ~= "mastersim.sweep/1" then return summary.render(doc.summary) end
+  local out = {}
+  for _, pt in ipairs(doc.points) do
+    local parts = {}
+    for _, p in ipairs(doc.vary) do parts[#parts + 1] = ("%s=%s"):format(p, json.encode(pt.vary[p])) end
+    out[#out + 1] = ("== %s ==\n"):format(table.concat(parts, " ")) .. summary.render(pt.summary)
+  end
+  return table.concat(out, "\n")
+end
+
+-- Report a finished (or partial) document on the terminal.
+local function report(opt, doc, interrupted)
+  if not opt.quiet then io.stdout:write(render(doc)) end
+  io.stdout:flush()
+  local bad = 0
+  for _, r in ipairs(doc.results) do
+    if (r.checker or {}).safety_violations and r.checker.safety_violations > 0 then bad = bad + 1 end
+  end
+  if bad > 0 then
+    io.stderr:write(("mastersim: %d runs reported raft safety violations (see 'mastersim check')\n"):format(bad))
+  end
+  if doc.partial then
+    io.stderr:write(("mastersim: partial results: %d of %d runs%s\n"):format(#doc.results, doc.runs_expected,
+      interrupted and " (interrupted)" or ""))
+  end
+end
+
+--- Run compare or sweep.
+local function compare_like(cmd, args, argv0)
+  local flags = {}
+  for k, v in pairs(FLAGS) do flags[k] = v end
+  if cmd == "sweep" then flags.vary = "list" end
+  local pos, opt = parse(cmd, args, flags)
+  if opt.help then
+    io.stdout:write(M.USAGE[cmd])
+    return 0
+  end
+  if opt.runs and opt.resume and opt.runs ~= opt.resume then
+    errors.usage("mastersim %s: --runs and --resume name the same file; give one", cmd)
+  end
+  opt.runs = opt.runs or opt.resume
+  local shard_i, shard_n
+  if opt.shard then
+    shard_i, shard_n = experiment.parse_shard(opt.shard)
+    if not opt.runs then errors.usage("mastersim %s: --shard needs --runs FILE (the shard's output)", cmd) end
+    if opt.json or opt.csv or opt.html then
+      errors.usage("mastersim %s: --shard writes only --runs; build the report with 'mastersim merge'", cmd)
+    end
+  end
+  local exp = build(cmd, pos, opt, cmd)
+  local matrix = experiment.matrix(exp, function(p) return exp.effective[p] end)
+  local mine = shard_n and experiment.shard(matrix, shard_i, shard_n) or matrix
+  local have = reuse(cmd, exp, opt.runs)
+  local results, tasks = {}, {}
+  for _, run in ipairs(mine) do
+    if have[run.key] then
+      results[#results + 1] = have[run.key]
+    else
+      tasks[#tasks + 1] = { run = run, job = job_of(exp, run) }
+    end
+  end
+  local append, close = runs_writer(opt.runs)
+  local update, finish = pool.progress(cmd, not opt.quiet and pool.stderr_is_tty())
+  update(#mine - #tasks, #mine)
+  local status, task, msg = pool.run(tasks, {
+    jobs = exp.jobs, bin = pool.binary(argv0),
+    on_done = function(_, text)
+      local r = experiment.decode(text)[1]
+      results[#results + 1] = r
+      append(experiment.line(exp, r))
+    end,
+    on_progress = function(done) update(#mine - #tasks + done, #mine) end,
+  })
+  finish()
+  close()
+  if status == "failed" and msg:match("interrupted$") then status = "interrupted" end
+  if status == "failed" then
+    errors.raise(nil, "%s: the run of policy %s seed %d failed: %s", cmd, task.run.policy, task.run.seed,
+      (msg:gsub("^mastersim: ", "")))
+  end
+  if shard_n then
+    if status == "interrupted" then io.stderr:write("mastersim: interrupted; rerun the same command to resume\n") end
+    return status == "interrupted" and 130 or 0
+  end
+  local doc = experiment.document(exp, results, #matrix)
+  write_outputs(opt, doc)
+  report(opt, doc, status == "interrupted")
+  return status == "interrupted" and 130 or 0
+end
+
+function M.compare(args, argv0) return compare_like("compare", args, argv0) end
+function M.sweep(args, argv0) return compare_like("sweep", args, argv0) end
+
+--- mastersim merge RUNS...: join runs files into one report.
+function M.merge(args)
+  local pos, opt = parse("merge", args, { json = "value", csv = "value", html = "value", quiet = "flag",
+    help = "flag" })
+  if opt.help then
+    io.stdout:write(M.USAGE.merge)
+    return 0
+  end
+  if #pos == 0 then errors.usage("mastersim merge: expected one or more runs files (see 'mastersim merge --help')") end
+  local desc, by_key, keys = nil, {}, {}
+  for _, path in ipairs(pos) do
+    if not exists(path) then errors.raise(nil, "cannot open %s: No such file or directory", path) end
+    for _, e in ipairs(experiment.read_runs(path, function(m) io.stderr:write("mastersim: ", m, "\n") end)) do
+      desc = desc or e.experiment
+      if not experiment.same(desc, e.experiment) then
+        errors.raise(nil, "merge: %s holds runs of another experiment than %s", path, pos[1])
+      end
+      local k = experiment.result_key(e.result)
+      local prev = by_key[k]
+      if prev and prev.digest ~= e.result.digest then
+        errors.raise(nil, "merge: two different results of policy %s seed %d (digests %s, %s)", e.result.policy,
+          e.result.seed, prev.digest, e.result.digest)
+      end
+      if not prev then by_key[k], keys[#keys + 1] = e.result, k end
+    end
+  end
+  if not desc then errors.raise(nil, "merge: no finished runs in %s", table.concat(pos, ", ")) end
+  local exp = { kind = desc.kind, sim = desc.sim, set = desc.set, param = desc.param, policies = desc.policies,
+                baseline = desc.baseline, seeds = desc.seeds,
+                vary = desc.vary == json.null and {} or desc.vary }
+  local results = {}
+  for _, k in ipairs(keys) do results[#results + 1] = by_key[k] end
+  local expected = #exp.seeds * #exp.policies * #experiment.grid(exp.vary)
+  local doc = experiment.document(exp, results, expected)
+  write_outputs(opt, doc)
+  report(opt, doc, false)
+  return 0
+end
+
+-- A shell word: quoted only when it must be.
+local function word(s)
+  s = tostring(s)
+  if s:match("^[%w_./:=,+-]+$") then return s end
+  return pool.quote(s)
+end
+
+-- The replay command of one failed seed.
+local function replay(exp, policy, seed)
+  local parts = { "mastersim run", word(exp.sim_arg), "--policy", word(policy), "--seed", tostring(seed) }
+  for _, kv in ipairs(exp.set_flags or {}) do parts[#parts + 1] = "--set " .. word(kv) end
+  for _, kv in ipairs(exp.param_flags or {}) do parts[#parts + 1] = "--param " .. word(kv) end
+  return table.concat(parts, " ")
+end
+
+--- mastersim check SIM: determinism and safety over seeds.
+function M.check(args, argv0)
+  local pos, opt = parse("check", args, { seeds = "value", policy = "value", set = "list", param = "list",
+    jobs = "value", quiet = "flag", help = "flag" })
+  if opt.help then
+    io.stdout:write(M.USAGE.check)
+    return 0
+  end
+  local exp = build("check", pos, opt, "check")
+  exp.set_flags, exp.param_flags = opt.set, opt.param
+  local matrix = experiment.matrix(exp, function(p) return exp.effective[p] end)
+  local tasks, texts = {}, {}
+  for _, run in ipairs(matrix) do
+    texts[run.k] = {}
+    tasks[#tasks + 1] = { run = run, job = job_of(exp, run, 2) }
+    tasks[#tasks + 1] = { run = run, job = job_of(exp, run, 1) }
+  end
+  local update, finish = pool.progress("check", not opt.quiet and pool.stderr_is_tty())
+  local status, task, msg = pool.run(tasks, {
+    jobs = exp.jobs, bin = pool.binary(argv0),
+    on_done = function(t, text)
+      local list = texts[t.run.k]
+      for _, r in ipairs(experiment.decode(text)) do
+        list[#list + 1] = { text = json.encode(r), r = r, where = t.job["repeat"] == 2 and "one process" or "another" }
+      end
+    end,
+    on_progress = update,
+  })
+  finish()
+  if status == "failed" and not msg:match("interrupted$") then
+    errors.raise(nil, "check: the run of policy %s seed %d failed: %s", task.run.policy, task.run.seed,
+      (msg:gsub("^mastersim: ", "")))
+  end
+  local failed, checked = {}, 0
+  local out = io.stdout
+  for _, run in ipairs(matrix) do
+    local list = texts[run.k]
+    if #list == 3 then
+      checked = checked + 1
+      table.sort(list, function(a, b) return a.where > b.where end) -- "one process" first
+      local bad = {}
+      local v = list[1].r.checker.safety_violations
+      if v > 0 then
+        bad[#bad + 1] = ("%d raft safety violations (first: %s)"):format(v, tostring(list[1].r.checker.first_violation))
+      end
+      if list[1].text ~= list[2].text or list[1].text ~= list[3].text then
+        bad[#bad + 1] = ("diverged: digests %s, %s in one process, %s in another%s"):format(list[1].r.digest,
+          list[2].r.digest, list[3].r.digest, (list[1].r.digest == list[2].r.digest and
+          list[1].r.digest == list[3].r.digest) and " (other fields differ)" or "")
+      end
+      if #bad > 0 then
+        failed[#failed + 1] = run
+        out:write(("seed %d (%s): %s\n"):format(run.seed, run.policy, table.concat(bad, "; ")))
+      end
+    end
+  end
+  if #failed > 0 then
+    out:write(("replay: %s\n"):format(replay(exp, failed[1].policy, failed[1].seed)))
+  end
+  out:write(("check %s: %d of %d seed runs checked (%s x %d seeds, each run 3 times): %d failed\n"):format(
+    pos[1], checked, #matrix, table.concat(exp.policies, ","), #exp.seeds, #failed))
+  if status ~= "done" then
+    io.stderr:write("mastersim: interrupted: partial check\n")
+    return 130
+  end
+  return #failed > 0 and 1 or 0
+end
+
+--- The hidden worker: run the job in JOBFILE, write its result(s) as a
+-- JSON list to job.out atomically.
+function M._worker(args)
+  local f = io.open(args[1] or "", "rb")
+  if not f then errors.raise(nil, "worker: cannot open the job %s", tostring(args[1])) end
+  local job = experiment.decode(f:read("a"))
+  f:close()
+  local ms = require "mastersim"
+  local out = {}
+  for i = 1, job["repeat"] or 1 do
+    local sc = ms.load_sim(job.sim, nil, next(job.set) and job.set or nil)
+    local pol = ms.load_policy(job.policy, job.params)
+    local r = ms.run(sc, { seed = job.seed, policy = pol, progress = false })
+    if r.partial then errors.raise(nil, "interrupted") end
+    out[i] = experiment.slim(r, job.vary)
+  end
+  local ok, err = fileio.atomic_write(job.out, json.encode(out))
+  if not ok then errors.raise(nil, "worker: cannot write %s: %s", job.out, err) end
+  return 0
+end
+
+-- Describe a sim or policy file: true and its description, or false and
+-- its load error.
+local function describe(kind, path)
+  local ok, v = pcall(function()
+    if kind == "sims" then
+      local sc = require("mastersim").load_sim(path)
+      return sc.description ~= "" and sc.description or ("(" .. (sc.cluster and "cluster" or "scripted") .. " sim)")
+    end
+    return require("mastersim.policy").load(path).summary
+  end)
+  if ok then return true, v end
+  return false, "error: " .. errors.first_line(errors.is_user(v) and v.msg or v)
+end
+
+-- The entries of directory d for `kind`. In a directory of its kind every
+-- file is listed; in a directory holding sims and policies side by side a
+-- file is listed under the kind it loads as (one that loads as neither,
+-- under sims, with its error).
+local function entries(kind, d)
+  local own = d:match("/" .. kind .. "$") ~= nil
+  local out = {}
+  for _, n in ipairs(paths.list(d)) do
+    local path = d .. "/" .. n .. ".lua"
+    local ok, text = describe(kind, path)
+    if own or ok or (kind == "sims" and not describe("policies", path)) then
+      out[#out + 1] = { name = n, text = text }
+    end
+  end
+  return out
+end
+
+--- mastersim list: the sims and policies found, with descriptions.
+function M.list(args)
+  local _, opt = parse("list", args, { help = "flag" })
+  if opt.help then
+    io.stdout:write(M.USAGE.list)
+    return 0
+  end
+  local out = io.stdout
+  for _, kind in ipairs({ "policies", "sims" }) do
+    local seen = {}
+    out:write(kind, ":\n")
+    for _, d in ipairs(paths.dirs(kind)) do
+      local shown = entries(kind, d)
+      if #shown > 0 then
+        out:write("  ", d, "\n")
+        local w = 0
+        for _, s in ipairs(shown) do w = math.max(w, #s.name) end
+        for _, s in ipairs(shown) do
+          out:write(("    %-" .. w .. "s  %s%s\n"):format(s.name, s.text,
+            seen[s.name] and (" (shadowed by " .. seen[s.name] .. ")") or ""))
+          seen[s.name] = seen[s.name] or d
+        end
+      end
+    end
+  end
+  return 0
+end
+
+--- Register the commands in the CLI's table; `cli` provides parse,
+-- write_file and pairs_of.
+function M.install(commands, cli)
+  parse, write_file, pairs_of = cli.parse, cli.write_file, cli.pairs_of
+  for _, name in ipairs({ "compare", "sweep", "check", "merge", "list", "_worker" }) do
+    commands[name] = M[name]
+  end
+  M.sorted_keys = schema.sorted_keys
+end
+
+return M
