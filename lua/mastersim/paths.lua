@@ -4,19 +4,28 @@
 -- directories next to the library.
 local M = {}
 
---- The root of the built-in sims/ and policies/ (the source tree, or the
--- install's share/mastersim).
-function M.root()
-  local dir = os.getenv("MASTERSIM_ROOT")
-  if dir and dir ~= "" then return dir end
-  local src = debug.getinfo(1, "S").source:sub(2)
-  return (src:match("^(.*)/lua/mastersim/[^/]*$")) or (src:match("^(.*)/lua/5%.4/mastersim/[^/]*$")) or "."
-end
-
+--- Whether p can be opened for reading (on Linux, directories too).
 local function exists(p)
   local f = io.open(p, "r")
   if f then f:close() end
   return f ~= nil
+end
+
+--- The root of the built-in sims/ and policies/: $MASTERSIM_ROOT, else
+-- found from where this file is: the source tree (<root>/lua/mastersim/),
+-- an installed prefix (<p>/share/lua/5.4/mastersim/ beside <p>/share/mastersim/),
+-- or a luarocks tree (sims/ and policies/ beside these modules).
+function M.root()
+  local dir = os.getenv("MASTERSIM_ROOT")
+  if dir and dir ~= "" then return dir end
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+  if not here:match("^[/.]") then here = "./" .. here end
+  local src = here:match("^(.*)/lua/mastersim$")
+  if src then return src end
+  local share = here:match("^(.*)/lua/5%.4/mastersim$")
+  if share and exists(share .. "/mastersim/sims") then return share .. "/mastersim" end
+  if exists(here .. "/sims") then return here end
+  return "."
 end
 
 --- Directories searched for `kind` ("sims" or "policies"), in order.
