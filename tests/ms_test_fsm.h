@@ -228,7 +228,8 @@ static ms_raft_fsm tfsm_iface(tfsm *f) {
                      tfsm_install_chunk,
                      tfsm_install_end,
                      tfsm_crash,
-                     tfsm_restart};
+                     tfsm_restart,
+                     NULL};
     return i;
 }
 

@@ -121,6 +121,8 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
         ms__master_fsm(&c->m[i], &fsm);
         ms_raft_set_fsm(c->raft, i, &fsm);
     }
+    c->check_every = 1024;
+    while (c->check_every < ms_store_count(c->m[0].store) / 8) c->check_every *= 2;
     ms_raft_start(c->raft);
     if (ms__reads_start(c) != 0 || ms__writes_start(c) != 0) goto oom;
     return c;
@@ -150,11 +152,23 @@ void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx) {
     c->change_ctx = ctx;
 }
 
-void ms__changed(ms_cluster *c) {
-    if (!c->on_change || c->changing) return;
-    c->changing = 1; /* a trigger's action may change state again: no recursion */
+static void on_changed(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
+    (void)s, (void)a, (void)b;
+    ms_cluster *c = ctx;
+    c->change_ev = 0;
+    if (!c->on_change) return;
+    c->changing = 1;
     c->on_change(c->change_ctx);
     c->changing = 0;
+}
+
+/* State changed: the hook runs in an event of its own at this instant, so
+ * a trigger's action (a crash) never runs inside raft or the master's
+ * half-done state changes; changes within one event are reported once,
+ * and those a trigger's action makes are reported by a further event. */
+void ms__changed(ms_cluster *c) {
+    if (!c->on_change || c->change_ev) return;
+    c->change_ev = ms_sched_after(c->s, 0, EV_CHANGED, on_changed, c, 0, 0);
 }
 
 /* The cluster-wide commit index advanced: remember when each index first
@@ -173,7 +187,6 @@ void ms__commit_advanced(ms_cluster *c, uint64_t commit) {
     for (uint64_t i = c->commit_max + 1; i <= commit; i++) c->commit_time[i] = now;
     c->ncommit = commit + 1;
     c->commit_max = commit;
-    for (int i = 0; i < c->n; i++) ms__master_role_check(&c->m[i]);
 }
 
 /* --- faults ---------------------------------------------------------------------- */
@@ -183,9 +196,9 @@ static int valid(const ms_cluster *c, int node) {
 }
 
 int ms_cluster_crash(ms_cluster *c, int node) {
-    if (!valid(c, node)) return -1;
+    if (!valid(c, node) || !ms_raft_is_up(c->raft, node)) return -1;
     ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "crash", node);
-    int rc = ms_raft_crash(c->raft, node);
+    int rc = ms_raft_crash(c->raft, node); /* calls ms__master_crash */
     if (c->m[node].phase != MS_PHASE_DOWN) ms__master_crash(&c->m[node]);
     ms__changed(c);
     return rc == MS_RAFT_OK ? 0 : -1;
@@ -223,17 +236,18 @@ int ms_cluster_slow_apply(ms_cluster *c, int node, double factor) {
     return 0;
 }
 
+/* The node asks the leader for its snapshot, as if the leader's log had
+ * been compacted past it (compacting would also cut off every other
+ * lagging follower, and cannot reach a follower that is up to date). */
 int ms_cluster_force_snapshot(ms_cluster *c, int node) {
     int leader = ms_cluster_leader(c);
     if (!valid(c, node) || leader < 0 || leader == node) return -1;
     ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "force_snapshot", node);
-    uint64_t upto = ms_raft_applied_index(c->raft, leader);
-    return ms_raft_force_compact(c->raft, leader, upto) >= 0 ? 0 : -1;
+    return ms_raft_request_snapshot(c->raft, node) == MS_RAFT_OK ? 0 : -1;
 }
 
 int ms_cluster_apply_snapshot(ms_cluster *c, int node) {
-    /* An operator restore is the same stream as raft's: compact the leader
-     * past the node so the next append turns into InstallSnapshot. */
+    /* An operator restore is the same stream as raft's. */
     return ms_cluster_force_snapshot(c, node);
 }
 
@@ -276,7 +290,9 @@ const char *ms_cluster_error(const ms_cluster *c) {
     return c->err[0] ? c->err : NULL;
 }
 
-const ms_check *ms_cluster_check(const ms_cluster *c) { return c->check; }
+const ms_check *ms_cluster_check(const ms_cluster *c) {
+    return c->check;
+}
 
 uint64_t ms_cluster_store_digest(const ms_cluster *c, int node) {
     return valid(c, node) ? ms_store_digest(c->m[node].store) : 0;

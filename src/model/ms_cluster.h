@@ -96,15 +96,20 @@ int ms_cluster_restart(ms_cluster *c, int node);
 int ms_cluster_partition(ms_cluster *c, const int *a, size_t na, const int *b, size_t nb);
 int ms_cluster_block(ms_cluster *c, int from, int to);
 int ms_cluster_heal(ms_cluster *c);
+/* From now on the node applies entries (log and snapshot) `factor` times
+ * slower (factor > 0; 1 restores the normal rate, below 1 is faster). */
 int ms_cluster_slow_apply(ms_cluster *c, int node, double factor);
-/* Compact the leader's log past `node` so it needs a snapshot. */
+/* Make `node` (not the leader) install the leader's snapshot, as if the
+ * leader's log had been compacted past it. */
 int ms_cluster_force_snapshot(ms_cluster *c, int node);
 /* An operator restore: install the leader's current state on `node`. */
 int ms_cluster_apply_snapshot(ms_cluster *c, int node);
 int ms_cluster_transfer_leader(ms_cluster *c, int target);
 
-/* A hook called after every event that changes a node's state (phase,
- * role, apply progress), for ms.when triggers. */
+/* A hook called after events that change a node's state (phase, apply
+ * progress, crash, restart), for ms.when triggers: in an event of its own
+ * at the same virtual instant, never inside the model's own state changes,
+ * so it may call the fault functions. */
 void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx);
 
 /* --- observation (ms_node_state is in ms_policy.h) ------------------------ */
@@ -114,11 +119,11 @@ struct ms_check;
 int ms_cluster_size(const ms_cluster *c);
 const struct ms_metrics *ms_cluster_metrics(const ms_cluster *c);
 const struct ms_check *ms_cluster_check(const ms_cluster *c);
+/* Content digest of a node's live store (O(store size)). */
+uint64_t ms_cluster_store_digest(const ms_cluster *c, int node);
 /* The error that stopped the run (a C policy's), or NULL. */
 const char *ms_cluster_error(const ms_cluster *c);
 int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out);
 int ms_cluster_leader(const ms_cluster *c);
 
-/* Content digest of a node's live store (O(store size)). */
-uint64_t ms_cluster_store_digest(const ms_cluster *c, int node);
 #endif

@@ -20,6 +20,8 @@ enum {
     EV_CHUNK = 0x4d530002,      /* a = node: a snapshot chunk's apply time ended */
     EV_LOADED = 0x4d530003,     /* a = node: a new leader finished loading */
     EV_RESTART = 0x4d530004,    /* a = node: restart after a crash caused by a read */
+    EV_ROLE = 0x4d530005,       /* a = node: raft changed the node's role */
+    EV_CHANGED = 0x4d530006,    /* the state changed: run the on_change hook */
     EV_ARRIVE = 0x4d530010,     /* a = group: the next open-loop read arrives */
     EV_SEND = 0x4d530011,       /* a = read id: an attempt is sent */
     EV_AT_NODE = 0x4d530012,    /* a = read id, b = node: the attempt reaches the node */
@@ -45,7 +47,7 @@ typedef struct ms_master {
     /* apply pipeline */
     uint64_t commit_seen, applied_term;
     ms_event_id apply_ev;
-    double apply_scale; /* slow_apply factor (1 = normal) */
+    double apply_scale; /* slow_apply factor: applies take this many times as long */
     /* snapshot install */
     ms_snap_imp *imp;
     ms_version *prev; /* aside: the previous version, for stale reads */
@@ -55,9 +57,10 @@ typedef struct ms_master {
     ms_event_id chunk_ev;
     size_t apply_interval, phase_interval;
     uint64_t applied_before_install;
+    int lost; /* an interrupted install left the store unusable: a snapshot must replace it */
     /* leader view */
     int64_t loading_until;
-    ms_event_id loading_ev;
+    ms_event_id loading_ev, role_ev;
     int was_leader;
     /* request server */
     int busy;
@@ -103,6 +106,7 @@ struct ms_attempt {
     int64_t arrived, wait_start, waited;
     int wakeups, timed_out, consultations;
     ms_version *pinned; /* stale: the previous version it reads */
+    ms_phase admitted;  /* the node's phase when the attempt was let in */
     ms_decision dec;
     /* the reply */
     int kind; /* REPLY_RESULT, REPLY_FAIL, REPLY_REDIRECT */
@@ -156,6 +160,7 @@ typedef struct ms_cluster {
     /* applies in progress, and how many began so far */
     int applying;
     uint64_t apply_epoch;
+    uint64_t check_every; /* replicas' digests are compared at multiples of this index */
     /* writes */
     uint64_t write_seq;
     ms_pool write_pool;
@@ -164,7 +169,8 @@ typedef struct ms_cluster {
     /* triggers */
     void (*on_change)(void *ctx);
     void *change_ctx;
-    int changing;
+    int changing; /* inside the hook */
+    ms_event_id change_ev;
     char err[256];
 } ms_cluster;
 
@@ -178,10 +184,17 @@ void ms__master_restarted(ms_master *m);
 void ms__master_role_check(ms_master *m);
 void ms__node_state(const ms_cluster *c, int i, ms_node_state *out);
 
+/* ms_read_pool.c */
+void ms__reads_free(ms_cluster *c);
+ms_read *ms__read_new(ms_cluster *c);
+void ms__read_free(ms_cluster *c, ms_read *r);
+ms_attempt *ms__attempt_new(ms_cluster *c);
+void ms__attempt_free(ms_cluster *c, ms_attempt *a);
+
 /* ms_reads.c */
 int ms__reads_start(ms_cluster *c);
-void ms__reads_free(ms_cluster *c);
 void ms__reads_node_down(ms_cluster *c, int node);
+void ms__reads_apply_begins(ms_cluster *c, int node);
 
 /* ms_writes.c */
 int ms__writes_start(ms_cluster *c);

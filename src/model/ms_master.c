@@ -16,7 +16,7 @@ const char *ms_phase_name(ms_phase p) {
 }
 
 static int64_t per_entry_ns(const ms_master *m) {
-    double rate = m->c->cfg.apply_rate * m->apply_scale;
+    double rate = m->c->cfg.apply_rate / m->apply_scale;
     return rate > 0 ? (int64_t)(1e9 / rate + 0.5) : 0;
 }
 
@@ -60,8 +60,11 @@ static void on_apply(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
     m->applied_term = e.term;
     ms_raft_applied(c->raft, m->idx, e.index);
     /* Replicas must agree on contents at the same index; a full digest is
-     * O(store), so it is compared every 1000th index and after installs. */
-    if (e.index % 1000 == 0) ms_check_state(c->check, m->idx, e.index, ms_store_digest(m->store));
+     * O(store), so it is compared every check_every-th index (about an
+     * eighth of the store's keys: ~8 key hashes per entry) and at every
+     * snapshot (export and install). */
+    if (e.index % c->check_every == 0)
+        ms_check_state(c->check, m->idx, e.index, ms_store_digest(m->store));
     schedule_apply(m);
 }
 
@@ -82,6 +85,8 @@ static void *fsm_snap_open(void *ctx, uint64_t *index, uint64_t *term) {
     ms_master *m = ctx;
     ms_version *v = ms_store_snapshot(m->store);
     if (!v) return NULL;
+    /* the follower that installs it reports its digest at this index too */
+    ms_check_state(m->c->check, m->idx, ms_version_applied(v), ms_version_digest(v));
     ms_snap_opts o = {m->c->cfg.chunk_entries, m->c->cfg.chunk_bytes, m->applied_term};
     exporter *x = malloc(sizeof *x);
     if (x) x->e = ms_snap_export_begin(v, &o);
@@ -108,6 +113,27 @@ static void fsm_snap_close(void *p) {
 
 /* --- snapshot install (follower side) -------------------------------------- */
 
+static void tell_policy(ms_master *m, int begin) {
+    ms_cluster *c = m->c;
+    if (!c->pol.on_apply) return;
+    ms_node_state ns;
+    ms__node_state(c, m->idx, &ns);
+    c->pol.on_apply(c->pol.ud, &ns, begin);
+}
+
+/* The node starts applying a snapshot (or, its store lost, waiting for
+ * one): the gate closes, reads see phase `applying`. */
+static void apply_began(ms_master *m) {
+    ms_cluster *c = m->c;
+    c->applying++;
+    c->apply_epoch++;
+    m->apply_interval =
+        ms_metrics_open(&c->metrics.applies, m->idx, ms_sched_now(c->s), (int)c->cfg.mode);
+    ms_gate_begin(m->gate);
+    ms__master_set_phase(m, MS_PHASE_APPLYING);
+    tell_policy(m, 1);
+}
+
 static void apply_ended(ms_master *m) {
     ms_cluster *c = m->c;
     ms_version_release(m->prev);
@@ -115,11 +141,24 @@ static void apply_ended(ms_master *m) {
     c->applying--;
     ms_metrics_close(&c->metrics.applies, m->apply_interval, ms_sched_now(c->s));
     ms_gate_end(m->gate);
-    if (c->pol.on_apply) {
-        ms_node_state ns;
-        ms__node_state(c, m->idx, &ns);
-        c->pol.on_apply(c->pol.ud, &ns, 0);
-    }
+    tell_policy(m, 0);
+}
+
+/* What a reader of a store left unusable by an interrupted install sees
+ * until a snapshot replaces it: reopen's DB is closed (a read crashes);
+ * inplace's half-loaded contents are live (a read may be torn). */
+static void show_lost_store(ms_master *m) {
+    ms_store_state st = m->c->cfg.mode == MS_SNAP_REOPEN ? MS_STORE_CLOSED : MS_STORE_OPEN;
+    ms_store_set_state(m->store, st);
+}
+
+/* Give up the install in progress; the store is lost when the importer
+ * had touched it (reopen, inplace) or it was lost before. */
+static void import_abandon(ms_master *m) {
+    ms_snap_import_abort(m->imp);
+    m->imp = NULL;
+    if (ms_store_state_of(m->store) != MS_STORE_OPEN) m->lost = 1;
+    if (m->lost) show_lost_store(m);
 }
 
 static int fsm_install_begin(void *ctx, uint64_t index, uint64_t term) {
@@ -128,23 +167,14 @@ static int fsm_install_begin(void *ctx, uint64_t index, uint64_t term) {
     if (m->imp) return -1;
     ms_sched_cancel(c->s, m->apply_ev);
     m->apply_ev = 0;
+    if (!m->lost) ms__reads_apply_begins(c, m->idx);
     m->imp = ms_snap_import_begin(m->store, c->cfg.mode);
     if (!m->imp) return -1;
     if (c->cfg.mode == MS_SNAP_ASIDE) m->prev = ms_store_snapshot(m->store);
     m->install_index = index;
     m->install_term = term;
     m->applied_before_install = ms_store_applied(m->store);
-    c->applying++;
-    c->apply_epoch++;
-    m->apply_interval =
-        ms_metrics_open(&c->metrics.applies, m->idx, ms_sched_now(c->s), (int)c->cfg.mode);
-    ms_gate_begin(m->gate);
-    ms__master_set_phase(m, MS_PHASE_APPLYING);
-    if (c->pol.on_apply) {
-        ms_node_state ns;
-        ms__node_state(c, m->idx, &ns);
-        c->pol.on_apply(c->pol.ud, &ns, 1);
-    }
+    if (!m->lost) apply_began(m); /* a lost store is applying already */
     return 0;
 }
 
@@ -189,21 +219,24 @@ static void fsm_install_end(void *ctx, int ok) {
     ms_cluster *c = m->c;
     char err[256];
     if (ok && ms_snap_import_finish(m->imp, err, sizeof err) == 0) {
+        m->imp = NULL;
+        m->lost = 0;
         m->applied_term = m->install_term;
         ms_check_state(c->check, m->idx, m->install_index, ms_store_digest(m->store));
     } else {
-        ms_snap_import_abort(m->imp);
-        /* raft resumes after the applied index it had: the store must match
-         * it, which only an aside apply guarantees; otherwise it is empty. */
-        if (ms_store_state_of(m->store) != MS_STORE_OPEN) {
-            ms_store_clear(m->store);
-            ms_store_set_state(m->store, MS_STORE_OPEN);
+        if (ok) ms_check_fail(c->check, m->idx, "snapshot finish failed: %s", err);
+        /* raft resumes after the applied index it had: only an untouched
+         * store (aside) still matches it; a touched one needs a snapshot,
+         * and the node stays `applying` until one installs. */
+        import_abandon(m);
+        if (m->lost) {
+            ms_raft_state_lost(c->raft, m->idx);
+            ms__changed(c);
+            return;
         }
     }
-    m->imp = NULL;
     apply_ended(m);
     ms__master_set_phase(m, MS_PHASE_SERVING);
-    ms__master_role_check(m);
     schedule_apply(m);
 }
 
@@ -214,14 +247,12 @@ void ms__master_crash(ms_master *m) {
     ms_sched_cancel(c->s, m->apply_ev);
     ms_sched_cancel(c->s, m->chunk_ev);
     ms_sched_cancel(c->s, m->loading_ev);
-    m->apply_ev = m->chunk_ev = m->loading_ev = 0;
+    ms_sched_cancel(c->s, m->role_ev);
+    m->apply_ev = m->chunk_ev = m->loading_ev = m->role_ev = 0;
     free((void *)m->chunk);
     m->chunk = NULL;
-    if (m->imp) {
-        ms_snap_import_abort(m->imp); /* aside: live intact; else marked broken */
-        m->imp = NULL;
-        apply_ended(m);
-    }
+    if (m->imp) import_abandon(m); /* aside: live intact; else lost */
+    if (m->phase == MS_PHASE_APPLYING) apply_ended(m);
     m->was_leader = 0;
     m->commit_seen = 0;
     ms__master_set_phase(m, MS_PHASE_DOWN);
@@ -233,20 +264,20 @@ static void fsm_crash(void *ctx) {
 }
 
 /* The store is durable (RocksDB in CubeFS): it restarts as of its last
- * applied entry, unless an apply left it unusable, in which case it starts
- * empty and raft must send a snapshot. */
+ * applied entry, unless an interrupted install left it unusable: then raft
+ * must send a snapshot before anything is applied to it. */
 static uint64_t fsm_restart(void *ctx) {
     ms_master *m = ctx;
-    if (ms_store_state_of(m->store) != MS_STORE_OPEN) {
-        ms_store_clear(m->store);
-        ms_store_set_state(m->store, MS_STORE_OPEN);
-    }
-    return ms_store_applied(m->store);
+    return m->lost ? MS_RAFT_NO_STATE : ms_store_applied(m->store);
 }
 
+/* Up again: serving, or (store lost) applying until a snapshot installs. */
 void ms__master_restarted(ms_master *m) {
-    ms__master_set_phase(m, MS_PHASE_SERVING);
     m->commit_seen = ms_raft_commit_index(m->c->raft, m->idx);
+    if (m->lost)
+        apply_began(m);
+    else
+        ms__master_set_phase(m, MS_PHASE_SERVING);
 }
 
 /* --- leadership and the loading phase ------------------------------------- */
@@ -259,7 +290,8 @@ static void on_loaded(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
 }
 
 /* A node that has just become leader rebuilds its in-memory view (CubeFS's
- * "meta not ready") for store keys / load_rate seconds. */
+ * "meta not ready") for store keys / load_rate seconds; one that lost the
+ * leadership meanwhile stops. */
 void ms__master_role_check(ms_master *m) {
     ms_cluster *c = m->c;
     int leader = ms_raft_role_of(c->raft, m->idx) == MS_RAFT_LEADER;
@@ -267,8 +299,30 @@ void ms__master_role_check(ms_master *m) {
         int64_t dt = (int64_t)((double)ms_store_count(m->store) / c->cfg.load_rate * 1e9);
         ms__master_set_phase(m, MS_PHASE_LOADING);
         m->loading_ev = ms_sched_after(c->s, dt, EV_LOADED, on_loaded, m, (uint64_t)m->idx, 0);
+    } else if (!leader && m->phase == MS_PHASE_LOADING) {
+        ms_sched_cancel(c->s, m->loading_ev);
+        m->loading_ev = 0;
+        ms__master_set_phase(m, MS_PHASE_SERVING);
     }
     m->was_leader = leader;
+}
+
+static void on_role(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
+    (void)s, (void)a, (void)b;
+    ms_master *m = ctx;
+    m->role_ev = 0;
+    ms__master_role_check(m);
+    ms__changed(m->c);
+}
+
+/* Raft changed the node's role: look at it in an event of its own at this
+ * instant, outside raft's call stack (a phase change runs triggers, which
+ * may crash nodes). */
+static void fsm_role(void *ctx, ms_raft_role role, uint64_t term) {
+    (void)role, (void)term;
+    ms_master *m = ctx;
+    if (!m->role_ev)
+        m->role_ev = ms_sched_after(m->c->s, 0, EV_ROLE, on_role, m, (uint64_t)m->idx, 0);
 }
 
 void ms__master_fsm(ms_master *m, ms_raft_fsm *fsm) {
@@ -283,6 +337,7 @@ void ms__master_fsm(ms_master *m, ms_raft_fsm *fsm) {
     fsm->snap_install_end = fsm_install_end;
     fsm->crash = fsm_crash;
     fsm->restart = fsm_restart;
+    fsm->role = fsm_role;
 }
 
 int ms__master_init(ms_cluster *c, int i) {
@@ -324,6 +379,8 @@ void ms__node_state(const ms_cluster *c, int i, ms_node_state *o) {
     o->applied = ms_store_applied(m->store);
     o->commit = c->commit_max;
     o->lag = o->commit > o->applied ? o->commit - o->applied : 0;
+    int64_t now = ms_sched_now(c->s), heard = ms_raft_last_contact(c->raft, i);
+    o->last_contact = (double)(now - (heard >= 0 ? heard : 0)) / 1e9;
     if (m->imp) {
         ms_snap_progress p = ms_snap_import_progress(m->imp);
         o->apply_progress = p.total ? (double)p.entries / (double)p.total : 0;

@@ -73,6 +73,11 @@ typedef struct ms_metrics {
     ms_interval_list applies, phases;
     ms_fault_rec *faults;
     size_t nfaults, capfaults;
+    /* reads served from the live store of a node whose phase was
+     * `applying` (a safe policy keeps this 0; stale reads of the previous
+     * version do not count) */
+    uint64_t served_while_applying;
+    int64_t wait_max; /* longest single gate wait of an attempt, ns */
 } ms_metrics;
 
 int ms_metrics_init(ms_metrics *m, int64_t bucket, int64_t duration);

@@ -28,7 +28,8 @@ typedef struct ms_node_state {
     double apply_progress; /* 0..1 during an install, else 0 */
     uint64_t stale_index;  /* applied index of the previous version (aside), else 0 */
     int waiters;           /* reads waiting on this node's gate */
-    double last_contact;   /* seconds since the leader was last heard (0 on the leader) */
+    double last_contact;   /* seconds since the leader was last heard (0 on the leader;
+                              since the run began when none was heard since a restart) */
     uint64_t store_keys;
     int64_t mem_bytes, mem_peak;
 } ms_node_state;

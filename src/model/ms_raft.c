@@ -57,6 +57,7 @@ ms_raft *ms_raft_new(ms_sched *s, ms_net *net, ms_check *chk, const ms_raft_conf
         nd->voted_for = -1;
         nd->leader = -1;
         nd->transferee = -1;
+        nd->last_leader_contact = -1;
         nd->votes = calloc((size_t)cfg->n, 1);
         nd->prog = calloc((size_t)cfg->n, sizeof *nd->prog);
         if (!nd->votes || !nd->prog) goto fail;
@@ -132,14 +133,37 @@ int ms_raft_restart(ms_raft *g, int node) {
     ms_net_set_up(g->net, node, 1);
     nd->role = MS_RAFT_FOLLOWER;
     nd->leader = -1;
-    nd->last_leader_contact = 0;
+    nd->last_leader_contact = -1;
+    nd->fsm_lost = 0;
     if (nd->has_fsm && nd->fsm.restart) nd->applied = nd->fsm.restart(nd->fsm.ctx);
-    /* An FSM that lost state raft already compacted breaks the contract;
-     * clamp so the node at least stays within its log. */
-    if (nd->applied < nd->log.snap_index) nd->applied = nd->log.snap_index;
+    /* An FSM without its state, or behind what the log still holds, can
+     * only catch up by a snapshot: applying the next entries onto it would
+     * diverge. Until one installs, applied stays at the log's start. */
+    if (nd->applied == MS_RAFT_NO_STATE || nd->applied < nd->log.snap_index) {
+        nd->fsm_lost = 1;
+        nd->snap_req++;
+        nd->applied = nd->log.snap_index;
+    }
     if (nd->applied > ms__rlog_last(&nd->log)) nd->applied = ms__rlog_last(&nd->log);
     nd->commit = nd->applied;
     ms__raft_reset_election(nd);
+    return MS_RAFT_OK;
+}
+
+int ms_raft_state_lost(ms_raft *g, int node) {
+    if (!valid(g, node)) return MS_RAFT_EINVAL;
+    rnode *nd = &g->nodes[node];
+    if (!nd->up) return MS_RAFT_EDOWN;
+    if (!nd->fsm_lost) nd->snap_req++;
+    nd->fsm_lost = 1;
+    return MS_RAFT_OK;
+}
+
+int ms_raft_request_snapshot(ms_raft *g, int node) {
+    if (!valid(g, node)) return MS_RAFT_EINVAL;
+    rnode *nd = &g->nodes[node];
+    if (!nd->snap_wanted) nd->snap_req++;
+    nd->snap_wanted = 1;
     return MS_RAFT_OK;
 }
 
@@ -191,6 +215,13 @@ uint64_t ms_raft_first_index(const ms_raft *g, int node) {
     return valid(g, node) ? ms__rlog_first(&g->nodes[node].log) : 0;
 }
 
+int64_t ms_raft_last_contact(const ms_raft *g, int node) {
+    if (!valid(g, node)) return -1;
+    const rnode *nd = &g->nodes[node];
+    if (nd->up && nd->role == MS_RAFT_LEADER) return ms_sched_now(g->sched);
+    return nd->last_leader_contact;
+}
+
 int ms_raft_status_of(const ms_raft *g, int node, ms_raft_status *out) {
     if (!valid(g, node) || !out) return MS_RAFT_EINVAL;
     const rnode *nd = &g->nodes[node];
@@ -208,6 +239,9 @@ int ms_raft_status_of(const ms_raft *g, int node, ms_raft_status *out) {
     out->install_index = nd->installing ? nd->inst_index : 0;
     out->install_bytes = nd->installing ? nd->inst_bytes : 0;
     out->install_total = nd->installing ? nd->inst_total : 0;
+    out->state_lost = nd->fsm_lost;
+    out->snap_wanted = nd->snap_wanted;
+    out->last_contact = ms_raft_last_contact(g, node);
     for (int p = 0; nd->role == MS_RAFT_LEADER && p < g->cfg.n; p++) {
         if (nd->prog[p].state != PR_SNAPSHOT) continue;
         out->streams++;

@@ -29,6 +29,18 @@
  * index. A stream with no progress for snap_timeout is abandoned on both
  * sides; the leader retries after election_min.
  *
+ * A follower can also ask for a snapshot whatever its log: when its FSM
+ * lost its state (ms_raft_state_lost, or fsm->restart returning
+ * MS_RAFT_NO_STATE) or when an operator wants one (ms_raft_request_snapshot).
+ * Its append and heartbeat replies then carry the request and the leader
+ * streams its snapshot; the follower takes any snapshot at or above its
+ * first log index (even one below its commit index: the FSM rewinds to it
+ * and re-applies the rest from the log). A follower whose FSM lost its
+ * state keeps its durable log and keeps acknowledging appends (they count
+ * for the commit rule), but applies nothing until a snapshot installs.
+ * A node that is installing, or whose FSM lost its state, never campaigns:
+ * it could not serve or export a consistent state as leader.
+ *
  * Messages: each node-to-node message is a net message whose ids are
  * a = type << 24 | from << 12 | to and b = term << 40 | index (low 40
  * bits), so the run digest covers every delivery. Timers are events of the
@@ -137,10 +149,21 @@ typedef struct ms_raft_fsm {
     void (*snap_install_end)(void *ctx, int ok);
     /* Optional: the node crashed; drop volatile state (pending applies). */
     void (*crash)(void *ctx);
-    /* Optional: the node restarts; return the durable applied index. When
-     * NULL, the applied index survives the crash (a fully durable FSM). */
+    /* Optional: the node restarts; return the durable applied index, or
+     * MS_RAFT_NO_STATE when the FSM lost its state (an install that had
+     * touched it was interrupted): raft then applies nothing until a
+     * snapshot installs. When NULL, the applied index survives the crash
+     * (a fully durable FSM). */
     uint64_t (*restart)(void *ctx);
+    /* Optional: the node's role changed (called at the end of the change,
+     * with the node's new role and term). Must not call back into raft: an
+     * FSM that acts on it (e.g. a new leader's loading phase) schedules an
+     * event. Crash and restart are reported by crash and restart instead. */
+    void (*role)(void *ctx, ms_raft_role role, uint64_t term);
 } ms_raft_fsm;
+
+/* fsm->restart's answer for "no usable state: send me a snapshot". */
+#define MS_RAFT_NO_STATE UINT64_MAX
 
 typedef struct ms_raft_stats {
     uint64_t campaigns;        /* elections started (real, not pre-vote) */
@@ -174,6 +197,9 @@ typedef struct ms_raft_status {
     /* follower side: an install in progress */
     int installing;
     uint64_t install_index, install_bytes, install_total;
+    int state_lost;       /* the FSM has no usable state: waiting for a snapshot */
+    int snap_wanted;      /* a snapshot was requested (ms_raft_request_snapshot) */
+    int64_t last_contact; /* virtual time the leader was last heard (-1: never) */
     /* leader side: streams in progress, bytes sent / total over them */
     int streams;
     uint64_t stream_bytes, stream_total;
@@ -226,9 +252,23 @@ int ms_raft_snap_chunk_done(ms_raft *g, int node, int ok);
 int ms_raft_crash(ms_raft *g, int node);
 
 /* Restart a crashed node as a follower: up on the net, applied from
- * fsm->restart (clamped to the log), commit = applied, election timer armed.
- * ESTATE if it is up. */
+ * fsm->restart, commit = applied, election timer armed. An FSM that
+ * answers MS_RAFT_NO_STATE, or an applied index below the first log entry
+ * (state raft no longer has), waits for a snapshot as after
+ * ms_raft_state_lost; one above the log's end is clamped to it. ESTATE if
+ * it is up. */
 int ms_raft_restart(ms_raft *g, int node);
+
+/* The FSM of `node` no longer holds the state of its applied index (it
+ * abandoned an install that had touched its state). May be called from
+ * snap_install_end. Raft stops handing it committed entries and asks the
+ * leader for a snapshot; the flag clears when one installs. EDOWN. */
+int ms_raft_state_lost(ms_raft *g, int node);
+
+/* Ask the leader to send `node` a snapshot even though its log does not
+ * need one (an operator's restore, a fault). The node keeps applying until
+ * the stream starts. Works on a down node (it asks once it is up). */
+int ms_raft_request_snapshot(ms_raft *g, int node);
 
 /* Fault: compact the node's log up to min(index, applied). Returns the
  * index of the last compacted entry (>= 0), or an error. */
@@ -249,6 +289,9 @@ uint64_t ms_raft_commit_index(const ms_raft *g, int node);
 uint64_t ms_raft_applied_index(const ms_raft *g, int node);
 uint64_t ms_raft_last_index(const ms_raft *g, int node);
 uint64_t ms_raft_first_index(const ms_raft *g, int node);
+/* Virtual time a follower last heard its leader (a leader: now), -1 when
+ * it has not heard one since it started or restarted. */
+int64_t ms_raft_last_contact(const ms_raft *g, int node);
 int ms_raft_status_of(const ms_raft *g, int node, ms_raft_status *out);
 int ms_raft_stats_of(const ms_raft *g, int node, ms_raft_stats *out);
 

@@ -42,7 +42,12 @@ static void leave_leadership(rnode *nd) {
     nd->transferee = -1;
 }
 
+void ms__raft_notify_role(rnode *nd) {
+    if (nd->has_fsm && nd->fsm.role) nd->fsm.role(nd->fsm.ctx, (ms_raft_role)nd->role, nd->term);
+}
+
 void ms__raft_become_follower(rnode *nd, uint64_t term, int leader) {
+    int was = nd->role;
     if (nd->role == MS_RAFT_LEADER) leave_leadership(nd);
     if (term > nd->term) {
         nd->term = term;
@@ -52,6 +57,7 @@ void ms__raft_become_follower(rnode *nd, uint64_t term, int leader) {
     nd->leader = leader;
     if (leader >= 0) nd->last_leader_contact = ms_sched_now(nd->g->sched);
     ms__raft_reset_election(nd);
+    if (was != MS_RAFT_FOLLOWER) ms__raft_notify_role(nd);
 }
 
 static int lookup(void *ctx, uint64_t index, uint64_t *term, uint64_t *hash) {
@@ -89,6 +95,7 @@ static void become_leader(rnode *nd) {
         pr->active = 1;
         pr->snap_retry_at = now;
         pr->exp = NULL;
+        pr->req_seen = pr->req_pending = pr->req_served = 0;
     }
     if (g->chk) {
         ms_check_leader(g->chk, nd->id, nd->term);
@@ -99,6 +106,7 @@ static void become_leader(rnode *nd) {
     ms__raft_broadcast_append(nd);
     ms__raft_maybe_commit(nd);
     arm_tick(nd);
+    ms__raft_notify_role(nd);
 }
 
 static void send_vote_requests(rnode *nd, int prevote, int transfer) {
@@ -130,6 +138,10 @@ static int tally(rnode *nd, int from, int granted) {
 void ms__raft_campaign(rnode *nd, int prevote, int transfer) {
     ms_raft *g = nd->g;
     if (nd->role == MS_RAFT_LEADER) return;
+    if (nd->installing || nd->fsm_lost) {
+        ms__raft_reset_election(nd); /* no consistent state to lead with */
+        return;
+    }
     for (int p = 0; p < g->cfg.n; p++) nd->votes[p] = 0;
     nd->leader = -1;
     if (prevote) {
@@ -149,6 +161,7 @@ void ms__raft_campaign(rnode *nd, int prevote, int transfer) {
         return;
     }
     send_vote_requests(nd, prevote, transfer);
+    ms__raft_notify_role(nd);
 }
 
 static void on_election(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {

@@ -74,6 +74,9 @@ typedef struct rprog {
     uint64_t snap_index, snap_term, snap_sent, snap_total;
     uint32_t seq;
     int64_t last_ack;
+    /* snapshot requests of the peer (seq numbers it sent): the latest seen,
+     * the one the running stream serves, the last one served */
+    uint32_t req_seen, req_pending, req_served;
 } rprog;
 
 typedef struct rnode {
@@ -102,6 +105,10 @@ typedef struct rnode {
     uint32_t inst_seq;
     size_t pending_len;
     int64_t inst_last;
+    /* snapshot wanted: the FSM lost its state, or one was requested; the
+     * request's number (replies carry it in seq while either is set) */
+    int fsm_lost, snap_wanted;
+    uint32_t snap_req;
     int has_fsm;
     ms_raft_fsm fsm;
     ms_raft_stats st;
@@ -166,6 +173,7 @@ void ms__raft_on_vote_resp(rnode *nd, const rmsg *m);
 void ms__raft_on_timeout_now(rnode *nd, const rmsg *m);
 int ms__raft_in_lease(const rnode *nd);
 void ms__raft_stop_timers(rnode *nd);
+void ms__raft_notify_role(rnode *nd);
 
 /* --- replication and apply (ms_raft_repl.c) ------------------------------ */
 void ms__raft_send_append(rnode *nd, int peer, int send_empty);
@@ -188,5 +196,9 @@ void ms__raft_on_snap(rnode *nd, const rmsg *m);
 void ms__raft_on_snap_resp(rnode *nd, const rmsg *m);
 void ms__raft_install_drop(rnode *nd);
 int ms__raft_chunk_done(rnode *nd, int ok);
+/* Follower: the snapshot request number to put in an append or heartbeat
+ * reply (0: none). Leader: act on a reply's request. */
+uint32_t ms__raft_snap_wanted(const rnode *nd);
+void ms__raft_on_snap_request(rnode *nd, int peer, uint32_t req);
 
 #endif

@@ -123,7 +123,8 @@ void ms__raft_maybe_commit(rnode *nd) {
 }
 
 void ms__raft_notify_fsm(rnode *nd) {
-    if (!nd->up || !nd->has_fsm || nd->installing || nd->commit <= nd->applied) return;
+    if (!nd->up || !nd->has_fsm || nd->installing || nd->fsm_lost || nd->commit <= nd->applied)
+        return;
     nd->fsm.committed(nd->fsm.ctx, nd->commit);
 }
 
@@ -186,6 +187,7 @@ void ms__raft_on_append(rnode *nd, const rmsg *m) {
         ms__raft_commit_to(nd, m->commit < last_new ? m->commit : last_new);
     }
     if (r->reject) nd->st.append_rejects++;
+    r->seq = ms__raft_snap_wanted(nd);
     ms__raft_send(g, r, 0);
     ms__raft_notify_fsm(nd);
 }
@@ -212,8 +214,7 @@ static void send_timeout_now(rnode *nd, int peer) {
     if (m) ms__raft_send(nd->g, m, 0);
 }
 
-void ms__raft_on_append_resp(rnode *nd, const rmsg *m) {
-    if (nd->role != MS_RAFT_LEADER) return;
+static void append_resp(rnode *nd, const rmsg *m) {
     rprog *pr = &nd->prog[m->from];
     pr->active = 1;
     if (pr->state == PR_SNAPSHOT) return;
@@ -236,12 +237,21 @@ void ms__raft_on_append_resp(rnode *nd, const rmsg *m) {
     ms__raft_notify_fsm(nd);
 }
 
+void ms__raft_on_append_resp(rnode *nd, const rmsg *m) {
+    if (nd->role != MS_RAFT_LEADER) return;
+    append_resp(nd, m);
+    if (m->seq) ms__raft_on_snap_request(nd, m->from, m->seq);
+}
+
 void ms__raft_on_heartbeat(rnode *nd, const rmsg *m) {
     heard_leader(nd, m->from);
     uint64_t last = ms__rlog_last(&nd->log);
     ms__raft_commit_to(nd, m->commit < last ? m->commit : last);
     rmsg *r = ms__raft_msg_new(nd->g, MSG_HB_RESP, nd, m->from);
-    if (r) ms__raft_send(nd->g, r, 0);
+    if (r) {
+        r->seq = ms__raft_snap_wanted(nd);
+        ms__raft_send(nd->g, r, 0);
+    }
     ms__raft_notify_fsm(nd);
 }
 
@@ -249,6 +259,7 @@ void ms__raft_on_heartbeat_resp(rnode *nd, const rmsg *m) {
     if (nd->role != MS_RAFT_LEADER) return;
     rprog *pr = &nd->prog[m->from];
     pr->active = 1;
+    if (m->seq) ms__raft_on_snap_request(nd, m->from, m->seq);
     if (pr->state == PR_SNAPSHOT || pr->match >= ms__rlog_last(&nd->log)) return;
     pr->paused = 0;
     ms__raft_send_append(nd, m->from, 1);
@@ -289,7 +300,7 @@ int ms_raft_entry_at(const ms_raft *g, int node, uint64_t index, ms_raft_entry *
 int ms_raft_applied(ms_raft *g, int node, uint64_t index) {
     if (node < 0 || node >= g->cfg.n) return MS_RAFT_EINVAL;
     rnode *nd = &g->nodes[node];
-    if (!nd->up || nd->installing || index != nd->applied + 1 || index > nd->commit)
+    if (!nd->up || nd->installing || nd->fsm_lost || index != nd->applied + 1 || index > nd->commit)
         return MS_RAFT_ESTATE;
     const rent *e = ms__rlog_at(&nd->log, index);
     if (!e) return MS_RAFT_ESTATE;

@@ -83,6 +83,7 @@ void ms__raft_snap_start(rnode *nd, int peer) {
     pr->snap_total = nd->fsm.snap_size ? nd->fsm.snap_size(exp) : 0;
     pr->seq = 0;
     pr->last_ack = now;
+    pr->req_pending = pr->req_seen;
     nd->st.snaps_started++;
     send_chunk(nd, peer);
 }
@@ -120,6 +121,7 @@ void ms__raft_on_snap_resp(rnode *nd, const rmsg *m) {
         pr->last_ack = now_of(nd);
         if (m->flag) {
             nd->st.snaps_sent++;
+            pr->req_served = pr->req_pending;
             stream_done(nd, m->from, pr->snap_index);
         } else {
             pr->seq++;
@@ -136,7 +138,23 @@ void ms__raft_on_snap_resp(rnode *nd, const rmsg *m) {
     ms__raft_notify_fsm(nd);
 }
 
+/* A follower's reply asked for a snapshot (request number req): stream
+ * one unless one is running or this request was served already (a reply
+ * sent before the install ended can arrive after it). */
+void ms__raft_on_snap_request(rnode *nd, int peer, uint32_t req) {
+    rprog *pr = &nd->prog[peer];
+    if (nd->role != MS_RAFT_LEADER || peer == nd->id) return;
+    pr->req_seen = req;
+    if (req == pr->req_served || pr->state == PR_SNAPSHOT) return;
+    ms__raft_snap_start(nd, peer);
+}
+
 /* --- follower side -------------------------------------------------------- */
+
+uint32_t ms__raft_snap_wanted(const rnode *nd) {
+    if (!nd->fsm_lost && !nd->snap_wanted) return 0;
+    return nd->snap_req ? nd->snap_req : 1;
+}
 
 static void on_watch(ms_sched *s, void *ctx, uint64_t a, uint64_t b);
 
@@ -167,6 +185,7 @@ static void install_fail(rnode *nd) {
 static void install_finish(rnode *nd) {
     uint64_t t = 0;
     install_stop(nd);
+    nd->fsm_lost = nd->snap_wanted = 0;
     nd->fsm.snap_install_end(nd->fsm.ctx, 1);
     if (!ms__rlog_term(&nd->log, nd->inst_index, &t) && t == nd->inst_term)
         ms__rlog_compact(&nd->log, nd->inst_index);
@@ -207,10 +226,13 @@ static void on_watch(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
 /* Is m the first chunk of a stream we can take? Replies and returns 0 if not. */
 static int begin_install(rnode *nd, const rmsg *m) {
     int code = SNAP_OK;
+    int wanted = nd->fsm_lost || nd->snap_wanted;
     if (nd->installing) {
         code = SNAP_REFUSED;
         nd->st.snaps_refused++;
-    } else if (m->index <= nd->commit) {
+    } else if (wanted && m->index < nd->log.snap_index) {
+        code = SNAP_REFUSED; /* older than our log: the leader retries later */
+    } else if (!wanted && m->index <= nd->commit) {
         code = SNAP_STALE;
     } else if (!nd->has_fsm || !nd->fsm.snap_install_begin ||
                nd->fsm.snap_install_begin(nd->fsm.ctx, m->index, m->log_term)) {

@@ -12,81 +12,6 @@
 #define MAX_REDIRECTS 3
 #define NS 1000000000.0
 
-/* --- pools ------------------------------------------------------------------ */
-
-/* A new block of MS_POOL_BLOCK zeroed objects of `size`, linked through the
- * pointer at `link_off` into a free list; returns its first object. */
-static void *pool_grow(ms_pool *p, size_t size, size_t link_off) {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        void **b = realloc(p->blocks, cap * sizeof *b);
-        if (!b) return NULL;
-        p->blocks = b;
-        p->cap = cap;
-    }
-    char *blk = calloc(MS_POOL_BLOCK, size);
-    if (!blk) return NULL;
-    p->blocks[p->n++] = blk;
-    for (size_t i = 0; i + 1 < MS_POOL_BLOCK; i++)
-        memcpy(blk + i * size + link_off, &(void *){blk + (i + 1) * size}, sizeof(void *));
-    return blk;
-}
-
-static ms_read *read_new(ms_cluster *c) {
-    if (!c->free_reads)
-        c->free_reads = pool_grow(&c->read_pool, sizeof(ms_read), offsetof(ms_read, next_free));
-    ms_read *r = c->free_reads;
-    if (!r) return NULL;
-    c->free_reads = r->next_free;
-    memset(r, 0, sizeof *r);
-    r->c = c;
-    r->id = ++c->next_read;
-    return r;
-}
-
-static void read_free(ms_cluster *c, ms_read *r) {
-    r->next_free = c->free_reads;
-    c->free_reads = r;
-}
-
-static ms_attempt *attempt_new(ms_cluster *c) {
-    if (!c->free_attempts)
-        c->free_attempts =
-            pool_grow(&c->attempt_pool, sizeof(ms_attempt), offsetof(ms_attempt, next_free));
-    ms_attempt *a = c->free_attempts;
-    if (!a) return NULL;
-    c->free_attempts = a->next_free;
-    memset(a, 0, sizeof *a);
-    a->c = c;
-    a->id = ++c->next_attempt;
-    return a;
-}
-
-static void attempt_free(ms_cluster *c, ms_attempt *a) {
-    ms_version_release(a->pinned);
-    a->pinned = NULL;
-    a->id = 0; /* marks it free for ms__reads_free */
-    a->next_free = c->free_attempts;
-    c->free_attempts = a;
-}
-
-/* Release what attempts still in flight hold (pinned versions), then the
- * pools. Called before the stores are freed. */
-void ms__reads_free(ms_cluster *c) {
-    for (size_t i = 0; i < c->attempt_pool.n; i++) {
-        ms_attempt *blk = c->attempt_pool.blocks[i];
-        for (size_t j = 0; j < MS_POOL_BLOCK; j++) {
-            ms_version_release(blk[j].pinned);
-            blk[j].pinned = NULL;
-        }
-        free(blk);
-    }
-    for (size_t i = 0; i < c->read_pool.n; i++) free(c->read_pool.blocks[i]);
-    free(c->attempt_pool.blocks);
-    free(c->read_pool.blocks);
-    for (int g = 0; g < MS_MAX_CLIENT_GROUPS; g++) free(c->clients[g]);
-}
-
 /* --- attempts present at a node ------------------------------------------------ */
 
 static void enter(ms_attempt *a) {
@@ -132,7 +57,7 @@ static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
     c->metrics.redirects += (uint64_t)r->redirects;
     ms_sched_fold(c->s, (uint64_t)o);
     int group = r->group, client = r->client;
-    read_free(c, r);
+    ms__read_free(c, r);
     const ms_client_group *g = &c->cfg.group[group];
     if (g->closed_loop) schedule_next_closed(c, group, client, (int64_t)(g->think * NS));
 }
@@ -205,7 +130,7 @@ static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     ms_cluster *c = a->c;
     ms_read *r = a->r;
     if (!r) {
-        attempt_free(c, a);
+        ms__attempt_free(c, a);
         return;
     }
     r->cur = NULL;
@@ -214,17 +139,17 @@ static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     r->total_wait += a->waited;
     if (a->kind == REPLY_RESULT) {
         ms_read_result res = a->result;
-        attempt_free(c, a);
+        ms__attempt_free(c, a);
         classify(c, r, &res);
     } else if (a->kind == REPLY_REDIRECT) {
         r->target = a->redirect_to;
-        attempt_free(c, a);
+        ms__attempt_free(c, a);
         send_attempt(c, r);
     } else {
         char code[MS_CODE_MAX];
         memcpy(code, a->code, sizeof code);
         int64_t ra = a->retry_after;
-        attempt_free(c, a);
+        ms__attempt_free(c, a);
         c->metrics.attempt_outcomes[MS_OUT_FAILED]++;
         failed_attempt(c, r, MS_OUT_FAILED, code, ra);
     }
@@ -274,7 +199,7 @@ static int route(ms_cluster *c, const ms_read *r) {
 }
 
 static void send_attempt(ms_cluster *c, ms_read *r) {
-    ms_attempt *a = attempt_new(c);
+    ms_attempt *a = ms__attempt_new(c);
     if (!a) {
         finish(c, r, MS_OUT_FAILED, "ENOMEM");
         return;
@@ -303,12 +228,52 @@ static void enqueue(ms_cluster *c, ms_attempt *a);
 
 static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node);
 
-static void start_service(ms_cluster *c, ms_attempt *a) {
+/* A worker picks up attempt a. An attempt admitted while the node was
+ * serving meets the node's phase as it is now: a policy that gates reads
+ * checks them when a worker takes them, not when they were queued.
+ * Returns 1 when a took a worker. */
+static int start_service(ms_cluster *c, ms_attempt *a) {
     ms_master *m = &c->m[a->node];
+    if (!a->pinned && a->admitted == MS_PHASE_SERVING && m->phase != MS_PHASE_SERVING) {
+        if (m->phase == MS_PHASE_LOADING) {
+            leave(a);
+            reply_fail(c, a, "ENOTREADY", 0);
+        } else {
+            consult(c, a);
+        }
+        return 0;
+    }
     m->busy++;
     a->stage = AT_SERVICE;
     int64_t d = ms_dist_sample_i64(&c->cfg.service[a->op], &c->service);
     a->ev = ms_sched_after(c->s, d, EV_SERVED, on_served, a, a->id, (uint64_t)a->node);
+    return 1;
+}
+
+/* Take queued attempts while workers are free. */
+static void drain_queue(ms_cluster *c, ms_master *m) {
+    while (m->qhead && m->busy < c->cfg.workers) {
+        ms_attempt *q = m->qhead;
+        m->qhead = q->qnext;
+        if (!m->qhead) m->qtail = NULL;
+        m->qlen--;
+        start_service(c, q);
+    }
+}
+
+/* An apply begins on `node`: reads in service there finish against the
+ * state they started on (the apply's write lock waits for readers already
+ * inside; modelled by their reading the pre-apply version). */
+void ms__reads_apply_begins(ms_cluster *c, int node) {
+    ms_master *m = &c->m[node];
+    ms_version *v = NULL;
+    for (ms_attempt *a = m->present; a; a = a->next_at) {
+        if (a->stage != AT_SERVICE || a->pinned) continue;
+        if (!v && !(v = ms_store_snapshot(m->store))) return;
+        ms_version_retain(v);
+        a->pinned = v;
+    }
+    ms_version_release(v);
 }
 
 static void on_restart_after_crash(ms_sched *s, void *ctx, uint64_t node, uint64_t b) {
@@ -328,6 +293,7 @@ static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     a->ev = 0;
     m->busy--;
     leave(a);
+    if (!a->pinned && m->phase == MS_PHASE_APPLYING) c->metrics.served_while_applying++;
     ms_view v = a->pinned ? ms_version_view(a->pinned) : ms_store_view(m->store);
     a->result = ms_ops_run(&v, (ms_read_op)a->op, a->key_a, a->key_b);
     a->kind = REPLY_RESULT;
@@ -341,13 +307,7 @@ static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
                        (uint64_t)m->idx, 0);
         return;
     }
-    if (m->qhead && m->busy < c->cfg.workers) {
-        ms_attempt *q = m->qhead;
-        m->qhead = q->qnext;
-        if (!m->qhead) m->qtail = NULL;
-        m->qlen--;
-        start_service(c, q);
-    }
+    drain_queue(c, m);
 }
 
 static void enqueue(ms_cluster *c, ms_attempt *a) {
@@ -373,7 +333,9 @@ static void on_gate(void *ctx, uint64_t tag, int timed_out) {
     (void)tag;
     ms_attempt *a = ctx;
     ms_cluster *c = a->c;
-    a->waited += ms_sched_now(c->s) - a->wait_start;
+    int64_t waited = ms_sched_now(c->s) - a->wait_start;
+    a->waited += waited;
+    if (waited > c->metrics.wait_max) c->metrics.wait_max = waited;
     a->timed_out = timed_out;
     if (!timed_out) a->wakeups++;
     if (c->m[a->node].phase == MS_PHASE_DOWN) {
@@ -388,6 +350,7 @@ static void on_gate(void *ctx, uint64_t tag, int timed_out) {
 static void act(ms_cluster *c, ms_attempt *a) {
     ms_master *m = &c->m[a->node];
     ms_decision *d = &a->dec;
+    a->admitted = m->phase;
     switch (d->kind) {
     case MS_DEC_SERVE:
         enqueue(c, a);
@@ -500,10 +463,12 @@ static void at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
         return;
     }
     enter(a);
-    if (m->phase != MS_PHASE_SERVING || c->pol.every_read)
+    if (m->phase != MS_PHASE_SERVING || c->pol.every_read) {
         consult(c, a);
-    else
+    } else {
+        a->admitted = MS_PHASE_SERVING;
         enqueue(c, a);
+    }
 }
 
 /* A node went down: attempts queued or in service there are reset. Gate
@@ -556,7 +521,7 @@ static void draw_keys(ms_cluster *c, const ms_client_group *g, int op, uint64_t 
 
 static void start_read(ms_cluster *c, int group, int client) {
     const ms_client_group *g = &c->cfg.group[group];
-    ms_read *r = read_new(c);
+    ms_read *r = ms__read_new(c);
     if (!r) return;
     r->group = group;
     r->client = client;
