@@ -38,6 +38,8 @@ M.apply_snapshot = on_node("apply_snapshot")
 M.transfer_leader = on_node("transfer_leader")
 function M.heal() return action { action = "heal" } end
 
+--- slow_apply(node, factor): the node applies `factor` times slower (a
+-- slowdown; 1 restores the scenario's apply rate).
 function M.slow_apply(node, factor)
   if type(factor) ~= "number" or factor <= 0 then error("slow_apply expects a factor > 0", 2) end
   return action { action = "slow_apply", node = node_name(node, "slow_apply"), factor = factor }
