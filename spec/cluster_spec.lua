@@ -148,3 +148,26 @@ describe("reference policies on follower_catchup", function()
     assert.are_not.equal(a.digest, result("block", 1).digest)
   end)
 end)
+
+describe("history file", function()
+  it("holds one JSON line per attempt with the node, the indexes and the time split", function()
+    local cjson = require "cjson"
+    local path = support.tmpdir() .. "/history.jsonl"
+    local sc = sim("follower_catchup", { duration = "30s", ["clients.count"] = 10 })
+    local r = ms.run(sc, { policy = ms.load_policy("block"), sigint = false, history = path })
+    local n, applying, timeouts = 0, 0, 0
+    for line in io.lines(path) do
+      local h = cjson.decode(line)
+      n = n + 1
+      if h.phase == "applying" then applying = applying + 1 end
+      if h.outcome == "timeout" then timeouts = timeouts + 1 end
+      local sum = h.queue + h.gate + h.service + h.network
+      assert.is_true(math.abs(sum - h.latency) < 1e-6, line)
+      assert.is_true(h.commit >= 0 and h.attempt >= 1)
+    end
+    assert.are.equal(r.reads.attempts, n)
+    assert.are.equal(r.reads.attempt_outcomes.timeout, timeouts)
+    assert.is_true(applying > 0, "some attempts reached the applying node")
+    assert.is_nil(io.open(path .. ".tmp"), "no temporary file left")
+  end)
+end)

@@ -22,6 +22,8 @@ commands:
   merge RUNS.jsonl... [--json F] [--csv F] [--html F]
                                  join the runs of compare/sweep shards into one report
   list                           the sims and policies found, with their descriptions
+  stress [--policy P] [--mode M] [--readers N] [--duration D]
+                                 the lock primitives under real threads: reads/s, outcomes
   version                        print the version
   help                           print this help
   lua SCRIPT [ARGS...]           run a Lua script in mastersim's interpreter
@@ -34,7 +36,7 @@ Global options: --debug (show tracebacks), --help.
 
 local RUN_USAGE = [[
 usage: mastersim run SIM [--policy P] [--seed N] [--param k=v]... [--set path=value]...
-                         [--json FILE] [--quiet]
+                         [--json FILE] [--history FILE] [--quiet]
 
 Run one simulation of SIM and print a summary: for a cluster scenario the
 outcomes of the reads (fresh, stale, torn, crash, failed, timeout), latency
@@ -47,6 +49,9 @@ is the same for the same SIM, policy, params, seed and build.
   --param k=v       override a policy parameter (repeatable); durations as "50ms"
   --set path=value  override a scenario value, e.g. snapshot.apply_rate=1e5 (repeatable)
   --json FILE       write the full result (schema mastersim.result/1), atomically
+  --history FILE    write one JSON line per read attempt: node, role, phase, applied
+                    and commit indexes, outcome, and the time split (queue, gate,
+                    service, network); written atomically when the run ends
   --quiet           no progress line on stderr
 ]]
 
@@ -131,7 +136,7 @@ M.write_file = write_file
 
 function commands.run(args)
   local pos, opt = parse("run", args, { seed = "value", quiet = "flag", help = "flag", policy = "value",
-    param = "list", set = "list", json = "value" })
+    param = "list", set = "list", json = "value", history = "value" })
   if opt.help then
     io.stdout:write(RUN_USAGE)
     return 0
@@ -149,7 +154,10 @@ function commands.run(args)
   elseif opt.policy or opt.param then
     errors.usage("mastersim run: %s is a scripted sim without a cluster; --policy does not apply", pos[1])
   end
-  local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol })
+  if opt.history and not sc.cluster then
+    errors.usage("mastersim run: --history needs a cluster scenario")
+  end
+  local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol, history = opt.history })
   if opt.json then write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end
   if sc.cluster then
     io.stdout:write(summary.run(r))
@@ -171,6 +179,7 @@ function commands.run(args)
 end
 
 require("mastersim.cli_experiment").install(commands, M)
+require("mastersim.stress").install(commands, M)
 
 --- Run a Lua script as lua5.4 would: arg table, script arguments as `...`.
 function commands.lua(args, progname)

@@ -194,7 +194,8 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
 end
 
 --- Run cluster scenario sc (validated) with policy pol (mastersim.policy).
--- opts: seed, progress, sigint. meta: what the loader knows of the sim.
+-- opts: seed, progress, sigint, history (a path: one JSON line per read
+-- attempt). meta: what the loader knows of the sim.
 function M.run(sc, pol, opts, meta)
   local seed = math.tointeger(opts.seed or 1)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
@@ -204,6 +205,10 @@ function M.run(sc, pol, opts, meta)
     or bridge(pol, select(2, node_names(sc.cluster.masters)))
   local cl <close> = core.cluster(sched, cfg, decider)
   local _, index = node_names(sc.cluster.masters)
+  if opts.history then
+    local ok, err = cl:history(opts.history)
+    if not ok then errors.raise(nil, "%s", err) end
+  end
   local who, limits = meta.file or sc.where, meta.limits
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
   if pol.ctl then pol.ctl.rng = core.rng(seed, "policy") end

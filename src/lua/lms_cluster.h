@@ -5,6 +5,8 @@
 #include "lms_sched.h"
 #include "ms_cluster.h"
 
+#include <stdio.h>
+
 /* Registry references a cluster holds, released by close. */
 enum { R_SCHED = 0, R_DECIDE, R_HOOK, R_READ, R_NODE, R_CHANGE, R_COUNT };
 
@@ -13,6 +15,9 @@ typedef struct lms_cluster {
     lms_sched *sched;
     ms_policy pol;
     int ref[R_COUNT];
+    /* the history file (cluster:history): written to tmp, renamed at close */
+    FILE *history;
+    char *history_path, *history_tmp;
 } lms_cluster;
 
 lms_cluster *lms_cluster_check(lua_State *L, int arg);

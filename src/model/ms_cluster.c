@@ -147,6 +147,12 @@ void ms_cluster_free(ms_cluster *c) {
 
 /* --- change notification and commit times ------------------------------------ */
 
+void ms_cluster_on_attempt(ms_cluster *c, void (*fn)(void *ctx, const ms_attempt_record *r),
+                           void *ctx) {
+    c->on_attempt = fn;
+    c->attempt_ctx = ctx;
+}
+
 void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx) {
     c->on_change = fn;
     c->change_ctx = ctx;

@@ -112,6 +112,27 @@ int ms_cluster_transfer_leader(ms_cluster *c, int target);
  * so it may call the fault functions. */
 void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx);
 
+/* One read attempt as the client saw it end (for a history file). Times in
+ * ns; queue, gate and service are spent at the node, network is the rest
+ * (both hops, a proxy's extra hops, a redirect's reply). */
+typedef struct ms_attempt_record {
+    int64_t t;     /* when the attempt ended for the client */
+    uint64_t read; /* the logical read's id */
+    int attempt;   /* 1 for the first attempt */
+    int client, op, node;
+    const char *role;    /* the node's role when the attempt arrived ("" if it never did) */
+    const char *phase;   /* the node's phase when the attempt arrived */
+    uint64_t applied;    /* index the answer reflected (results only) */
+    uint64_t commit;     /* commit index when the logical read was issued */
+    const char *outcome; /* fresh, stale, torn, crash, failed, timeout, redirect */
+    const char *code;    /* failure code, or NULL */
+    int64_t latency, queue, gate, service, network;
+} ms_attempt_record;
+
+/* Call fn for every attempt that ends (NULL to stop). */
+void ms_cluster_on_attempt(ms_cluster *c, void (*fn)(void *ctx, const ms_attempt_record *r),
+                           void *ctx);
+
 /* --- observation (ms_node_state is in ms_policy.h) ------------------------ */
 struct ms_metrics;
 struct ms_check;

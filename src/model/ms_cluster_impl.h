@@ -107,6 +107,10 @@ struct ms_attempt {
     int wakeups, timed_out, consultations;
     ms_version *pinned; /* stale: the previous version it reads */
     ms_phase admitted;  /* the node's phase when the attempt was let in */
+    /* for the history: when it was sent, time queued and in service, and
+     * the node's role and phase on arrival */
+    int64_t sent, queued_at, queue_ns, service_start, service_ns;
+    const char *arr_role, *arr_phase;
     ms_decision dec;
     /* the reply */
     int kind; /* REPLY_RESULT, REPLY_FAIL, REPLY_REDIRECT */
@@ -168,6 +172,8 @@ typedef struct ms_cluster {
     uint64_t max_vol_hint, max_node_id, min_node_id, nodes_dn;
     /* triggers */
     void (*on_change)(void *ctx);
+    void (*on_attempt)(void *ctx, const ms_attempt_record *r);
+    void *attempt_ctx;
     void *change_ctx;
     int changing; /* inside the hook */
     ms_event_id change_ev;

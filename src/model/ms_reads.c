@@ -123,6 +123,52 @@ static void classify(ms_cluster *c, ms_read *r, const ms_read_result *res) {
     }
 }
 
+/* Report attempt a's end to the history hook, if any. */
+static void history(ms_cluster *c, const ms_read *r, const ms_attempt *a, const char *outcome,
+                    const char *code) {
+    if (!c->on_attempt) return;
+    int64_t now = ms_sched_now(c->s);
+    ms_attempt_record h = {now,
+                           r->id,
+                           a->number,
+                           a->client,
+                           a->op,
+                           a->node,
+                           a->arr_role ? a->arr_role : "",
+                           a->arr_phase ? a->arr_phase : "",
+                           a->kind == REPLY_RESULT ? a->result.applied : 0,
+                           r->commit_at_issue,
+                           outcome,
+                           code,
+                           now - a->sent,
+                           a->queue_ns,
+                           a->waited,
+                           a->service_ns,
+                           0};
+    /* a timed-out attempt may still be waiting, queued or in service */
+    if (a->stage == AT_WAIT) h.gate += now - a->wait_start;
+    if (a->stage == AT_QUEUED) h.queue += now - a->queued_at;
+    if (a->stage == AT_SERVICE) h.service += now - a->service_start;
+    h.network = h.latency - h.queue - h.gate - h.service;
+    if (h.network < 0) h.network = 0;
+    c->on_attempt(c->attempt_ctx, &h);
+}
+
+/* The outcome name of a result reply, as classify will count it. */
+static const char *result_outcome(const ms_read *r, const ms_read_result *res) {
+    switch (res->verdict) {
+    case MS_READ_COMPLETE:
+    case MS_READ_NOT_FOUND:
+        return res->applied >= r->commit_at_issue ? "fresh" : "stale";
+    case MS_READ_TORN:
+        return "torn";
+    case MS_READ_CRASH:
+        return "crash";
+    default:
+        return "failed";
+    }
+}
+
 /* The reply reaches the client, or is dropped when the client gave up. */
 static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     (void)s, (void)id, (void)b;
@@ -137,6 +183,16 @@ static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     ms_sched_cancel(c->s, r->timer);
     r->timer = 0;
     r->total_wait += a->waited;
+    if (c->on_attempt) {
+        const char *o = a->kind == REPLY_RESULT     ? result_outcome(r, &a->result)
+                        : a->kind == REPLY_REDIRECT ? "redirect"
+                                                    : "failed";
+        const char *code = a->kind == REPLY_FAIL ? a->code
+                           : a->kind == REPLY_RESULT && a->result.verdict == MS_READ_UNUSABLE
+                               ? "EUNUSABLE"
+                               : NULL;
+        history(c, r, a, o, code);
+    }
     if (a->kind == REPLY_RESULT) {
         ms_read_result res = a->result;
         ms__attempt_free(c, a);
@@ -178,6 +234,7 @@ static void on_timeout(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     r->timer = 0;
     if (r->cur) {
         r->total_wait += r->cur->waited;
+        history(c, r, r->cur, "timeout", NULL);
         r->cur->r = NULL;
         r->cur = NULL;
     }
@@ -214,6 +271,7 @@ static void send_attempt(ms_cluster *c, ms_read *r) {
     a->last_seen = client_of(c, r)->last_seen;
     a->node = r->target;
     a->number = r->attempts;
+    a->sent = ms_sched_now(c->s);
     a->stage = AT_NET;
     r->cur = a;
     r->timer =
@@ -245,6 +303,9 @@ static int start_service(ms_cluster *c, ms_attempt *a) {
     }
     m->busy++;
     a->stage = AT_SERVICE;
+    a->service_start = ms_sched_now(c->s);
+    if (a->queued_at) a->queue_ns += a->service_start - a->queued_at;
+    a->queued_at = 0;
     int64_t d = ms_dist_sample_i64(&c->cfg.service[a->op], &c->service);
     a->ev = ms_sched_after(c->s, d, EV_SERVED, on_served, a, a->id, (uint64_t)a->node);
     return 1;
@@ -292,6 +353,7 @@ static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     ms_master *m = &c->m[a->node];
     a->ev = 0;
     m->busy--;
+    a->service_ns += ms_sched_now(c->s) - a->service_start;
     leave(a);
     if (!a->pinned && m->phase == MS_PHASE_APPLYING) c->metrics.served_while_applying++;
     ms_view v = a->pinned ? ms_version_view(a->pinned) : ms_store_view(m->store);
@@ -316,6 +378,7 @@ static void enqueue(ms_cluster *c, ms_attempt *a) {
         start_service(c, a);
     } else if (m->qlen < c->cfg.queue) {
         a->stage = AT_QUEUED;
+        a->queued_at = ms_sched_now(c->s);
         a->qnext = NULL;
         if (m->qtail)
             m->qtail->qnext = a;
@@ -458,6 +521,8 @@ static void at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     }
     c->metrics.load[a->node]++;
     a->arrived = ms_sched_now(c->s);
+    a->arr_phase = ms_phase_name(m->phase);
+    a->arr_role = ms_raft_role_name(ms_raft_role_of(c->raft, a->node));
     if (m->phase == MS_PHASE_LOADING) {
         reply_fail(c, a, "ENOTREADY", 0);
         return;
