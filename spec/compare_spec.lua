@@ -267,3 +267,19 @@ describe("mastersim list", function()
     assert.matches("broken%s+error: " .. (extra .. "/policies/broken.lua:2:"):gsub("%p", "%%%0"), out)
   end)
 end)
+
+describe("ms.compare", function()
+  it("returns the document that 'mastersim compare --json' writes for the same matrix", function()
+    local ms = require "mastersim"
+    local json = require "mastersim.report.json"
+    local code, _, err = support.cli({ "compare", sim, "--policies", "block,stale_read", "--seeds", "1-2",
+      "--param", "timeout=1s", "--set", "snapshot.apply_rate=8000", "--json", path("api.json"), "--quiet" })
+    assert.are.equal(0, code, err)
+    local want = support.read(path("api.json"))
+    local spec = { sim = sim, policies = { "block", "stale_read" }, seeds = "1-2", params = { timeout = "1s" },
+                   set = { ["snapshot.apply_rate"] = 8000 } }
+    assert.are.equal(want, json.encode(ms.compare(spec), { indent = 2 }) .. "\n") -- in this process
+    spec.seeds, spec.jobs = { 2, 1 }, 2 -- worker processes when there is a binary
+    assert.are.equal(want, json.encode(ms.compare(spec), { indent = 2 }) .. "\n")
+  end)
+end)

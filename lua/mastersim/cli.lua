@@ -12,12 +12,13 @@ local USAGE = [[
 usage: mastersim [--debug] <command> [options]
 
 commands:
-  run SIM [--policy P] [--seed N]   run one simulation and print its summary
+  run SIM [--policy P] [--seed N] [--json F] [--history F]
+                                 run one simulation and print its summary
   compare SIM --policies a,b,c [--seeds 1-20] [--jobs N] [--json F] [--csv F] [--html F]
                                  every policy x seed; table of means, 95% CIs, paired deltas
   sweep SIM --vary path=v1,v2 --policies a,b [--seeds ...]
                                  a compare at every point of the --vary grid
-  check SIM [--seeds 1-200] [--policy P]
+  check SIM [--seeds 1-200] [--policy P] [--jobs N]
                                  safety and determinism: every seed run 3 times
   merge RUNS.jsonl... [--json F] [--csv F] [--html F]
                                  join the runs of compare/sweep shards into one report
@@ -53,6 +54,17 @@ is the same for the same SIM, policy, params, seed and build.
                     and commit indexes, outcome, and the time split (queue, gate,
                     service, network); written atomically when the run ends
   --quiet           no progress line on stderr
+]]
+
+local LUA_USAGE = [[
+usage: mastersim lua SCRIPT [ARGS...]
+       mastersim-lua SCRIPT [ARGS...]
+
+Run a Lua script as lua5.4 would (arg table, ARGS as `...`), in mastersim's
+interpreter: mastersim.core is built in and require "mastersim" finds the
+library, so no LUA_PATH or LUA_CPATH is needed. Invoked through the
+mastersim-lua link the binary is this interpreter (busted --lua=mastersim-lua).
+ms.compare in such a script starts its workers from this binary.
 ]]
 
 --- Split args into positionals and flags; `spec` maps a flag name to "value"
@@ -184,6 +196,10 @@ require("mastersim.stress").install(commands, M)
 --- Run a Lua script as lua5.4 would: arg table, script arguments as `...`.
 function commands.lua(args, progname)
   local script = args[1]
+  if script == "--help" or script == "-h" then
+    io.stdout:write(LUA_USAGE)
+    return 0
+  end
   if not script then errors.usage("mastersim lua: expected a script path") end
   local argt = { [-1] = progname, [0] = script }
   for i = 2, #args do argt[i - 1] = args[i] end

@@ -31,8 +31,10 @@ mean and 95% CI over seeds, and the paired difference against the baseline.
   --baseline P      the policy the others are compared with (default the first)
   --param k=v       a policy parameter for every policy that has it; p.k=v for
                     policy p only (repeatable)
-  --set path=value  override a scenario value, e.g. snapshot.apply_rate=1e5
-  --jobs N          run N simulations at a time, each in its own process (default 1)
+  --set path=value  override a scenario value for every run, e.g.
+                    snapshot.apply_rate=1e5 (repeatable)
+  --jobs N          run N simulations at a time, each in its own process
+                    (default 1; 1-256)
   --json FILE       the compare document (schema mastersim.compare/1)
   --csv FILE        tidy CSV: one row per run and metric
   --html FILE       a self-contained HTML report with charts
@@ -43,17 +45,24 @@ mean and 95% CI over seeds, and the paired difference against the baseline.
   --shard i/n       run only runs k with k mod n = i (0 <= i < n) of the ordered
                     matrix; needs --runs; join shards with 'mastersim merge'
   --quiet           no progress bar and no table
-Files are written atomically. On Ctrl-C the finished runs are kept and the
-outputs written with "partial": true; exit 130.
+The progress bar is drawn on stderr when it is a terminal. Files are written
+atomically. On Ctrl-C the finished runs are kept and the outputs written with
+"partial": true; exit 130.
 ]==],
   sweep = [==[
 usage: mastersim sweep SIM --vary path=v1,v2,... [--vary ...] --policies a,b
                        [--seeds LIST] [compare options...]
 
 A compare at every point of the grid of --vary values (the cartesian product
-of every --vary). Each run's result records its point as `vary`; the CSV has
-one vary.<path> column per varied path; the HTML has one chart per metric
-against the varied parameter. Options as for 'mastersim compare --help'.
+of every --vary, the first one changing slowest). Each run's result records
+its point as `vary`; the table has one section per point; the CSV has one
+vary.<path> column per varied path; the HTML has one chart per metric against
+the varied parameter.
+  --vary path=v1,v2,...  a scenario value (as --set) and the values it takes;
+                    repeatable, required; a path may not also be --set
+The other options are those of compare (see 'mastersim compare --help'):
+--policies (required), --seeds, --baseline, --param, --set, --jobs, --json
+(schema mastersim.sweep/1), --csv, --html, --runs/--resume, --shard, --quiet.
 ]==],
   check = [==[
 usage: mastersim check SIM [--seeds 1-20] [--policy P[,Q...]] [--set path=value]...
@@ -62,15 +71,27 @@ usage: mastersim check SIM [--seeds 1-20] [--policy P[,Q...]] [--set path=value]
 Safety and determinism. Every seed runs twice in one worker process and once
 more in another; the three results (digest and every field but wall-clock
 time) must be identical, and the checker must report no raft safety
-violation. Prints each seed that fails, with the command that replays it;
-exit 1 when any seed fails. --policy defaults to block.
+violation. Prints each seed that fails, with the command that replays the
+first one, then a count; exit 1 when any seed fails.
+  --seeds LIST      seeds: 1-20, 1,3,7 or 5 (default 1-20)
+  --policy P,Q      the policies to check every seed under (default block)
+  --param k=v       a policy parameter, as for compare (repeatable)
+  --set path=value  override a scenario value (repeatable)
+  --jobs N          worker processes at a time (default 1; 1-256)
+  --quiet           no progress bar
+On Ctrl-C the seeds checked so far are reported; exit 130.
 ]==],
   merge = [==[
 usage: mastersim merge RUNS.jsonl... [--json FILE] [--csv FILE] [--html FILE] [--quiet]
 
 Join the runs files of the shards of one compare or sweep (--shard i/n
 --runs FILE) into the report an unsharded run gives: the same table, and
-byte-identical JSON, CSV and HTML. Missing runs make it partial.
+byte-identical JSON, CSV and HTML. Missing runs make it partial. Files of
+another experiment, or two different results of one run, are refused.
+  --json FILE       the compare or sweep document
+  --csv FILE        tidy CSV: one row per run and metric
+  --html FILE       a self-contained HTML report with charts
+  --quiet           no table
 ]==],
   list = [==[
 usage: mastersim list
@@ -81,7 +102,7 @@ each with its description; a file that does not load is listed with its error.
 }
 
 -- The parse() and write_file() of the CLI (set by M.install).
-local parse, write_file, pairs_of
+local parse, write_file
 
 local FLAGS = {
   policies = "value", seeds = "value", baseline = "value", param = "list", set = "list", jobs = "value",
@@ -117,14 +138,14 @@ local function policy_path(cmd, name)
     hint and (" (did you mean '" .. hint .. "'?)") or "", table.concat(names, ", "))
 end
 
---- Split --param overrides per policy: "k=v" for every policy that has k,
--- "p.k=v" for policy p. Returns policy -> {k = "v"}.
+--- Split param overrides per policy: "k" for every policy that has k,
+-- "p.k" for policy p. `list` holds { k, v } pairs (from --param k=v, or
+-- ms.compare's params). Returns policy -> {k = v}.
 local function params_by_policy(cmd, names, declared, list)
   local out = {}
   for _, p in ipairs(names) do out[p] = {} end
   for _, kv in ipairs(list or {}) do
-    local k, v = kv:match("^([%w_.]+)=(.*)$")
-    if not k then errors.usage("mastersim: bad --param '%s': expected key=value", kv) end
+    local k, v = kv[1], kv[2]
     local scope, key = k:match("^(.+)%.([%w_]+)$")
     if scope and out[scope] then
       if declared[scope][key] == nil then
@@ -151,20 +172,35 @@ local function params_by_policy(cmd, names, declared, list)
   return out
 end
 
+-- The "key=value" items of a list flag (--set, --param) as { key, value }
+-- pairs, in order.
+local function flag_pairs(flag, list)
+  local out = {}
+  for _, kv in ipairs(list or {}) do
+    local k, v = kv:match("^([%w_.]+)=(.*)$")
+    if not k then errors.usage("mastersim: bad --%s '%s': expected key=value", flag, kv) end
+    out[#out + 1] = { k, v }
+  end
+  return out
+end
+
 --- Load the sim once (with sets) to validate it and the sets.
 local function load_sim(sim, sets)
   local ms = require "mastersim"
   return ms.load_sim(sim, nil, next(sets) and sets or nil)
 end
 
--- The --set overrides, validated.
+-- The scenario overrides, validated: opt.set_pairs ({ path, value }
+-- pairs; string values parsed as --set values are), else the --set flags.
 local function sets_of(opt)
   local policy = require "mastersim.policy"
-  for _, kv in ipairs(opt.set or {}) do
-    local k = kv:match("^([%w_.]+)=")
-    if k then experiment.check_path(k, "--set") end
+  local out = {}
+  for _, kv in ipairs(opt.set_pairs or flag_pairs("set", opt.set)) do
+    experiment.check_path(kv[1], "--set")
+    local v = kv[2]
+    out[kv[1]] = type(v) == "string" and policy.parse_value(v) or v
   end
-  return pairs_of("set", opt.set, policy.parse_value)
+  return out
 end
 
 --- Build the experiment of compare/sweep/check from parsed flags.
@@ -214,8 +250,10 @@ local function build(cmd, pos, opt, kind)
     exp.policy_files[p] = policy_path(cmd, p)
     declared[p] = policy.load(exp.policy_files[p]).params
   end
-  exp.params = params_by_policy(cmd, exp.policies, declared, opt.param)
-  exp.param = pairs_of("param", opt.param, function(v) return v end)
+  local param_pairs = opt.param_pairs or flag_pairs("param", opt.param)
+  exp.params = params_by_policy(cmd, exp.policies, declared, param_pairs)
+  exp.param = {}
+  for _, kv in ipairs(param_pairs) do exp.param[kv[1]] = kv[2] end
   for _, p in ipairs(exp.policies) do
     exp.effective[p] = policy.load(exp.policy_files[p], exp.params[p]).params
   end
@@ -229,6 +267,45 @@ local function job_of(exp, run, rep)
   for k, v in pairs(run.vary or {}) do sets[k] = v end
   return { sim = exp.sim, set = sets, policy = exp.policy_files[run.policy], params = exp.params[run.policy],
            seed = run.seed, vary = run.vary, ["repeat"] = rep or 1 }
+end
+
+--- Run one worker job in this process: its slim result(s), a list of
+-- `repeat` results. A run cut short by SIGINT raises "interrupted".
+local function run_job(job)
+  local ms = require "mastersim"
+  local out = {}
+  for i = 1, job["repeat"] or 1 do
+    local sc = ms.load_sim(job.sim, nil, next(job.set) and job.set or nil)
+    local pol = ms.load_policy(job.policy, job.params)
+    local r = ms.run(sc, { seed = job.seed, policy = pol, progress = false })
+    if r.partial then errors.raise(nil, "interrupted") end
+    out[i] = experiment.slim(r, job.vary)
+  end
+  return out
+end
+
+-- pool.run's contract, one task after another in this process. The job
+-- and the result go through JSON as a worker's do, so the result is the
+-- same value.
+local function run_here(tasks, opts)
+  for i, t in ipairs(tasks) do
+    local ok, res = pcall(function() return json.encode(run_job(experiment.decode(json.encode(t.job)))) end)
+    if not ok then
+      local msg = errors.is_user(res) and res.msg or tostring(res)
+      if msg == "interrupted" then return "interrupted" end
+      return "failed", t, msg
+    end
+    opts.on_done(t, res)
+    if opts.on_progress then opts.on_progress(i, #tasks) end
+  end
+  return "done"
+end
+
+-- Run tasks in worker processes of opts.bin, or in this process when
+-- opts.bin is false (see pool.run for the contract).
+local function execute(tasks, opts)
+  if opts.bin then return pool.run(tasks, opts) end
+  return run_here(tasks, opts)
 end
 
 -- Open the runs file for appending; returns a writer of lines.
@@ -295,6 +372,46 @@ local function report(opt, doc, interrupted)
   end
 end
 
+--- Run the runs of compare/sweep experiment `exp` that are not in the
+-- runs file yet. o: runs (the runs file), shard_i, shard_n, progress
+-- (draw the bar), bin (the worker binary, or false: in this process).
+-- Returns status ("done" or "interrupted"), the results, the whole matrix.
+-- A failed run raises.
+local function collect(cmd, exp, o)
+  local matrix = experiment.matrix(exp, function(p) return exp.effective[p] end)
+  local mine = o.shard_n and experiment.shard(matrix, o.shard_i, o.shard_n) or matrix
+  local have = reuse(cmd, exp, o.runs)
+  local results, tasks = {}, {}
+  for _, run in ipairs(mine) do
+    if have[run.key] then
+      results[#results + 1] = have[run.key]
+    else
+      tasks[#tasks + 1] = { run = run, job = job_of(exp, run) }
+    end
+  end
+  local append, close = runs_writer(o.runs)
+  local update, finish = pool.progress(cmd, o.progress)
+  update(#mine - #tasks, #mine)
+  local status, task, msg = execute(tasks, {
+    jobs = exp.jobs, bin = o.bin,
+    on_done = function(_, text)
+      local r = experiment.decode(text)[1]
+      results[#results + 1] = r
+      append(experiment.line(exp, r))
+    end,
+    on_progress = function(done) update(#mine - #tasks + done, #mine) end,
+    on_tick = function() update() end,
+  })
+  finish()
+  close()
+  if status == "failed" and msg:match("interrupted$") then status = "interrupted" end
+  if status == "failed" then
+    errors.raise(nil, "%s: the run of policy %s seed %d failed: %s", cmd, task.run.policy, task.run.seed,
+      (msg:gsub("^mastersim: ", "")))
+  end
+  return status, results, matrix
+end
+
 --- Run compare or sweep.
 local function compare_like(cmd, args, argv0)
   local flags = {}
@@ -306,7 +423,7 @@ local function compare_like(cmd, args, argv0)
     return 0
   end
   if opt.runs and opt.resume and opt.runs ~= opt.resume then
-    errors.usage("mastersim %s: --runs and --resume name the same file; give one", cmd)
+    errors.usage("mastersim %s: --runs and --resume are the same flag and name different files; give one", cmd)
   end
   opt.runs = opt.runs or opt.resume
   local shard_i, shard_n
@@ -318,36 +435,8 @@ local function compare_like(cmd, args, argv0)
     end
   end
   local exp = build(cmd, pos, opt, cmd)
-  local matrix = experiment.matrix(exp, function(p) return exp.effective[p] end)
-  local mine = shard_n and experiment.shard(matrix, shard_i, shard_n) or matrix
-  local have = reuse(cmd, exp, opt.runs)
-  local results, tasks = {}, {}
-  for _, run in ipairs(mine) do
-    if have[run.key] then
-      results[#results + 1] = have[run.key]
-    else
-      tasks[#tasks + 1] = { run = run, job = job_of(exp, run) }
-    end
-  end
-  local append, close = runs_writer(opt.runs)
-  local update, finish = pool.progress(cmd, not opt.quiet and pool.stderr_is_tty())
-  update(#mine - #tasks, #mine)
-  local status, task, msg = pool.run(tasks, {
-    jobs = exp.jobs, bin = pool.binary(argv0),
-    on_done = function(_, text)
-      local r = experiment.decode(text)[1]
-      results[#results + 1] = r
-      append(experiment.line(exp, r))
-    end,
-    on_progress = function(done) update(#mine - #tasks + done, #mine) end,
-  })
-  finish()
-  close()
-  if status == "failed" and msg:match("interrupted$") then status = "interrupted" end
-  if status == "failed" then
-    errors.raise(nil, "%s: the run of policy %s seed %d failed: %s", cmd, task.run.policy, task.run.seed,
-      (msg:gsub("^mastersim: ", "")))
-  end
+  local status, results, matrix = collect(cmd, exp, { runs = opt.runs, shard_i = shard_i, shard_n = shard_n,
+    progress = not opt.quiet and pool.stderr_is_tty(), bin = pool.binary(argv0) })
   if shard_n then
     if status == "interrupted" then io.stderr:write("mastersim: interrupted; rerun the same command to resume\n") end
     return status == "interrupted" and 130 or 0
@@ -360,6 +449,63 @@ end
 
 function M.compare(args, argv0) return compare_like("compare", args, argv0) end
 function M.sweep(args, argv0) return compare_like("sweep", args, argv0) end
+
+-- The binary that runs ms.compare's workers: $MASTERSIM_BIN, else the
+-- mastersim binary running this script (it preloads mastersim.core; Linux
+-- /proc names it), else nil (stock lua5.4: no workers).
+local function script_binary()
+  local b = os.getenv("MASTERSIM_BIN")
+  if b and b ~= "" then return b end
+  if not package.preload["mastersim.core"] then return nil end
+  local p = io.popen("readlink /proc/$PPID/exe 2>/dev/null")
+  local exe = p and p:read("l")
+  if p then p:close() end
+  return exe and exe ~= "" and exe or nil
+end
+
+-- A map as { key, value } pairs sorted by key.
+local function sorted_pairs(what, t)
+  if t == nil then return {} end
+  if type(t) ~= "table" then error(("ms.compare: %s must be a table of name = value"):format(what), 3) end
+  local out = {}
+  for _, k in ipairs(schema.sorted_keys(t)) do
+    if type(k) ~= "string" then error(("ms.compare: %s keys must be strings"):format(what), 3) end
+    local v = t[k]
+    if type(v) ~= "string" and type(v) ~= "number" and type(v) ~= "boolean" then
+      error(("ms.compare: %s.%s must be a string, number or boolean"):format(what, k), 3)
+    end
+    out[#out + 1] = { k, v }
+  end
+  return out
+end
+
+--- ms.compare (see mastersim/init.lua): run a compare matrix from Lua and
+-- return its document.
+function M.run_compare(spec)
+  if type(spec) ~= "table" then error("ms.compare: expected a table { sim = ..., policies = {...} }", 2) end
+  if type(spec.sim) ~= "string" then error("ms.compare: sim must be a sim name or path", 2) end
+  local policies = spec.policies
+  if type(policies) == "table" then policies = table.concat(policies, ",") end
+  local seeds = spec.seeds
+  if type(seeds) == "table" then
+    local parts = {}
+    for i, s in ipairs(seeds) do
+      if math.type(s) ~= "integer" then error(("ms.compare: seeds[%d] must be an integer"):format(i), 2) end
+      parts[i] = tostring(s)
+    end
+    seeds = table.concat(parts, ",")
+  elseif type(seeds) == "number" then
+    seeds = tostring(math.tointeger(seeds) or seeds)
+  end
+  local opt = { policies = policies and tostring(policies), seeds = seeds, baseline = spec.baseline,
+                jobs = spec.jobs and tostring(spec.jobs), set_pairs = sorted_pairs("set", spec.set),
+                param_pairs = sorted_pairs("params", spec.params) }
+  local exp = build("compare", { spec.sim }, opt, "compare")
+  local bin = exp.jobs > 1 and script_binary() or false
+  local _, results, matrix = collect("compare", exp, { bin = bin,
+    progress = spec.progress == true and pool.stderr_is_tty() })
+  return experiment.document(exp, results, #matrix)
+end
 
 --- mastersim merge RUNS...: join runs files into one report.
 function M.merge(args)
@@ -433,6 +579,8 @@ function M.check(args, argv0)
     tasks[#tasks + 1] = { run = run, job = job_of(exp, run, 1) }
   end
   local update, finish = pool.progress("check", not opt.quiet and pool.stderr_is_tty())
+  local runs_done = 0
+  update(0, 3 * #matrix)
   local status, task, msg = pool.run(tasks, {
     jobs = exp.jobs, bin = pool.binary(argv0),
     on_done = function(t, text)
@@ -440,8 +588,10 @@ function M.check(args, argv0)
       for _, r in ipairs(experiment.decode(text)) do
         list[#list + 1] = { text = json.encode(r), r = r, where = t.job["repeat"] == 2 and "one process" or "another" }
       end
+      runs_done = runs_done + t.job["repeat"]
+      update(runs_done, 3 * #matrix)
     end,
-    on_progress = update,
+    on_tick = function() update() end,
   })
   finish()
   if status == "failed" and not msg:match("interrupted$") then
@@ -490,15 +640,7 @@ function M._worker(args)
   if not f then errors.raise(nil, "worker: cannot open the job %s", tostring(args[1])) end
   local job = experiment.decode(f:read("a"))
   f:close()
-  local ms = require "mastersim"
-  local out = {}
-  for i = 1, job["repeat"] or 1 do
-    local sc = ms.load_sim(job.sim, nil, next(job.set) and job.set or nil)
-    local pol = ms.load_policy(job.policy, job.params)
-    local r = ms.run(sc, { seed = job.seed, policy = pol, progress = false })
-    if r.partial then errors.raise(nil, "interrupted") end
-    out[i] = experiment.slim(r, job.vary)
-  end
+  local out = run_job(job)
   local ok, err = fileio.atomic_write(job.out, json.encode(out))
   if not ok then errors.raise(nil, "worker: cannot write %s: %s", job.out, err) end
   return 0
@@ -564,9 +706,9 @@ function M.list(args)
 end
 
 --- Register the commands in the CLI's table; `cli` provides parse,
--- write_file and pairs_of.
+-- and write_file.
 function M.install(commands, cli)
-  parse, write_file, pairs_of = cli.parse, cli.write_file, cli.pairs_of
+  parse, write_file = cli.parse, cli.write_file
   for _, name in ipairs({ "compare", "sweep", "check", "merge", "list", "_worker" }) do
     commands[name] = M[name]
   end

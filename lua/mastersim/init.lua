@@ -40,6 +40,26 @@ function ms.run(sc, opts)
   return runner.run(sc, opts)
 end
 
+--- Run a compare matrix, every policy x seed, and return the compare
+-- document: the table that `mastersim compare --json` writes (schema
+-- mastersim.compare/1: experiment, results, summary, partial,
+-- runs_expected), equal to it for the same matrix.
+--   ms.compare { sim = "follower_catchup", policies = { "block", "stale_read" },
+--                seeds = "1-5" (or { 1, 2, 3 }; default 1-10), baseline = "block",
+--                params = { timeout = "1s", ["block.timeout"] = "2s" },
+--                set = { ["snapshot.apply_rate"] = 1e5 }, jobs = 4, progress = false }
+-- sim is a sim name or path (not a loaded Scenario: workers load it by
+-- path). params and set are as --param and --set (string values are parsed
+-- as on the command line). With jobs > 1 the runs go to that many worker
+-- processes of $MASTERSIM_BIN, else of the mastersim binary running the
+-- script; when there is neither (a script under stock lua5.4 without
+-- $MASTERSIM_BIN) they run in this process one after another, as they do
+-- with jobs = 1; the document is the same either way. Bad arguments raise;
+-- on SIGINT the finished runs are returned with partial = true.
+function ms.compare(spec)
+  return require("mastersim.cli_experiment").run_compare(spec)
+end
+
 --- Parse a duration ("250us", "1.5s", or seconds) into seconds.
 function ms.seconds(v)
   local s, err = core.duration(v)

@@ -79,24 +79,56 @@ function M.stderr_is_tty()
   return ok == true
 end
 
+--- The width of the terminal on stderr in columns (COLUMNS, else 80 when
+-- it cannot be asked).
+function M.columns()
+  local p = io.popen("stty size <&2 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  local cols = tonumber(out:match("^%s*%d+%s+(%d+)") or os.getenv("COLUMNS") or "")
+  return (cols and cols >= 20) and math.tointeger(cols) or 80
+end
+
+-- A duration for the bar: 42s, 3m05s, 2h07m.
+local function clock(s)
+  s = math.max(0, math.floor(s + 0.5))
+  if s < 60 then return ("%ds"):format(s) end
+  if s < 3600 then return ("%dm%02ds"):format(s // 60, s % 60) end
+  return ("%dh%02dm"):format(s // 3600, s % 3600 // 60)
+end
+
 --- A progress bar on stderr: returns update(done, total) and finish().
--- Silent (no-ops) when `enabled` is false.
+-- update() without arguments redraws the last state once a second (the
+-- elapsed time moves while a long run is going). The line never reaches
+-- the terminal's last column, so it never wraps. Silent (no-ops) when
+-- `enabled` is false.
 function M.progress(label, enabled)
   if not enabled then return function() end, function() end end
-  local t0, last = core.wall(), -1
-  local function update(done, total)
-    local now = core.wall()
-    if now - last < 0.1 and done < total then return end
+  local t0, last, cols = core.wall(), -1, M.columns()
+  local done, total, t_done = 0, 0, t0
+  local function draw(now)
     last = now
-    local w = 28
-    local filled = total > 0 and math.floor(w * done / total) or w
-    local eta = ""
-    if done > 0 and done < total then
-      eta = ("  ETA %ds"):format(math.ceil((now - t0) / done * (total - done)))
+    local tail = (" %d/%d runs  %s"):format(done, total, clock(now - t0))
+    if done > 0 and done < total then -- the rate at the last finished run, counting down
+      tail = tail .. (", ETA %s"):format(clock((t_done - t0) / done * (total - done) - (now - t_done)))
     end
-    io.stderr:write(("\r\027[K%s [%s%s] %d/%d runs%s"):format(label, ("="):rep(filled), (" "):rep(w - filled),
-      done, total, eta))
+    -- A fixed bar width: room for the longest tail of this total.
+    local room = #(" %d/%d runs  00m00s, ETA 00m00s"):format(total, total)
+    local w = math.max(0, math.min(28, cols - 1 - #label - room - 3))
+    local filled = total > 0 and math.floor(w * done / total) or w
+    local line = ("%s [%s%s]%s"):format(label, ("="):rep(filled), (" "):rep(w - filled), tail)
+    io.stderr:write("\r\027[K", line:sub(1, cols - 1))
     io.stderr:flush()
+  end
+  local function update(d, t)
+    local now = core.wall()
+    if d then
+      if d ~= done then t_done = now end
+      done, total = d, t
+      if now - last >= 0.1 or done >= total then draw(now) end
+    elseif now - last >= 1 then
+      draw(now)
+    end
   end
   local function finish()
     io.stderr:write("\r\027[K")
@@ -147,7 +179,8 @@ end
 
 --- Run `tasks` (a list of { job = table, ... }) in up to `opts.jobs`
 -- worker processes of `opts.bin`. opts.on_done(task, text) gets a finished
--- task's output; opts.on_progress(done, total). Returns "done",
+-- task's output; opts.on_progress(done, total); opts.on_tick() (optional)
+-- is called every poll (about 50 times a second). Returns "done",
 -- "interrupted" (SIGINT: running workers killed) or "failed", task,
 -- message (the first failure: the other workers are killed).
 function M.run(tasks, opts)
@@ -177,6 +210,7 @@ function M.run(tasks, opts)
     end
     if failed then return false end
     if #running == 0 and next_i > #tasks then return false end
+    if opts.on_tick then opts.on_tick() end
     if not progressed then M.sleep(M.POLL_S) end
     return true
   end
