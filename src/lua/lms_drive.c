@@ -6,6 +6,7 @@
 #include "ms_drive.h"
 
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <uv.h>
 #include <unistd.h>
 
@@ -43,19 +44,35 @@ static ms_slice_status slice(void *p) {
     return ran < c->slice ? MS_SLICE_DONE : MS_SLICE_MORE;
 }
 
+/* Columns of the terminal on stderr (80 when unknown). */
+static int term_width(void) {
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    return 80;
+}
+
+/* Draw the progress line, cut to the terminal's width so it never wraps
+ * (a wrapped line cannot be redrawn in place). */
 static void progress(void *p, double wall, int final) {
     drive_ctx *c = p;
     lms_sched *b = lua_touserdata(c->L, c->sched);
     if (final) {
         fputs("\r\033[K", stderr);
-    } else {
-        double now = (double)ms_sched_now(b->s) * 1e-9;
-        fprintf(stderr, "\r\033[K%s: virtual %.1f s", c->label, now);
-        if (c->until_shown > 0)
-            fprintf(stderr, " / %.1f s (%.0f%%)", (double)c->until_shown * 1e-9,
-                    100.0 * now / ((double)c->until_shown * 1e-9));
-        fprintf(stderr, ", %.2fM events, wall %.1f s", (double)ms_sched_events(b->s) * 1e-6, wall);
+        fflush(stderr);
+        return;
     }
+    char line[256];
+    double now = (double)ms_sched_now(b->s) / 1e9;
+    int n = snprintf(line, sizeof line, "%s: virtual %.1f s", c->label, now);
+    if (c->until_shown > 0 && n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, " (%.0f%%)",
+                      100.0 * now / ((double)c->until_shown / 1e9));
+    if (n > 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, ", %.2fM events, wall %.1f s",
+                 (double)ms_sched_events(b->s) * 1e-6, wall);
+    int width = term_width() - 1;
+    if (width < (int)sizeof line && width > 0) line[width] = '\0';
+    fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
 }
 
