@@ -1,6 +1,26 @@
 # Tests registered with ctest. Labels: c (C unit tests), spec (busted), lint,
-# fuzz (libFuzzer, plain build only).
+# fuzz (libFuzzer, plain build only), tsan (ThreadSanitizer build only).
 enable_testing()
+
+# A ThreadSanitizer build (MS_SANITIZE=thread, `make build-tsan`) registers
+# only the tests that run real threads, labelled tsan, and builds them alone
+# (target tsan_tests): the other C tests are single-threaded, and busted
+# under TSan would only be slow. A reported race makes TSan exit non-zero.
+if(MS_SANITIZE MATCHES "thread")
+  set(MS_TSAN_TESTS test_gate_os test_stress)
+  foreach(name ${MS_TSAN_TESTS})
+    add_executable(${name} tests/${name}.c)
+    target_include_directories(${name} PRIVATE tests)
+    target_compile_options(${name} PRIVATE ${MS_WARN})
+    target_link_libraries(${name} PRIVATE ms_core)
+    set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${PROJECT_BINARY_DIR}/tests")
+    add_test(NAME tsan_${name} COMMAND ${name})
+    set_tests_properties(tsan_${name} PROPERTIES LABELS tsan TIMEOUT 300
+                         ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1 second_deadlock_stack=1")
+  endforeach()
+  add_custom_target(tsan_tests DEPENDS ${MS_TSAN_TESTS})
+  return()
+endif()
 
 file(GLOB MS_C_TESTS CONFIGURE_DEPENDS tests/test_*.c)
 foreach(src ${MS_C_TESTS})

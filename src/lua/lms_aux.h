@@ -73,5 +73,6 @@ void lms_open_gate(lua_State *L);
 void lms_open_store(lua_State *L);
 void lms_open_snapshot(lua_State *L);
 void lms_open_cluster(lua_State *L);
+void lms_open_stress(lua_State *L);
 
 #endif

@@ -21,6 +21,7 @@ int luaopen_mastersim_core(lua_State *L) {
     lms_open_store(L);
     lms_open_snapshot(L);
     lms_open_cluster(L);
+    lms_open_stress(L);
     lua_pushliteral(L, MS_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -1,0 +1,129 @@
+--- `mastersim stress`: the lock primitives under real threads. Reader
+-- threads run the master's read ops against a generated store while a
+-- writer applies writes and an applier installs snapshots; the C harness
+-- (ms_stress, core.stress) does the work, this prints its figures.
+local errors = require "mastersim.errors"
+
+local M = {}
+
+M.USAGE = [[
+usage: mastersim stress [--policy P] [--mode M] [--readers N] [--keys K]
+                        [--duration D] [--apply-every D] [--seed N] [--json FILE]
+
+Run N reader threads against a store of about K keys while a writer thread
+writes and an applier thread installs a snapshot every --apply-every, and
+print reads/s, the outcome of every read, read latency (fast path and
+blocked path), apply durations and the wake-up latency of blocked readers.
+  --policy P        block (wait on the gate), fail_fast (error while applying),
+                    stale_read (serve the previous version; needs --mode aside),
+                    unguarded (no gate: read the live store as it is),
+                    none (no gate at all: the baseline; default block)
+  --mode M          the apply style: inplace or aside (default inplace)
+  --readers N       reader threads, 1-64 (default 2)
+  --keys K          store size, 100-100000000 (default 100000)
+  --duration D      how long the readers run, e.g. 2s (default 2s)
+  --apply-every D   time between snapshot installs, e.g. 200ms; 0 for none
+  --seed N          the image's and the op mix's seed (default 1)
+  --json FILE       write every figure as JSON (schema mastersim.stress/1)
+]]
+
+local POLICIES = { "block", "fail_fast", "stale_read", "unguarded", "none" }
+local MODES = { "inplace", "aside" }
+
+local function one_of(flag, value, list)
+  for _, v in ipairs(list) do
+    if v == value then return value end
+  end
+  errors.usage("mastersim stress: bad --%s '%s': expected one of %s", flag, value, table.concat(list, ", "))
+end
+
+local function integer(flag, text, lo, hi)
+  local n = text:match("^%d+$") and math.tointeger(tonumber(text))
+  if not n or n < lo or n > hi then
+    errors.usage("mastersim stress: bad --%s '%s': expected an integer in %d..%d", flag, text, lo, hi)
+  end
+  return n
+end
+
+local function duration(flag, text, zero_ok)
+  local core = require "mastersim.core"
+  local s = (zero_ok and text == "0") and 0 or core.duration(text)
+  if not s or (s <= 0 and not zero_ok) then
+    errors.usage("mastersim stress: bad --%s '%s': expected a duration such as 2s or 250ms", flag, text)
+  end
+  return s
+end
+
+--- The core.stress options from parsed flags; bad values are usage errors.
+function M.options(opt)
+  local o = {
+    policy = one_of("policy", opt.policy or "block", POLICIES),
+    mode = one_of("mode", opt.mode or "inplace", MODES),
+    readers = opt.readers and integer("readers", opt.readers, 1, 64),
+    keys = opt.keys and integer("keys", opt.keys, 100, 100000000),
+    seed = opt.seed and integer("seed", opt.seed, 0, math.maxinteger >> 1),
+    duration = opt.duration and duration("duration", opt.duration),
+    apply_every = opt["apply-every"] and duration("apply-every", opt["apply-every"], true),
+  }
+  if o.policy == "stale_read" and o.mode ~= "aside" then
+    errors.usage("mastersim stress: --policy stale_read needs --mode aside"
+      .. " (an inplace apply keeps no previous version)")
+  end
+  return o
+end
+
+local function us(s) return ("%.1f us"):format(s * 1e6) end
+
+local function latency_line(name, h)
+  if h.count == 0 then return ("  %-12s -\n"):format(name) end
+  return ("  %-12s p50 %-10s p99 %-10s p99.9 %-10s max %-10s (%d)\n"):format(
+    name, us(h.p50), us(h.p99), us(h.p999), us(h.max), h.count)
+end
+
+--- The figures of a core.stress result as text.
+function M.summary(r)
+  local o, l, g = r.outcomes, r.latency, r.gate
+  local out = {
+    ("policy    %s, mode %s, %d readers, %d keys, %.2f s\n"):format(r.policy, r.mode, r.readers, r.keys, r.seconds),
+    ("reads     %d (%.0f/s), served %.0f/s\n"):format(r.reads, r.reads_per_s, r.served_per_s),
+    ("outcomes  fresh %d  stale %d  torn %d  failed %d  timed_out %d\n"):format(
+      o.fresh, o.stale, o.torn, o.failed, o.timed_out),
+    "latency\n",
+    latency_line("fast path", l.fast),
+    latency_line("blocked", l.blocked),
+    ("applies   %d (every %.3f s), %d writes, %d versions reclaimed\n"):format(
+      r.applies, r.apply_every, r.writes, r.reclaimed),
+    latency_line("apply", l.apply),
+    "wake-up   end of an apply -> read served\n",
+    latency_line("per waiter", l.wake),
+    latency_line("first read", l.first_read),
+    ("gate      waits %d  wakeups %d  timeouts %d  max waiting %d  longest wait %s\n"):format(
+      g.waits, g.wakeups, g.timeouts, g.max_waiting, us(g.longest_wait)),
+  }
+  return table.concat(out)
+end
+
+--- mastersim stress [flags]
+function M.run(args, cli)
+  local pos, opt = cli.parse("stress", args, {
+    policy = "value", mode = "value", readers = "value", keys = "value", duration = "value",
+    ["apply-every"] = "value", seed = "value", json = "value", help = "flag" })
+  if opt.help then
+    io.stdout:write(M.USAGE)
+    return 0
+  end
+  if #pos > 0 then errors.usage("mastersim stress: unexpected argument '%s'", pos[1]) end
+  local r, err = require("mastersim.core").stress(M.options(opt))
+  if not r then errors.raise(nil, "%s", err) end
+  r.schema = "mastersim.stress/1"
+  if opt.json then cli.write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end
+  io.stdout:write(M.summary(r))
+  return 0
+end
+
+--- Add the command to the CLI's command table.
+function M.install(commands, cli)
+  commands.stress = function(args) return M.run(args, cli) end
+end
+
+return M

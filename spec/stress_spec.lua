@@ -1,0 +1,84 @@
+--- core.stress and `mastersim stress`: short runs on a small store (the
+-- long runs, under ThreadSanitizer, are tests/test_stress.c).
+local support = require "support"
+local core = require "mastersim.core"
+
+local SHORT = { keys = 2000, readers = 2, duration = "300ms", apply_every = "30ms" }
+
+local function with(t)
+  local o = {}
+  for k, v in pairs(SHORT) do o[k] = v end
+  for k, v in pairs(t) do o[k] = v end
+  return o
+end
+
+describe("core.stress", function()
+  it("returns every figure, and no torn read behind the gate", function()
+    local r = assert(core.stress(with { policy = "block", mode = "aside" }))
+    assert.are.equal("block", r.policy)
+    assert.are.equal("aside", r.mode)
+    local o = r.outcomes
+    assert.are.equal(r.reads, o.fresh + o.stale + o.torn + o.failed + o.timed_out)
+    assert.are.equal(0, o.torn)
+    assert.are.equal(0, o.timed_out)
+    assert.is_true(r.reads > 0 and r.applies > 0)
+    assert.are.equal(0, r.leaked_bytes)
+    assert.are.equal(r.gate.waits, r.gate.wakeups + r.gate.timeouts)
+    for _, k in ipairs({ "fast", "blocked", "apply", "wake", "first_read" }) do
+      assert.is_number(r.latency[k].p99)
+    end
+  end)
+
+  it("shows torn reads only for unguarded with an inplace apply", function()
+    -- 20 frames per apply: a reader pins the live store half-loaded often
+    local r = assert(core.stress(with { policy = "unguarded", mode = "inplace", keys = 20000, duration = "500ms" }))
+    assert.is_true(r.outcomes.torn > 0)
+    r = assert(core.stress(with { policy = "unguarded", mode = "aside" }))
+    assert.are.equal(0, r.outcomes.torn)
+  end)
+
+  it("rejects bad options with a precise message", function()
+    assert.has_error(function() core.stress(with { policy = "blocking" }) end,
+      "core.stress: field 'policy' must be one of block, fail_fast, stale_read, unguarded, none (got blocking)")
+    assert.has_error(function() core.stress(with { mode = "reopen" }) end,
+      "core.stress: field 'mode' must be one of inplace, aside (got reopen)")
+    assert.has_error(function() core.stress(with { readers = 0 }) end,
+      "core.stress: field 'readers' is out of range (got 0)")
+    assert.has_error(function() core.stress(with { thread = 2 }) end, "core.stress: unknown field 'thread'")
+    local r, err = core.stress(with { policy = "stale_read", mode = "inplace" })
+    assert.is_nil(r)
+    assert.are.equal("ms_stress: policy stale_read needs mode aside (an inplace apply keeps no previous version)",
+      err)
+  end)
+end)
+
+describe("mastersim stress", function()
+  it("prints the figures", function()
+    local code, out = support.cli({ "stress", "--policy", "fail_fast", "--mode", "aside", "--keys", "2000",
+      "--duration", "300ms", "--apply-every", "30ms" })
+    assert.are.equal(0, code)
+    assert.matches("policy    fail_fast, mode aside, 2 readers", out)
+    assert.matches("outcomes  fresh %d+  stale 0  torn 0  failed %d+", out)
+    assert.matches("wake%-up", out)
+  end)
+
+  it("rejects unknown flags and values with one line and exit 2", function()
+    local cases = {
+      { { "stress", "--threads", "2" }, "mastersim stress: unknown option '--threads'\n" },
+      { { "stress", "--policy", "x" },
+        "mastersim stress: bad --policy 'x': expected one of block, fail_fast, stale_read, unguarded, none\n" },
+      { { "stress", "--mode", "reopen" }, "mastersim stress: bad --mode 'reopen': expected one of inplace, aside\n" },
+      { { "stress", "--readers", "0" }, "mastersim stress: bad --readers '0': expected an integer in 1..64\n" },
+      { { "stress", "--duration", "2" },
+        "mastersim stress: bad --duration '2': expected a duration such as 2s or 250ms\n" },
+      { { "stress", "--policy", "stale_read" },
+        "mastersim stress: --policy stale_read needs --mode aside (an inplace apply keeps no previous version)\n" },
+    }
+    for _, c in ipairs(cases) do
+      local code, out, err = support.cli(c[1])
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.are.equal(c[2], err)
+    end
+  end)
+end)

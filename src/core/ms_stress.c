@@ -1,0 +1,527 @@
+/* The stress harness: setup, the three kinds of thread, teardown.
+ *
+ * Locks, outermost first: raft (the writer and the applier, one raft apply
+ * loop), the shared store's family lock, its publish rwlock; the gate's
+ * mutex is never held with another. Readers take only the publish rwlock's
+ * read side (rarely: when the published version changed), the gate's
+ * mutex (when they wait) and, for unguarded, the family lock. */
+#include "ms_stress.h"
+
+#include "ms_gen.h"
+#include "ms_ops.h"
+#include "ms_rng.h"
+#include "ms_shared_store.h"
+#include "ms_write.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define SNAP_GAP 1000      /* entries the snapshot is ahead of the node */
+#define FRAME_ENTRIES 1024 /* per data frame: the family lock is taken per frame */
+
+enum { OUT_FRESH, OUT_STALE, OUT_TORN, OUT_FAILED, OUT_TIMEDOUT, OUT_COUNT };
+
+static const char *const policy_names[MS_STRESS_POLICY_COUNT] = {
+    "block", "fail_fast", "stale_read", "unguarded", "none",
+};
+
+/* The read mix (ms_read_op order). */
+static const double op_weights[MS_OP_COUNT] = {20, 2, 5, 40, 25, 7, 1};
+
+struct stress;
+
+typedef struct reader {
+    struct stress *st;
+    unsigned id;
+    uv_thread_t th;
+    uint64_t n[OUT_COUNT];
+    ms_hist *fast, *blocked, *wake, *first;
+} reader;
+
+typedef struct stress {
+    ms_stress_config c;
+    ms_store_mem mem;
+    ms_gen_desc desc;
+    uint64_t dn, mn; /* data / meta node counts */
+    ms_shared_store *ss;
+    ms_gate_os *gate; /* NULL: unguarded, none */
+    uv_mutex_t raft;
+    uint64_t index; /* raft index of the live store; under raft */
+    atomic_uint_fast64_t commit;
+    atomic_int_fast64_t last_first; /* end time of the last apply whose first read was seen */
+    atomic_int stop;
+    atomic_int failed;
+    char err[320]; /* written by the first thread to set failed */
+    uint64_t writes, applies;
+    ms_hist *apply;
+    reader rd[MS_STRESS_MAX_READERS];
+} stress;
+
+const char *ms_stress_policy_name(ms_stress_policy p) {
+    return (unsigned)p < MS_STRESS_POLICY_COUNT ? policy_names[p] : NULL;
+}
+
+int ms_stress_policy_parse(const char *name, ms_stress_policy *p) {
+    for (int i = 0; i < MS_STRESS_POLICY_COUNT; i++)
+        if (strcmp(name, policy_names[i]) == 0) {
+            *p = (ms_stress_policy)i;
+            return 0;
+        }
+    return -1;
+}
+
+void ms_stress_defaults(ms_stress_config *c) {
+    *c = (ms_stress_config){.policy = MS_STRESS_BLOCK,
+                            .mode = MS_SNAP_INPLACE,
+                            .readers = 2,
+                            .keys = 100000,
+                            .duration_ns = INT64_C(2000000000),
+                            .apply_every_ns = INT64_C(200000000),
+                            .write_every_ns = INT64_C(1000000),
+                            .timeout_ns = INT64_C(1000000000),
+                            .seed = 1};
+}
+
+/* Record a thread's failure (the first one wins) and stop the run. */
+static void fail(stress *st, const char *what, const char *detail) {
+    if (atomic_exchange(&st->failed, 1) == 0)
+        snprintf(st->err, sizeof st->err, "ms_stress: %s%s%s", what, detail ? ": " : "",
+                 detail ? detail : "");
+    atomic_store(&st->stop, 1);
+}
+
+static int stopping(stress *st) {
+    return atomic_load_explicit(&st->stop, memory_order_relaxed);
+}
+
+/* Sleep until monotonic time t, in short slices so a stop is seen soon. */
+static void sleep_until(stress *st, int64_t t) {
+    for (;;) {
+        int64_t left = t - ms_gate_os_now();
+        if (left <= 0 || stopping(st)) return;
+        if (left > 2000000) left = 2000000;
+        struct timespec ts = {0, (long)left};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* --- readers ------------------------------------------------------------- */
+
+static void pick(stress *st, ms_rng *rng, ms_read_op *op, uint64_t *a, uint64_t *b) {
+    *op = (ms_read_op)ms_rng_weighted(rng, op_weights, MS_OP_COUNT);
+    const ms_gen_desc *d = &st->desc;
+    *a = *op == MS_OP_GET_NODE ? d->volumes + 1 + ms_rng_below(rng, st->dn + st->mn)
+                               : 1 + ms_rng_below(rng, d->volumes);
+    *b = 1 + ms_rng_below(rng, d->data_partitions);
+}
+
+static int classify(const ms_read_result *res, uint64_t commit) {
+    if (res->verdict == MS_READ_TORN || res->verdict == MS_READ_CRASH ||
+        res->verdict == MS_READ_UNUSABLE)
+        return OUT_TORN;
+    return res->applied >= commit ? OUT_FRESH : OUT_STALE;
+}
+
+/* A woken reader's read was served at t1: wake-up latency, and the first
+ * served read of that apply (one CAS winner per apply). */
+static void note_wake(stress *st, reader *r, int64_t end_ns, int64_t t1) {
+    ms_hist_record(r->wake, t1 - end_ns);
+    int_fast64_t prev = atomic_load(&st->last_first);
+    while (prev < end_ns)
+        if (atomic_compare_exchange_weak(&st->last_first, &prev, end_ns)) {
+            ms_hist_record(r->first, t1 - end_ns);
+            break;
+        }
+}
+
+/* One read under the policy; returns its outcome. */
+static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng) {
+    ms_read_op op;
+    uint64_t a, b;
+    pick(st, rng, &op, &a, &b);
+    int64_t t0 = ms_gate_os_now(), end_ns = 0;
+    uint64_t commit = atomic_load_explicit(&st->commit, memory_order_acquire);
+    int waited = 0;
+    if (st->gate && ms_gate_os_applying(st->gate)) { /* the fast path: one load */
+        if (st->c.policy == MS_STRESS_FAIL_FAST) return OUT_FAILED;
+        if (st->c.policy == MS_STRESS_BLOCK) {
+            ms_gate_os_wait_rc rc = ms_gate_os_wait(st->gate, st->c.timeout_ns, &end_ns);
+            if (rc == MS_GATE_OS_TIMEDOUT) {
+                ms_hist_record(r->blocked, ms_gate_os_now() - t0);
+                return OUT_TIMEDOUT;
+            }
+            waited = rc == MS_GATE_OS_WOKEN;
+        }
+        /* stale_read: the published version is still the previous one */
+    }
+    ms_read_result res;
+    if (st->c.policy == MS_STRESS_UNGUARDED) {
+        ms_version *v = ms_shared_store_pin_live(st->ss);
+        if (v == NULL) {
+            fail(st, "out of memory pinning the live store", NULL);
+            return OUT_FAILED;
+        }
+        ms_view w = ms_version_view(v);
+        res = ms_ops_run(&w, op, a, b);
+        ms_shared_store_unpin(st->ss, v);
+    } else {
+        ms_view w = ms_version_view(ms_shared_reader_get(st->ss, cache));
+        res = ms_ops_run(&w, op, a, b);
+    }
+    int64_t t1 = ms_gate_os_now();
+    ms_hist_record(waited ? r->blocked : r->fast, t1 - t0);
+    if (waited) note_wake(st, r, end_ns, t1);
+    return classify(&res, commit);
+}
+
+static void reader_main(void *arg) {
+    reader *r = arg;
+    stress *st = r->st;
+    char name[32];
+    snprintf(name, sizeof name, "stress-reader-%u", r->id);
+    ms_rng rng;
+    ms_rng_init(&rng, st->c.seed, name);
+    ms_shared_reader cache = {0};
+    while (!stopping(st)) r->n[read_once(st, r, &cache, &rng)]++;
+    ms_shared_reader_drop(st->ss, &cache);
+}
+
+/* --- the writer ------------------------------------------------------------ */
+
+static void write_pick(stress *st, ms_rng *rng, ms_write *w) {
+    memset(w, 0, sizeof *w);
+    uint64_t v = st->desc.volumes;
+    if (ms_rng_below(rng, 10) == 0) {
+        w->op = MS_W_CREATE_DP;
+        w->vol = 1 + ms_rng_below(rng, v);
+        for (int i = 0; i < MS_WRITE_HOSTS; i++) w->dp_hosts[i] = v + 1 + ms_rng_below(rng, st->dn);
+    } else {
+        w->op = MS_W_HEARTBEAT;
+        w->node = v + 1 + ms_rng_below(rng, st->dn + st->mn);
+        w->used = ms_rng_below(rng, UINT64_C(1) << 40);
+    }
+}
+
+static void writer_main(void *arg) {
+    stress *st = arg;
+    ms_rng rng;
+    ms_rng_init(&rng, st->c.seed, "stress-writer");
+    int64_t next = ms_gate_os_now();
+    char err[128];
+    while (!stopping(st)) {
+        next += st->c.write_every_ns;
+        sleep_until(st, next);
+        if (stopping(st)) break;
+        ms_write w;
+        write_pick(st, &rng, &w);
+        uv_mutex_lock(&st->raft);
+        ms_shared_store_lock(st->ss);
+        uint64_t idx = st->index + 1;
+        int rc = ms_write_apply(ms_shared_store_live(st->ss), &w, idx, err, sizeof err);
+        if (rc >= 0) rc = ms_shared_store_publish(st->ss);
+        ms_shared_store_unlock(st->ss);
+        if (rc >= 0) {
+            st->index = idx;
+            st->writes++;
+            /* after the publish: a reader that sees idx finds it published */
+            atomic_store_explicit(&st->commit, idx, memory_order_release);
+        }
+        uv_mutex_unlock(&st->raft);
+        if (rc < 0) fail(st, "write", err);
+        int64_t now = ms_gate_os_now();
+        if (next < now) next = now;
+    }
+}
+
+/* --- the applier ------------------------------------------------------------ */
+
+typedef struct frames {
+    unsigned char **f;
+    size_t *len;
+    size_t n, cap;
+} frames;
+
+static void frames_free(frames *fr) {
+    for (size_t i = 0; i < fr->n; i++) free(fr->f[i]);
+    free(fr->f);
+    free(fr->len);
+    memset(fr, 0, sizeof *fr);
+}
+
+static int frames_add(frames *fr, const void *p, size_t len) {
+    if (fr->n == fr->cap) {
+        size_t cap = fr->cap ? 2 * fr->cap : 64;
+        unsigned char **f = realloc(fr->f, cap * sizeof *f);
+        if (f) fr->f = f;
+        size_t *l = realloc(fr->len, cap * sizeof *l);
+        if (l) fr->len = l;
+        if (!f || !l) return -1;
+        fr->cap = cap;
+    }
+    unsigned char *c = malloc(len);
+    if (c == NULL) return -1;
+    memcpy(c, p, len);
+    fr->f[fr->n] = c;
+    fr->len[fr->n++] = len;
+    return 0;
+}
+
+/* The leader's state: the live contents at index `target`, pinned. Raft
+ * and family locks held. */
+static ms_version *leader_state(stress *st, uint64_t target) {
+    ms_version *pin = ms_store_snapshot(ms_shared_store_live(st->ss));
+    ms_store *lead = pin ? ms_store_from_version(pin) : NULL;
+    ms_version_release(pin);
+    ms_version *v = NULL;
+    if (lead && ms_write_mark_applied(lead, target) == 0) v = ms_store_snapshot(lead);
+    ms_store_free(lead);
+    return v;
+}
+
+/* Export v's frames (reads v's immutable tree: no lock). */
+static int export_all(ms_version *v, frames *fr, char *err, size_t errlen) {
+    ms_snap_opts o = {.max_entries = FRAME_ENTRIES};
+    ms_snap_exp *e = ms_snap_export_begin(v, &o);
+    if (e == NULL) return snprintf(err, errlen, "out of memory"), -1;
+    const void *p;
+    size_t len;
+    int rc;
+    while ((rc = ms_snap_export_next(e, &p, &len, err, errlen)) == 1)
+        if (frames_add(fr, p, len) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+    ms_snap_export_end(e);
+    return rc;
+}
+
+/* Import every frame, taking the family lock per frame so that readers of
+ * the live store (unguarded) see it half-applied; finish and publish.
+ * Raft lock held. */
+static int import_all(stress *st, const frames *fr, char *err, size_t errlen) {
+    ms_shared_store_lock(st->ss);
+    ms_snap_imp *imp = ms_snap_import_begin(ms_shared_store_live(st->ss), st->c.mode);
+    ms_shared_store_unlock(st->ss);
+    if (imp == NULL) return snprintf(err, errlen, "out of memory"), -1;
+    int rc = 0;
+    for (size_t i = 0; i < fr->n && rc == 0; i++) {
+        ms_shared_store_lock(st->ss);
+        rc = ms_snap_import_chunk(imp, fr->f[i], fr->len[i], err, errlen);
+        ms_shared_store_unlock(st->ss);
+    }
+    ms_shared_store_lock(st->ss);
+    if (rc == 0) rc = ms_snap_import_finish(imp, err, errlen);
+    if (rc != 0)
+        ms_snap_import_abort(imp);
+    else if (ms_shared_store_publish(st->ss) != 0)
+        rc = -1, snprintf(err, errlen, "out of memory");
+    ms_shared_store_unlock(st->ss);
+    return rc;
+}
+
+/* One install: build and export the leader's state, then apply it under
+ * the gate. */
+static int apply_once(stress *st, char *err, size_t errlen) {
+    uv_mutex_lock(&st->raft);
+    ms_shared_store_lock(st->ss);
+    uint64_t target = st->index + SNAP_GAP;
+    ms_version *v = leader_state(st, target);
+    ms_shared_store_unlock(st->ss);
+    uv_mutex_unlock(&st->raft);
+    if (v == NULL) return snprintf(err, errlen, "out of memory"), -1;
+    frames fr = {0};
+    int rc = export_all(v, &fr, err, errlen);
+    /* Drop the leader's state before the apply: cheap now (the published
+     * version shares its tree), and no free of a whole tree competes with
+     * the readers woken at the end. */
+    ms_shared_store_lock(st->ss);
+    ms_version_release(v);
+    ms_shared_store_unlock(st->ss);
+    if (rc == 0) {
+        uv_mutex_lock(&st->raft);
+        int64_t t0 = ms_gate_os_now();
+        if (st->gate) ms_gate_os_begin(st->gate);
+        /* after the flag: a reader that sees the new commit sees the flag */
+        atomic_store_explicit(&st->commit, target, memory_order_release);
+        rc = import_all(st, &fr, err, errlen);
+        if (st->gate) ms_gate_os_end(st->gate);
+        ms_hist_record(st->apply, ms_gate_os_now() - t0);
+        if (rc == 0) st->index = target, st->applies++;
+        uv_mutex_unlock(&st->raft);
+    }
+    frames_free(&fr);
+    return rc;
+}
+
+static void applier_main(void *arg) {
+    stress *st = arg;
+    char err[200];
+    int64_t next = ms_gate_os_now();
+    while (!stopping(st)) {
+        next += st->c.apply_every_ns;
+        sleep_until(st, next);
+        if (stopping(st)) break;
+        if (apply_once(st, err, sizeof err) != 0) fail(st, "snapshot install", err);
+        int64_t now = ms_gate_os_now();
+        if (next < now) next = now;
+    }
+}
+
+/* --- setup and teardown ---------------------------------------------------- */
+
+/* An image of about k keys: vols k/1000, meta partitions k/20, nodes
+ * k/200, users vols/4, the rest data partitions. */
+static void desc_for(stress *st, uint64_t k) {
+    ms_gen_desc *d = &st->desc;
+    memset(d, 0, sizeof *d);
+    d->volumes = k / 1000 ? k / 1000 : 1;
+    d->meta_partitions = k / 20 > d->volumes ? k / 20 : d->volumes;
+    d->nodes = k / 200 > 6 ? k / 200 : 6;
+    d->users = d->volumes / 4 ? d->volumes / 4 : 1;
+    uint64_t other = d->volumes + d->meta_partitions + d->nodes + d->users + 5;
+    d->data_partitions = k > other + d->volumes ? k - other : d->volumes;
+    d->applied = 1;
+    st->dn = (d->nodes + 1) / 2;
+    st->mn = d->nodes - st->dn;
+}
+
+static int check_config(const ms_stress_config *c, char *err, size_t errlen) {
+    const char *why = NULL;
+    if ((unsigned)c->policy >= MS_STRESS_POLICY_COUNT)
+        why = "unknown policy";
+    else if (c->mode != MS_SNAP_INPLACE && c->mode != MS_SNAP_ASIDE)
+        why = "mode must be inplace or aside";
+    else if (c->policy == MS_STRESS_STALE_READ && c->mode != MS_SNAP_ASIDE)
+        why = "policy stale_read needs mode aside (an inplace apply keeps no previous version)";
+    else if (c->readers < 1 || c->readers > MS_STRESS_MAX_READERS)
+        why = "readers must be 1..64";
+    else if (c->keys < 100 || c->keys > UINT64_C(100000000))
+        why = "keys must be 100..100000000";
+    else if (c->duration_ns <= 0)
+        why = "duration must be positive";
+    else if (c->apply_every_ns < 0 || c->write_every_ns < 0)
+        why = "apply_every and write_every must not be negative";
+    if (why) snprintf(err, errlen, "ms_stress: %s", why);
+    return why ? -1 : 0;
+}
+
+/* Free everything st holds (threads joined); hists moved to r are NULL. */
+static void stress_free(stress *st) {
+    ms_shared_store_free(st->ss);
+    ms_gate_os_free(st->gate);
+    for (unsigned i = 0; i < MS_STRESS_MAX_READERS; i++) {
+        reader *r = &st->rd[i];
+        ms_hist_free(r->fast), ms_hist_free(r->blocked);
+        ms_hist_free(r->wake), ms_hist_free(r->first);
+    }
+    ms_hist_free(st->apply);
+    uv_mutex_destroy(&st->raft);
+    free(st);
+}
+
+static int setup(stress *st, uint64_t *keys, char *err, size_t errlen) {
+    desc_for(st, st->c.keys);
+    ms_store *s = ms_store_new(&st->mem);
+    ms_gen_stats gs;
+    if (s == NULL || ms_gen_build(s, &st->desc, st->c.seed, &gs, err, errlen) != 0) {
+        if (s == NULL) snprintf(err, errlen, "ms_stress: out of memory");
+        ms_store_free(s);
+        return -1;
+    }
+    *keys = gs.keys;
+    st->ss = ms_shared_store_new(s);
+    if (st->ss == NULL) ms_store_free(s);
+    int gated = st->c.policy != MS_STRESS_UNGUARDED && st->c.policy != MS_STRESS_NONE;
+    if (gated) st->gate = ms_gate_os_new();
+    st->apply = ms_hist_new();
+    int ok = st->ss && (!gated || st->gate) && st->apply;
+    for (unsigned i = 0; i < st->c.readers && ok; i++) {
+        reader *r = &st->rd[i];
+        *r = (reader){.st = st, .id = i};
+        r->fast = ms_hist_new(), r->blocked = ms_hist_new();
+        r->wake = ms_hist_new(), r->first = ms_hist_new();
+        ok = r->fast && r->blocked && r->wake && r->first;
+    }
+    st->index = st->desc.applied;
+    atomic_init(&st->commit, st->index);
+    if (!ok) snprintf(err, errlen, "ms_stress: out of memory");
+    return ok ? 0 : -1;
+}
+
+static void collect(stress *st, ms_stress_result *r) {
+    r->fast = ms_hist_new(), r->blocked = ms_hist_new();
+    r->wake = ms_hist_new(), r->first = ms_hist_new();
+    r->apply = st->apply;
+    st->apply = NULL;
+    for (unsigned i = 0; i < st->c.readers; i++) {
+        reader *rd = &st->rd[i];
+        r->fresh += rd->n[OUT_FRESH], r->stale += rd->n[OUT_STALE], r->torn += rd->n[OUT_TORN];
+        r->failed += rd->n[OUT_FAILED], r->timed_out += rd->n[OUT_TIMEDOUT];
+        if (r->fast) ms_hist_merge(r->fast, rd->fast);
+        if (r->blocked) ms_hist_merge(r->blocked, rd->blocked);
+        if (r->wake) ms_hist_merge(r->wake, rd->wake);
+        if (r->first) ms_hist_merge(r->first, rd->first);
+    }
+    r->reads = r->fresh + r->stale + r->torn + r->failed + r->timed_out;
+    r->reads_per_s = r->seconds > 0 ? (double)r->reads / r->seconds : 0;
+    r->served_per_s = r->seconds > 0 ? (double)(r->fresh + r->stale + r->torn) / r->seconds : 0;
+    r->writes = st->writes;
+    r->applies = st->applies;
+    if (st->gate) r->gate = ms_gate_os_stats_get(st->gate);
+    ms_shared_store_lock(st->ss);
+    r->reclaimed = ms_shared_store_reclaimed(st->ss);
+    ms_shared_store_unlock(st->ss);
+}
+
+int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    if (check_config(c, err, errlen) != 0) return -1;
+    stress *st = calloc(1, sizeof *st);
+    if (st == NULL || uv_mutex_init(&st->raft) != 0) {
+        free(st);
+        return snprintf(err, errlen, "ms_stress: out of memory"), -1;
+    }
+    st->c = *c;
+    if (setup(st, &r->keys, err, errlen) != 0) {
+        stress_free(st);
+        return -1;
+    }
+    uv_thread_t wth, ath;
+    int64_t t0 = ms_gate_os_now();
+    unsigned started = 0;
+    while (started < c->readers &&
+           uv_thread_create(&st->rd[started].th, reader_main, &st->rd[started]) == 0)
+        started++;
+    int ok = started == c->readers;
+    int wok = ok && c->write_every_ns > 0 && uv_thread_create(&wth, writer_main, st) == 0;
+    int aok = ok && c->apply_every_ns > 0 && uv_thread_create(&ath, applier_main, st) == 0;
+    if (!ok) fail(st, "cannot start a thread", NULL);
+    sleep_until(st, t0 + c->duration_ns);
+    atomic_store(&st->stop, 1);
+    r->seconds = (double)(ms_gate_os_now() - t0) * 1e-9;
+    for (unsigned i = 0; i < started; i++) uv_thread_join(&st->rd[i].th);
+    if (wok) uv_thread_join(&wth);
+    if (aok) uv_thread_join(&ath);
+    int rc = atomic_load(&st->failed) ? -1 : 0;
+    if (rc == 0)
+        collect(st, r);
+    else
+        snprintf(err, errlen, "%s", st->err);
+    ms_store_mem *mem = &st->mem;
+    ms_shared_store_free(st->ss);
+    st->ss = NULL;
+    r->leaked_bytes = mem->bytes_in_use;
+    stress_free(st);
+    return rc;
+}
+
+void ms_stress_result_free(ms_stress_result *r) {
+    ms_hist_free(r->fast), ms_hist_free(r->blocked), ms_hist_free(r->apply);
+    ms_hist_free(r->wake), ms_hist_free(r->first);
+    r->fast = r->blocked = r->apply = r->wake = r->first = NULL;
+}

@@ -1,0 +1,95 @@
+/* The stress harness: the lock primitives under real threads.
+ *
+ * N reader threads run the master's read operations (ms_ops, a fixed mix)
+ * against a generated image of about K keys while a writer thread applies
+ * writes (ms_write: heartbeats and new data partitions) and an applier
+ * thread installs a snapshot every apply_every: it exports the live
+ * contents at an index ahead of the node's (the leader's state), then
+ * imports the frames in the chosen mode while the readers keep reading.
+ * The writer and the applier exclude each other (one raft apply loop); the
+ * store family is shared through ms_shared_store; gated policies consult an
+ * ms_gate_os.
+ *
+ * Policies (what a reader does when the gate's flag is set):
+ *   block       wait on the gate up to timeout_ns, then read (or time out)
+ *   fail_fast   fail at once
+ *   stale_read  read the published version, which during an aside apply is
+ *               the previous one (needs mode aside)
+ *   unguarded   no gate: pin the live store as it is under the family lock
+ *               for each op (no UB, no isolation): during an inplace apply
+ *               that is a half-loaded store, and ms_ops calls the read torn
+ *   none        no gate at all, same read path as the gated policies minus
+ *               the flag check: the baseline for the gate's cost
+ *
+ * Every read is classified: torn (ms_ops verdict torn, crash or unusable),
+ * fresh (the index it observed >= the commit index when it was issued: the
+ * snapshot's index from the moment an apply begins), stale, failed, or
+ * timed out. */
+#ifndef MS_STRESS_H
+#define MS_STRESS_H
+
+#include "ms_gate_os.h"
+#include "ms_hist.h"
+#include "ms_snapshot.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_STRESS_MAX_READERS 64
+
+typedef enum ms_stress_policy {
+    MS_STRESS_BLOCK = 0,
+    MS_STRESS_FAIL_FAST,
+    MS_STRESS_STALE_READ,
+    MS_STRESS_UNGUARDED,
+    MS_STRESS_NONE,
+    MS_STRESS_POLICY_COUNT
+} ms_stress_policy;
+
+typedef struct ms_stress_config {
+    ms_stress_policy policy;
+    ms_snap_mode mode;      /* MS_SNAP_INPLACE or MS_SNAP_ASIDE */
+    unsigned readers;       /* 1 .. MS_STRESS_MAX_READERS */
+    uint64_t keys;          /* image size, approximately; >= 100 */
+    int64_t duration_ns;    /* > 0 */
+    int64_t apply_every_ns; /* period of snapshot installs; 0: none */
+    int64_t write_every_ns; /* period of writes; 0: no writer */
+    int64_t timeout_ns;     /* block: per-waiter timeout; < 0: none */
+    uint64_t seed;          /* image and op choices */
+} ms_stress_config;
+
+typedef struct ms_stress_result {
+    double seconds; /* wall time the readers ran */
+    uint64_t reads; /* every attempt, failed and timed out included */
+    double reads_per_s;
+    double served_per_s; /* fresh + stale + torn */
+    uint64_t fresh, stale, torn, failed, timed_out;
+    uint64_t writes, applies;
+    uint64_t keys;         /* keys in the generated image */
+    uint64_t reclaimed;    /* published versions reclaimed after their readers left */
+    int64_t leaked_bytes;  /* store family memory left after teardown (0) */
+    ms_hist *fast;         /* latency of reads served without waiting (ns) */
+    ms_hist *blocked;      /* latency of reads that waited on the gate, timeouts included */
+    ms_hist *apply;        /* apply durations, begin to end */
+    ms_hist *wake;         /* per woken reader: end of the apply -> its read served */
+    ms_hist *first;        /* per apply: end -> the first read served by a woken reader */
+    ms_gate_os_stats gate; /* zero for unguarded and none */
+} ms_stress_result;
+
+/* Defaults: block, inplace, 2 readers, 100000 keys, 2 s, apply every
+ * 200 ms, a write every 1 ms, timeout 1 s, seed 1. */
+void ms_stress_defaults(ms_stress_config *c);
+
+/* Run the harness. 0 with r filled (free it with ms_stress_result_free), or
+ * -1 with a message in err (a bad configuration, out of memory, a failed
+ * write or import); r then holds nothing to free. */
+int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, size_t errlen);
+
+void ms_stress_result_free(ms_stress_result *r);
+
+/* "block", "fail_fast", "stale_read", "unguarded", "none" and the reverse
+ * (-1 for an unknown name). */
+const char *ms_stress_policy_name(ms_stress_policy p);
+int ms_stress_policy_parse(const char *name, ms_stress_policy *p);
+
+#endif

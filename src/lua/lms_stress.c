@@ -1,0 +1,158 @@
+/* Binding of the stress harness: core.stress{...} -> result table. The run
+ * blocks the calling Lua thread for its duration; its threads never touch
+ * Lua. Durations in the result are seconds. */
+#include "lms_aux.h"
+
+#include "ms_stress.h"
+#include "ms_units.h"
+
+#include <string.h>
+
+#define WHAT "core.stress"
+
+/* Duration field `name` of the table at t (seconds or a unit string), or
+ * def when absent. Stack: [-0, +0]. */
+static int64_t opt_duration(lua_State *L, int t, const char *name, int64_t def) {
+    int64_t ns = def;
+    int type = lua_getfield(L, t, name);
+    if (type == LUA_TNUMBER) {
+        lua_Number s = lua_tonumber(L, -1);
+        if (!(s >= 0 && s < 9.2e9)) luaL_error(L, WHAT ": field '%s' is out of range", name);
+        ns = (int64_t)(s * 1e9 + 0.5);
+    } else if (type == LUA_TSTRING) {
+        char err[160];
+        if (ms_units_duration(lua_tostring(L, -1), &ns, err, sizeof err) != 0)
+            luaL_error(L, WHAT ": field '%s': %s", name, err);
+    } else if (type != LUA_TNIL) {
+        luaL_error(L, WHAT ": field '%s' must be a duration (got %s)", name, luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return ns;
+}
+
+/* Name field `name` of the table at t parsed by parse, or left as is when
+ * absent. Stack: [-0, +0]. */
+static void opt_name(lua_State *L, int t, const char *name, const char *valid,
+                     int (*parse)(const char *, void *), void *out) {
+    int type = lua_getfield(L, t, name);
+    if (type != LUA_TNIL) {
+        const char *s = lua_tostring(L, -1);
+        if (type != LUA_TSTRING || parse(s, out) != 0)
+            luaL_error(L, WHAT ": field '%s' must be one of %s (got %s)", name, valid,
+                       type == LUA_TSTRING ? s : luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+}
+
+static int parse_policy(const char *s, void *out) {
+    return ms_stress_policy_parse(s, out);
+}
+
+static int parse_mode(const char *s, void *out) {
+    ms_snap_mode m;
+    if (ms_snap_mode_parse(s, &m) != 0 || m == MS_SNAP_REOPEN) return -1;
+    *(ms_snap_mode *)out = m;
+    return 0;
+}
+
+/* Integer field `name` of argument 1 in [lo, hi], or def when absent.
+ * Stack: [-0, +0]. */
+static uint64_t opt_count(lua_State *L, const char *name, uint64_t lo, uint64_t hi, uint64_t def) {
+    int absent = lua_getfield(L, 1, name) == LUA_TNIL;
+    lua_pop(L, 1);
+    if (absent) return def;
+    uint64_t v = lms_optfield_u64(L, 1, WHAT, name, hi);
+    if (v < lo) luaL_error(L, WHAT ": field '%s' is out of range (got %I)", name, (lua_Integer)v);
+    return v;
+}
+
+static void read_config(lua_State *L, ms_stress_config *c) {
+    static const char *const known[] = {"policy",      "mode",        "readers", "keys", "duration",
+                                        "apply_every", "write_every", "timeout", "seed", NULL};
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lms_checkfields(L, 1, WHAT, known);
+    ms_stress_defaults(c);
+    opt_name(L, 1, "policy", "block, fail_fast, stale_read, unguarded, none", parse_policy,
+             &c->policy);
+    opt_name(L, 1, "mode", "inplace, aside", parse_mode, &c->mode);
+    c->readers = (unsigned)opt_count(L, "readers", 1, MS_STRESS_MAX_READERS, c->readers);
+    c->keys = opt_count(L, "keys", 100, UINT64_C(100000000), c->keys);
+    c->seed = opt_count(L, "seed", 0, UINT64_MAX >> 1, c->seed);
+    c->duration_ns = opt_duration(L, 1, "duration", c->duration_ns);
+    c->apply_every_ns = opt_duration(L, 1, "apply_every", c->apply_every_ns);
+    c->write_every_ns = opt_duration(L, 1, "write_every", c->write_every_ns);
+    c->timeout_ns = opt_duration(L, 1, "timeout", c->timeout_ns);
+}
+
+static void set_num(lua_State *L, const char *k, double v) {
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, uint64_t v) {
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+/* A latency summary in seconds as field k. Stack: [-0, +0]. */
+static void set_hist(lua_State *L, const char *k, const ms_hist *h) {
+    lua_createtable(L, 0, 6);
+    set_int(L, "count", h ? (uint64_t)ms_hist_count(h) : 0);
+    set_num(L, "mean", h ? ms_hist_mean(h) * 1e-9 : 0);
+    set_num(L, "p50", h ? (double)ms_hist_percentile(h, 50) * 1e-9 : 0);
+    set_num(L, "p99", h ? (double)ms_hist_percentile(h, 99) * 1e-9 : 0);
+    set_num(L, "p999", h ? (double)ms_hist_percentile(h, 99.9) * 1e-9 : 0);
+    set_num(L, "max", h ? (double)ms_hist_max(h) * 1e-9 : 0);
+    lua_setfield(L, -2, k);
+}
+
+static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress_result *r) {
+    lua_createtable(L, 0, 20);
+    lua_pushstring(L, ms_stress_policy_name(c->policy)), lua_setfield(L, -2, "policy");
+    lua_pushstring(L, ms_snap_mode_name(c->mode)), lua_setfield(L, -2, "mode");
+    set_int(L, "readers", c->readers);
+    set_int(L, "keys", r->keys);
+    set_num(L, "seconds", r->seconds);
+    set_num(L, "apply_every", (double)c->apply_every_ns * 1e-9);
+    set_int(L, "reads", r->reads);
+    set_num(L, "reads_per_s", r->reads_per_s);
+    set_num(L, "served_per_s", r->served_per_s);
+    lua_createtable(L, 0, 5);
+    set_int(L, "fresh", r->fresh), set_int(L, "stale", r->stale), set_int(L, "torn", r->torn);
+    set_int(L, "failed", r->failed), set_int(L, "timed_out", r->timed_out);
+    lua_setfield(L, -2, "outcomes");
+    set_int(L, "writes", r->writes), set_int(L, "applies", r->applies);
+    set_int(L, "reclaimed", r->reclaimed), set_int(L, "leaked_bytes", (uint64_t)r->leaked_bytes);
+    lua_createtable(L, 0, 5);
+    set_hist(L, "fast", r->fast), set_hist(L, "blocked", r->blocked);
+    set_hist(L, "apply", r->apply), set_hist(L, "wake", r->wake);
+    set_hist(L, "first_read", r->first);
+    lua_setfield(L, -2, "latency");
+    lua_createtable(L, 0, 5);
+    set_int(L, "waits", r->gate.waits), set_int(L, "wakeups", r->gate.wakeups);
+    set_int(L, "timeouts", r->gate.timeouts), set_int(L, "max_waiting", r->gate.max_waiting);
+    set_num(L, "longest_wait", (double)r->gate.longest_wait_ns * 1e-9);
+    lua_setfield(L, -2, "gate");
+}
+
+/* stress{policy=, mode=, readers=, keys=, duration=, apply_every=,
+ * write_every=, timeout=, seed=} -> result | nil, message */
+static int lms_stress_run(lua_State *L) {
+    ms_stress_config c;
+    read_config(L, &c);
+    ms_stress_result r;
+    char err[320];
+    if (ms_stress_run(&c, &r, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    push_result(L, &c, &r);
+    ms_stress_result_free(&r);
+    return 1;
+}
+
+void lms_open_stress(lua_State *L) {
+    lua_pushcfunction(L, lms_stress_run);
+    lua_setfield(L, -2, "stress");
+}
