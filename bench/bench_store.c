@@ -1,9 +1,12 @@
 /* Store and snapshot figures on a generated image of 1M keys: memory
  * overhead per key, version-take cost at 10K and 1M keys, point-read
  * latency, export rate and import rate per apply mode. Prints, asserts
- * nothing. Targets: <= 96 B overhead/key, O(1) version take, export >= 10M
+ * nothing. Also the master read ops on the policy_overhead bench's image
+ * (~200K keys, 180 dps per vol): ns per op, alone and in that bench's mix.
+ * Targets: <= 96 B overhead/key, O(1) version take, export >= 10M
  * entries/s, import >= 3M entries/s (inplace, aside). */
 #include "ms_gen.h"
+#include "ms_ops.h"
 #include "ms_rng.h"
 #include "ms_snapshot.h"
 
@@ -15,6 +18,14 @@
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of this thread: the read-op figures use it, so other work on
+ * the machine inflates them less than it does wall time. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -177,6 +188,62 @@ static void import_mode(ms_version *v, const frames *fr, ms_snap_mode m) {
     printf("    (free of the imported store %.3f s)\n", now_s() - t2);
 }
 
+/* ns per read op on the policy_overhead image: each op alone over random
+ * vols, then the bench's mix (get_vol 0.5, get_partitions 0.4, get_cluster
+ * 0.1). Every verdict must be COMPLETE. */
+static void read_ops(ms_store_mem *mem) {
+    ms_gen_desc d = {.volumes = 1000,
+                     .data_partitions = 180000,
+                     .meta_partitions = 18000,
+                     .nodes = 1000,
+                     .users = 100,
+                     .applied = 1};
+    ms_store *s = ms_store_new(mem);
+    char err[128];
+    ms_gen_stats st;
+    if (ms_gen_build(s, &d, 1, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_store: %s\n", err);
+        exit(1);
+    }
+    ms_view v = ms_store_view(s);
+    ms_rng r;
+    ms_rng_init(&r, 7, "read_ops");
+    static const struct {
+        ms_read_op op;
+        int n;
+    } solo[] = {{MS_OP_GET_VOL, 400000},
+                {MS_OP_GET_PARTITIONS, 40000},
+                {MS_OP_GET_META_PARTITIONS, 200000},
+                {MS_OP_GET_CLUSTER, 400000}};
+    printf("  read ops on a %llu-key image (1000 vols, 180 dps each)\n",
+           (unsigned long long)st.keys);
+    uint64_t bad = 0, entries = 0;
+    for (size_t k = 0; k < sizeof solo / sizeof solo[0]; k++) {
+        double t0 = cpu_s();
+        for (int i = 0; i < solo[k].n; i++) {
+            ms_read_result res = ms_ops_run(&v, solo[k].op, ms_rng_below(&r, 1000) + 1, 0);
+            bad += res.verdict != MS_READ_COMPLETE;
+            entries += res.entries;
+        }
+        printf("    %-20s %8.1f ns/op CPU\n", ms_ops_op_name(solo[k].op),
+               (cpu_s() - t0) / solo[k].n * 1e9);
+    }
+    enum { MIX = 400000 };
+    double t0 = cpu_s();
+    for (int i = 0; i < MIX; i++) {
+        uint64_t x = ms_rng_below(&r, 10);
+        ms_read_op op = x < 5 ? MS_OP_GET_VOL : x < 9 ? MS_OP_GET_PARTITIONS : MS_OP_GET_CLUSTER;
+        ms_read_result res = ms_ops_run(&v, op, ms_rng_below(&r, 1000) + 1, 0);
+        bad += res.verdict != MS_READ_COMPLETE;
+        entries += res.entries;
+    }
+    double dt = cpu_s() - t0;
+    printf("    mix 0.5/0.4/0.1        %8.1f ns/op CPU  (%.2f M ops/s; %llu not complete, %llu "
+           "records)\n",
+           dt / MIX * 1e9, MIX / dt / 1e6, (unsigned long long)bad, (unsigned long long)entries);
+    ms_store_free(s);
+}
+
 int main(void) {
     ms_store_mem mem = {0};
     ms_gen_stats st;
@@ -185,6 +252,7 @@ int main(void) {
     printf("  image 10K: %llu keys\n", (unsigned long long)st.keys);
     version_cost(small, "10K");
     ms_store_free(small);
+    read_ops(&mem);
 
     double rss0 = rss_bytes(), t0 = now_s();
     ms_store *s = build(&mem, 846895, 150000, 1000, &st);

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#define FORMAT 1
+#define FORMAT MS_LAYOUT_FORMAT
 
 /* --- keys --------------------------------------------------------------- */
 

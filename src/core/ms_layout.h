@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MS_LAYOUT_KEY_MAX 96           /* buffer size for any key built here */
 #define MS_LAYOUT_ID_MAX 9999999999ULL /* ids print in 10 digits */
@@ -35,6 +36,7 @@
 #define MS_LAYOUT_PREFIX_VOL "#vol#"
 #define MS_LAYOUT_PREFIX_USER "#user#"
 #define MS_LAYOUT_PREFIX_CLUSTER "#c#"
+#define MS_LAYOUT_FORMAT 1 /* the format byte of every record */
 
 typedef enum ms_layout_kind {
     MS_REC_VOL = 1,
@@ -132,10 +134,41 @@ int ms_layout_u64_decode(const void *p, size_t n, uint64_t *v);
 /* Element i (< ids->n) of an id list. */
 uint64_t ms_layout_ids_at(const ms_layout_ids *ids, uint32_t i);
 
+/* A little-endian u64 at p (no alignment needed): the raw form of an id
+ * list element, for loops that walk ids->raw themselves. */
+static inline uint64_t ms_layout_le64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap);
 int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r);
 size_t ms_layout_part_encode(const ms_layout_part *r, void *buf, size_t cap);
 int ms_layout_part_decode(const void *p, size_t n, ms_layout_part *r);
+/* Exactly the acceptance test of ms_layout_part_decode (0 iff it returns 0:
+ * kind dp or mp, format 1, every fixed field present, a host count whose
+ * hosts fill the rest of the input exactly, no trailing bytes), in O(1)
+ * with no per-field reads: it returns only the id and vol fields (either
+ * may be NULL). Readers that need a partition's presence and id, not its
+ * hosts, use this; the verdict is the one a full decode would give. Inline:
+ * a partition scan runs it once per record. */
+static inline int ms_layout_part_check(const void *p, size_t n, uint64_t *id, uint64_t *vol) {
+    /* kind, format, status (3 bytes), id, vol, start, end (4 x 8), host
+     * count (u32 at 35), then the hosts (8 each) and nothing more */
+    const unsigned char *b = (const unsigned char *)p;
+    if (p == NULL || n < 39) return -1;
+    if ((b[0] != MS_REC_DP && b[0] != MS_REC_MP) || b[1] != MS_LAYOUT_FORMAT) return -1;
+    uint64_t hosts =
+        (uint64_t)b[35] | (uint64_t)b[36] << 8 | (uint64_t)b[37] << 16 | (uint64_t)b[38] << 24;
+    if (((n - 39) & 7) != 0 || hosts != (n - 39) >> 3) return -1;
+    if (id) *id = ms_layout_le64(b + 3);
+    if (vol) *vol = ms_layout_le64(b + 11);
+    return 0;
+}
 size_t ms_layout_node_encode(const ms_layout_node *r, void *buf, size_t cap);
 int ms_layout_node_decode(const void *p, size_t n, ms_layout_node *r);
 size_t ms_layout_user_encode(const ms_layout_user *r, void *buf, size_t cap);

@@ -122,7 +122,59 @@ static node *pool_take(pool *p, int leaf) {
     nd->refs = 1;
     nd->n = 0;
     nd->leaf = (uint16_t)leaf;
+    nd->skip = 0;
     return nd;
+}
+
+/* --- key words (ms_store_impl.h) ------------------------------------------------ */
+
+/* Key i of nd: a leaf's entry or an inner node's separator (i >= 1). */
+static ms__entry *node_key(node *nd, int i) {
+    return nd->leaf ? AS_LEAF(nd)->e[i] : AS_INNER(nd)->sep[i];
+}
+
+static uint64_t *node_kw(node *nd) {
+    return nd->leaf ? AS_LEAF(nd)->kw : AS_INNER(nd)->kw;
+}
+
+/* Recompute nd's skip (the common prefix of its first and last key, which
+ * in a sorted node every key between shares) and every key word. */
+static void node_fix(node *nd) {
+    int f = nd->leaf ? 0 : 1, n = nd->n;
+    if (n - f <= 0) {
+        nd->skip = 0;
+        return;
+    }
+    const ms__entry *a = node_key(nd, f), *b = node_key(nd, n - 1);
+    size_t skip = ms__lcp(a->data, a->klen, b->data, b->klen);
+    uint64_t *kw = node_kw(nd);
+    nd->skip = (uint32_t)skip;
+    memcpy(nd->pfx, a->data, skip < MS__PFX ? skip : MS__PFX);
+    for (int i = f; i < n; i++) {
+        const ms__entry *e = node_key(nd, i);
+        kw[i] = ms__word(e->data, e->klen, skip);
+    }
+}
+
+/* Slot i of nd holds a new key (the slots around it moved with their
+ * words): word it, shortening skip (and rewording all) when the new key
+ * does not share it. Every key shares skip bytes with every other, so one
+ * neighbour decides. */
+static void node_added(node *nd, int i) {
+    int f = nd->leaf ? 0 : 1, n = nd->n;
+    const ms__entry *e = node_key(nd, i);
+    if (n - f == 1) {
+        nd->skip = e->klen;
+        memcpy(nd->pfx, e->data, e->klen < MS__PFX ? e->klen : MS__PFX);
+        node_kw(nd)[i] = 0;
+        return;
+    }
+    const ms__entry *o = node_key(nd, i > f ? i - 1 : i + 1);
+    if (ms__lcp(e->data, e->klen, o->data, o->klen) < nd->skip) {
+        node_fix(nd);
+        return;
+    }
+    node_kw(nd)[i] = ms__word(e->data, e->klen, nd->skip);
 }
 
 /* Make *slot writable: when shared, replace it by a private copy (from the
@@ -196,8 +248,10 @@ static void leaf_insert(ms__leaf *lf, int pos, ms__entry *e, pool *p, node **rig
     int n = lf->h.n;
     if (n < FAN) {
         memmove(&lf->e[pos + 1], &lf->e[pos], (size_t)(n - pos) * sizeof lf->e[0]);
+        memmove(&lf->kw[pos + 1], &lf->kw[pos], (size_t)(n - pos) * sizeof lf->kw[0]);
         lf->e[pos] = e;
         lf->h.n++;
+        node_added(&lf->h, pos);
         return;
     }
     ms__entry *tmp[FAN + 1];
@@ -210,6 +264,8 @@ static void leaf_insert(ms__leaf *lf, int pos, ms__entry *e, pool *p, node **rig
     memcpy(r->e, &tmp[k], (size_t)(FAN + 1 - k) * sizeof tmp[0]);
     lf->h.n = (uint16_t)k;
     r->h.n = (uint16_t)(FAN + 1 - k);
+    node_fix(&lf->h);
+    node_fix(&r->h);
     r->e[0]->refs++;
     *rsep = r->e[0];
     *right = &r->h;
@@ -223,9 +279,11 @@ static void inner_insert(ms__inner *in, int pos, node *c, ms__entry *sep, pool *
     if (n < FAN) {
         memmove(&in->c[pos + 1], &in->c[pos], (size_t)(n - pos) * sizeof in->c[0]);
         memmove(&in->sep[pos + 1], &in->sep[pos], (size_t)(n - pos) * sizeof in->sep[0]);
+        memmove(&in->kw[pos + 1], &in->kw[pos], (size_t)(n - pos) * sizeof in->kw[0]);
         in->c[pos] = c;
         in->sep[pos] = sep;
         in->h.n++;
+        node_added(&in->h, pos);
         return;
     }
     node *tc[FAN + 1];
@@ -246,6 +304,8 @@ static void inner_insert(ms__inner *in, int pos, node *c, ms__entry *sep, pool *
     r->h.n = (uint16_t)(FAN + 1 - k);
     *rsep = r->sep[0];
     r->sep[0] = NULL;
+    node_fix(&in->h);
+    node_fix(&r->h);
     *right = &r->h;
 }
 
@@ -269,6 +329,7 @@ static int put_first(ms_store *s, ms__entry *e) {
     lf->h.n = 1;
     lf->h.leaf = 1;
     lf->e[0] = e;
+    node_fix(&lf->h);
     s->root = &lf->h;
     s->count = 1;
     return 0;
@@ -292,6 +353,7 @@ static void path_insert(ms_store *s, path *pa, ms__entry *e, pool *p) {
         r->c[1] = right;
         r->sep[0] = NULL;
         r->sep[1] = rsep;
+        node_fix(&r->h);
         s->root = &r->h;
     }
 }
@@ -369,12 +431,18 @@ static void rebalance(ms_store *s, ms__inner *in, int i, pool *p) {
     }
     a->n = (uint16_t)k;
     b->n = (uint16_t)(total - k);
-    if (k < total) return;
+    node_fix(a);
+    if (k < total) {
+        node_fix(b);
+        node_added(&in->h, r); /* a new boundary key at r */
+        return;
+    }
     mem_free(s->mem, b, node_size(b->leaf)); /* merged: b is private and empty */
     int n = in->h.n;
     memmove(&in->c[r], &in->c[r + 1], (size_t)(n - r - 1) * sizeof in->c[0]);
     memmove(&in->sep[r], &in->sep[r + 1], (size_t)(n - r - 1) * sizeof in->sep[0]);
-    in->h.n--;
+    memmove(&in->kw[r], &in->kw[r + 1], (size_t)(n - r - 1) * sizeof in->kw[0]);
+    in->h.n--; /* skip stays a common prefix of the separators left */
 }
 
 /* Replace a root with a single child by that child, and an empty leaf root
@@ -408,7 +476,8 @@ int ms_store_del(ms_store *s, const void *k, size_t klen) {
     int pos = pa.pos[pa.leaf];
     entry_release(s->mem, lf->e[pos]);
     memmove(&lf->e[pos], &lf->e[pos + 1], (size_t)(lf->h.n - pos - 1) * sizeof lf->e[0]);
-    lf->h.n--;
+    memmove(&lf->kw[pos], &lf->kw[pos + 1], (size_t)(lf->h.n - pos - 1) * sizeof lf->kw[0]);
+    lf->h.n--; /* skip stays a common prefix of the keys left */
     for (int l = pa.leaf - 1; l >= 0; l--) {
         ms__inner *in = AS_INNER(pa.node[l]);
         if (in->c[pa.pos[l]]->n < MIN_FILL && in->h.n >= 2) rebalance(s, in, pa.pos[l], &p);

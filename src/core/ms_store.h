@@ -168,6 +168,19 @@ void ms_iter_prefix(ms_iter *it, const ms_view *v, const void *prefix, size_t le
 /* Advance to the next entry: 1 when positioned on one, 0 when done. */
 int ms_iter_next(ms_iter *it);
 
+/* A key and value as ms_iter_key / ms_iter_value give them. */
+typedef struct ms_kv {
+    const void *k, *v;
+    size_t klen, vlen;
+} ms_kv;
+
+/* Up to max ms_iter_next steps at once, for scans: stores each entry
+ * stepped onto in out and returns how many (0 when done). A batch ends at
+ * the end of a tree leaf, so it may be shorter than max with more to come;
+ * afterwards the iterator stands on the last entry stored, as if
+ * ms_iter_next had stepped there, and the two mix freely. */
+size_t ms_iter_next_batch(ms_iter *it, ms_kv *out, size_t max);
+
 /* Key / value of the current entry (after ms_iter_next returned 1). */
 const void *ms_iter_key(const ms_iter *it, size_t *len);
 const void *ms_iter_value(const ms_iter *it, size_t *len);

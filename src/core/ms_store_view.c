@@ -92,34 +92,110 @@ void ms_iter_prefix(ms_iter *it, const ms_view *v, const void *prefix, size_t le
     it->pfx_len = len;
 }
 
-int ms_iter_next(ms_iter *it) {
-    if (it->depth == 0) return 0;
-    if (it->started) it->pos[it->depth - 1]++;
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 10
+#endif
+
+/* Step to the next entry, or NULL (and depth 0) when done: the next slot of
+ * the current leaf when it has one, else up and down to the next leaf. */
+static inline const ms__entry *iter_step(ms_iter *it) {
+    if (it->depth == 0) return NULL;
+    int t = it->depth - 1, fresh = !it->started;
+    const struct ms_store_node *nd = it->node[t];
+    if (it->started) it->pos[t]++;
     it->started = 1;
-    for (;;) {
-        int t = it->depth - 1;
-        const struct ms_store_node *nd = it->node[t];
-        if (it->pos[t] < nd->n) {
-            if (nd->leaf) break;
-            if (it->depth == MS_STORE_MAX_DEPTH) { /* unreachable: height bound */
-                it->depth = 0;
-                return 0;
+    if (!(nd->leaf && it->pos[t] < nd->n)) {
+        for (;;) {
+            t = it->depth - 1;
+            nd = it->node[t];
+            if (it->pos[t] < nd->n) {
+                if (nd->leaf) break;
+                if (it->depth == MS_STORE_MAX_DEPTH) { /* unreachable: height bound */
+                    it->depth = 0;
+                    return NULL;
+                }
+                it->node[it->depth] = AS_CINNER(nd)->c[it->pos[t]];
+                it->pos[it->depth++] = 0;
+                continue;
             }
-            it->node[it->depth] = AS_CINNER(nd)->c[it->pos[t]];
-            it->pos[it->depth++] = 0;
-            continue;
+            if (--it->depth == 0) return NULL;
+            it->pos[it->depth - 1]++;
         }
-        if (--it->depth == 0) return 0;
-        it->pos[it->depth - 1]++;
+        fresh = 1;
     }
-    if (it->pfx) {
-        const ms__entry *e = AS_CLEAF(it->node[it->depth - 1])->e[it->pos[it->depth - 1]];
-        if (e->klen < it->pfx_len || memcmp(e->data, it->pfx, it->pfx_len) != 0) {
-            it->depth = 0;
-            return 0;
+    const ms__leaf *lf = AS_CLEAF(nd);
+    int pos = it->pos[t], n = nd->n;
+    /* Entries are separate allocations: fetch ahead (header, key and the
+     * start of the value) so a scan overlaps its cache misses; on entering
+     * a leaf, the whole first stretch at once. */
+    for (int i = fresh ? pos + 1 : pos + PREFETCH_AHEAD; i <= pos + PREFETCH_AHEAD && i < n; i++) {
+        const unsigned char *ahead = (const unsigned char *)lf->e[i];
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + 64);
+    }
+    const ms__entry *e = lf->e[pos];
+    if (it->pfx && (e->klen < it->pfx_len || !ms__bytes_eq(e->data, it->pfx, it->pfx_len))) {
+        it->depth = 0;
+        return NULL;
+    }
+    return e;
+}
+
+int ms_iter_next(ms_iter *it) {
+    return iter_step(it) != NULL;
+}
+
+/* Whether every key of leaf nd from slot a to slot b (a <= b) carries the
+ * iterator's prefix: from the node's own prefix when it covers it, else
+ * from key b (keys between two that carry a prefix carry it too; key a
+ * does, having been checked). */
+static inline int span_has_pfx(const ms_iter *it, const struct ms_store_node *nd, int b) {
+    size_t pl = it->pfx_len;
+    if (nd->skip >= pl && pl <= MS__PFX) return ms__bytes_eq(nd->pfx, it->pfx, pl);
+    const ms__entry *e = AS_CLEAF(nd)->e[b];
+    return e->klen >= pl && ms__bytes_eq(e->data, it->pfx, pl);
+}
+
+static inline void kv_set(ms_kv *kv, const ms__entry *e) {
+    kv->k = e->data;
+    kv->klen = e->klen;
+    kv->v = e->data + e->klen;
+    kv->vlen = e->vlen;
+}
+
+size_t ms_iter_next_batch(ms_iter *it, ms_kv *out, size_t max) {
+    if (max == 0) return 0;
+    const ms__entry *e = iter_step(it);
+    if (e == NULL) return 0;
+    kv_set(&out[0], e);
+    int t = it->depth - 1, pos = it->pos[t];
+    const struct ms_store_node *nd = it->node[t];
+    const ms__leaf *lf = AS_CLEAF(nd);
+    int end = nd->n - 1; /* last slot of the batch */
+    if ((size_t)(end - pos) > max - 1) end = pos + (int)(max - 1);
+    if (end > pos && it->pfx && !span_has_pfx(it, nd, end)) { /* the prefix ends inside */
+        size_t n = 1;
+        for (int i = pos + 1; i <= end; i++) {
+            e = lf->e[i];
+            if (e->klen < it->pfx_len || !ms__bytes_eq(e->data, it->pfx, it->pfx_len)) {
+                it->pos[t] = (uint16_t)(i - 1); /* the next step finds the end again */
+                return n;
+            }
+            kv_set(&out[n++], e);
         }
+        it->pos[t] = (uint16_t)end;
+        return n;
     }
-    return 1;
+    for (int i = pos + 1; i <= end; i++) {
+        if (i + PREFETCH_AHEAD < nd->n) {
+            const unsigned char *ahead = (const unsigned char *)lf->e[i + PREFETCH_AHEAD];
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 64);
+        }
+        kv_set(&out[i - pos], lf->e[i]);
+    }
+    it->pos[t] = (uint16_t)end;
+    return (size_t)(end - pos) + 1;
 }
 
 static const ms__entry *iter_entry(const ms_iter *it) {
