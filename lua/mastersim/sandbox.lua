@@ -98,7 +98,12 @@ end
 function M.call(who, limits, fn, ...)
   local res = table.pack(core.sandbox_call(limits or M.defaults, fn, ...))
   if res[1] then return table.unpack(res, 2, res.n) end
-  local kind, msg = res[2], res[3]
+  M.fail(who, res[2], res[3])
+end
+
+--- Raise the user error for a failed core.sandbox_call (kind, msg) made on
+-- behalf of script `who`.
+function M.fail(who, kind, msg)
   if errors.is_user(msg) then error(msg, 0) end
   if kind == "memory" then errors.raise(who, "%s", msg) end
   local line = errors.first_line(msg)
