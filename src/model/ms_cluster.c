@@ -121,8 +121,12 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
         ms__master_fsm(&c->m[i], &fsm);
         ms_raft_set_fsm(c->raft, i, &fsm);
     }
+    /* Replicas' store digests are compared every check_every indices (and
+     * after every install). A digest costs O(keys), so the interval grows
+     * with the store: the smallest power of two >= max(1024, keys / 2),
+     * which keeps digests under ~2 hash passes per key per interval. */
     c->check_every = 1024;
-    while (c->check_every < ms_store_count(c->m[0].store) / 8) c->check_every *= 2;
+    while (c->check_every < ms_store_count(c->m[0].store) / 2) c->check_every *= 2;
     ms_raft_start(c->raft);
     if (ms__reads_start(c) != 0 || ms__writes_start(c) != 0) goto oom;
     return c;
