@@ -94,3 +94,18 @@ int lms_pcall(lua_State *L, int nargs, int nresults) {
     lua_remove(L, base);
     return status;
 }
+
+void lms_setnum(lua_State *L, const char *k, double v) {
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+void lms_setint(lua_State *L, const char *k, int64_t v) {
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+void lms_setstr(lua_State *L, const char *k, const char *v) {
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}

@@ -41,6 +41,11 @@ uint64_t lms_optfield_u64(lua_State *L, int t, const char *what, const char *nam
  * that is not in the NULL-terminated list known. Stack: [-0, +0]. */
 void lms_checkfields(lua_State *L, int t, const char *what, const char *const known[]);
 
+/* t[k] = v for the table on top of the stack. Stack: [-0, +0]. */
+void lms_setnum(lua_State *L, const char *k, double v);
+void lms_setint(lua_State *L, const char *k, int64_t v);
+void lms_setstr(lua_State *L, const char *k, const char *v);
+
 /* Call the function at stack index -(nargs+1) with a traceback handler.
  * Returns the lua_pcall status; on error the message (with traceback) is on
  * top of the stack. Stack: [-(nargs+1), +(nresults|1)]. */

@@ -29,48 +29,33 @@ static void push_ref(lua_State *L, int ref) {
 
 /* --- the policy through Lua ------------------------------------------------------ */
 
-static void set_num(lua_State *L, const char *k, double v) {
-    lua_pushnumber(L, v);
-    lua_setfield(L, -2, k);
-}
-
-static void set_int(lua_State *L, const char *k, int64_t v) {
-    lua_pushinteger(L, (lua_Integer)v);
-    lua_setfield(L, -2, k);
-}
-
-static void set_str(lua_State *L, const char *k, const char *v) {
-    lua_pushstring(L, v);
-    lua_setfield(L, -2, k);
-}
-
 /* Fill the table on top with a node's state. Stack: [-0, +0]. */
 void lms_push_node_fields(lua_State *L, const ms_node_state *n) {
-    set_str(L, "name", n->name);
-    set_str(L, "role", n->role);
-    set_str(L, "phase", ms_phase_name(n->phase));
-    set_int(L, "term", (int64_t)n->term);
-    set_int(L, "applied", (int64_t)n->applied);
-    set_int(L, "commit", (int64_t)n->commit);
-    set_int(L, "lag", (int64_t)n->lag);
-    set_num(L, "apply_progress", n->apply_progress);
-    set_int(L, "stale_index", (int64_t)n->stale_index);
-    set_int(L, "waiters", n->waiters);
-    set_num(L, "last_contact", n->last_contact);
-    set_int(L, "store_keys", (int64_t)n->store_keys);
-    set_int(L, "memory", n->mem_bytes);
+    lms_setstr(L, "name", n->name);
+    lms_setstr(L, "role", n->role);
+    lms_setstr(L, "phase", ms_phase_name(n->phase));
+    lms_setint(L, "term", (int64_t)n->term);
+    lms_setint(L, "applied", (int64_t)n->applied);
+    lms_setint(L, "commit", (int64_t)n->commit);
+    lms_setint(L, "lag", (int64_t)n->lag);
+    lms_setnum(L, "apply_progress", n->apply_progress);
+    lms_setint(L, "stale_index", (int64_t)n->stale_index);
+    lms_setint(L, "waiters", n->waiters);
+    lms_setnum(L, "last_contact", n->last_contact);
+    lms_setint(L, "store_keys", (int64_t)n->store_keys);
+    lms_setint(L, "memory", n->mem_bytes);
 }
 
 static void fill_read(lua_State *L, const ms_read_state *r) {
-    set_str(L, "op", r->op);
-    set_int(L, "client", r->client);
-    set_int(L, "attempt", r->attempt);
-    set_num(L, "arrived", r->arrived);
-    set_num(L, "waited", r->waited);
-    set_int(L, "wakeups", r->wakeups);
+    lms_setstr(L, "op", r->op);
+    lms_setint(L, "client", r->client);
+    lms_setint(L, "attempt", r->attempt);
+    lms_setnum(L, "arrived", r->arrived);
+    lms_setnum(L, "waited", r->waited);
+    lms_setint(L, "wakeups", r->wakeups);
     lua_pushboolean(L, r->timed_out);
     lua_setfield(L, -2, "timed_out");
-    set_int(L, "last_seen_index", (int64_t)r->last_seen_index);
+    lms_setint(L, "last_seen_index", (int64_t)r->last_seen_index);
 }
 
 static const char *const KINDS[] = {"serve", "stale", "wait", "fail", "redirect", NULL};

@@ -9,27 +9,17 @@
 
 #include <stdlib.h>
 
-static void set_n(lua_State *L, const char *k, double v) {
-    lua_pushnumber(L, v);
-    lua_setfield(L, -2, k);
-}
-
-static void set_i(lua_State *L, const char *k, uint64_t v) {
-    lua_pushinteger(L, (lua_Integer)v);
-    lua_setfield(L, -2, k);
-}
-
 /* Push a histogram summary; values are multiplied by scale. */
 static void push_hist(lua_State *L, const ms_hist *h, double scale) {
     lua_createtable(L, 0, 9);
-    set_i(L, "count", (uint64_t)ms_hist_count(h));
-    set_n(L, "mean", ms_hist_mean(h) * scale);
-    set_n(L, "min", (double)ms_hist_min(h) * scale);
-    set_n(L, "max", (double)ms_hist_max(h) * scale);
-    set_n(L, "p50", (double)ms_hist_percentile(h, 50) * scale);
-    set_n(L, "p90", (double)ms_hist_percentile(h, 90) * scale);
-    set_n(L, "p99", (double)ms_hist_percentile(h, 99) * scale);
-    set_n(L, "p999", (double)ms_hist_percentile(h, 99.9) * scale);
+    lms_setint(L, "count", ms_hist_count(h));
+    lms_setnum(L, "mean", ms_hist_mean(h) * scale);
+    lms_setnum(L, "min", (double)ms_hist_min(h) * scale);
+    lms_setnum(L, "max", (double)ms_hist_max(h) * scale);
+    lms_setnum(L, "p50", (double)ms_hist_percentile(h, 50) * scale);
+    lms_setnum(L, "p90", (double)ms_hist_percentile(h, 90) * scale);
+    lms_setnum(L, "p99", (double)ms_hist_percentile(h, 99) * scale);
+    lms_setnum(L, "p999", (double)ms_hist_percentile(h, 99.9) * scale);
     size_t n = ms_hist_buckets(h, NULL, 0);
     ms_hist_bucket *b = n ? malloc(n * sizeof *b) : NULL;
     if (n && !b) n = 0;
@@ -37,9 +27,9 @@ static void push_hist(lua_State *L, const ms_hist *h, double scale) {
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         lua_createtable(L, 0, 3);
-        set_n(L, "lo", (double)b[i].lo * scale);
-        set_n(L, "hi", (double)b[i].hi * scale);
-        set_i(L, "count", (uint64_t)b[i].count);
+        lms_setnum(L, "lo", (double)b[i].lo * scale);
+        lms_setnum(L, "hi", (double)b[i].hi * scale);
+        lms_setint(L, "count", b[i].count);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     free(b);
@@ -48,21 +38,22 @@ static void push_hist(lua_State *L, const ms_hist *h, double scale) {
 
 static void push_outcomes(lua_State *L, const uint64_t *o) {
     lua_createtable(L, 0, MS_OUT_COUNT);
-    for (int i = 0; i < MS_OUT_COUNT; i++) set_i(L, ms_outcome_name((ms_outcome)i), o[i]);
+    for (int i = 0; i < MS_OUT_COUNT; i++)
+        lms_setint(L, ms_outcome_name((ms_outcome)i), (int64_t)o[i]);
 }
 
 static void push_timeline(lua_State *L, const ms_metrics *m) {
     lua_createtable(L, 0, 2);
-    set_n(L, "bucket_s", (double)m->bucket / 1e9);
+    lms_setnum(L, "bucket_s", (double)m->bucket / 1e9);
     lua_createtable(L, (int)m->ntl, 0);
     for (size_t i = 0; i < m->ntl; i++) {
         const ms_timeline_bucket *b = &m->tl[i];
         lua_createtable(L, 0, 9);
-        set_n(L, "t", (double)((int64_t)i * m->bucket) / 1e9);
-        set_i(L, "arrivals", b->arrivals);
+        lms_setnum(L, "t", (double)((int64_t)i * m->bucket) / 1e9);
+        lms_setint(L, "arrivals", (int64_t)b->arrivals);
         for (int o = 0; o < MS_OUT_COUNT; o++)
-            set_i(L, ms_outcome_name((ms_outcome)o), b->outcomes[o]);
-        set_n(L, "p99", (double)ms_metrics_bucket_p99(b) / 1e9);
+            lms_setint(L, ms_outcome_name((ms_outcome)o), (int64_t)b->outcomes[o]);
+        lms_setnum(L, "p99", (double)ms_metrics_bucket_p99(b) / 1e9);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "buckets");
@@ -74,9 +65,9 @@ static void push_intervals(lua_State *L, const ms_interval_list *l, int phases) 
     for (size_t i = 0; i < l->n; i++) {
         const ms_interval *v = &l->v[i];
         lua_createtable(L, 0, 4);
-        set_i(L, "node", (uint64_t)v->node + 1);
-        set_n(L, "start", (double)v->start / 1e9);
-        set_n(L, "finish", v->finish < 0 ? -1 : (double)v->finish / 1e9);
+        lms_setint(L, "node", v->node + 1);
+        lms_setnum(L, "start", (double)v->start / 1e9);
+        lms_setnum(L, "finish", v->finish < 0 ? -1 : (double)v->finish / 1e9);
         lua_pushstring(L, phases ? ms_phase_name((ms_phase)v->kind)
                                  : ms_snap_mode_name((ms_snap_mode)v->kind));
         lua_setfield(L, -2, phases ? "phase" : "mode");
@@ -85,25 +76,25 @@ static void push_intervals(lua_State *L, const ms_interval_list *l, int phases) 
 }
 
 static void push_reads(lua_State *L, const ms_metrics *m) {
-    set_i(L, "logical", m->logical);
-    set_i(L, "attempts", m->attempts);
-    set_i(L, "retries", m->retries);
-    set_i(L, "redirects", m->redirects);
-    set_i(L, "policy_calls", m->policy_calls);
-    set_i(L, "read_crashes", m->read_crashes);
-    set_i(L, "monotonic_regressions", m->monotonic_regressions);
+    lms_setint(L, "logical", (int64_t)m->logical);
+    lms_setint(L, "attempts", (int64_t)m->attempts);
+    lms_setint(L, "retries", (int64_t)m->retries);
+    lms_setint(L, "redirects", (int64_t)m->redirects);
+    lms_setint(L, "policy_calls", (int64_t)m->policy_calls);
+    lms_setint(L, "read_crashes", (int64_t)m->read_crashes);
+    lms_setint(L, "monotonic_regressions", (int64_t)m->monotonic_regressions);
     push_outcomes(L, m->outcomes);
     lua_setfield(L, -2, "outcomes");
     push_outcomes(L, m->attempt_outcomes);
     lua_setfield(L, -2, "attempt_outcomes");
     lua_createtable(L, 0, m->ncodes);
-    for (int i = 0; i < m->ncodes; i++) set_i(L, m->code_name[i], m->code_count[i]);
+    for (int i = 0; i < m->ncodes; i++) lms_setint(L, m->code_name[i], (int64_t)m->code_count[i]);
     lua_setfield(L, -2, "failed_by_code");
     lua_createtable(L, 0, MS_OP_COUNT);
     for (int op = 0; op < MS_OP_COUNT; op++) {
         if (m->op_logical[op] == 0) continue;
         lua_createtable(L, 0, 2);
-        set_i(L, "logical", m->op_logical[op]);
+        lms_setint(L, "logical", (int64_t)m->op_logical[op]);
         push_outcomes(L, m->op_outcomes[op]);
         lua_setfield(L, -2, "outcomes");
         lua_setfield(L, -2, ms_ops_op_name((ms_read_op)op));
@@ -141,9 +132,9 @@ void lms_push_metrics(lua_State *L, const ms_cluster *c) {
     lua_setfield(L, -2, "load");
     lua_setfield(L, -2, "reads");
     lua_createtable(L, 0, 3);
-    set_i(L, "proposed", m->writes_proposed);
-    set_i(L, "committed", m->writes_committed);
-    set_i(L, "failed", m->writes_failed);
+    lms_setint(L, "proposed", (int64_t)m->writes_proposed);
+    lms_setint(L, "committed", (int64_t)m->writes_committed);
+    lms_setint(L, "failed", (int64_t)m->writes_failed);
     lua_setfield(L, -2, "writes");
     char hex[17];
     ms_digest_hex(m->arrivals_digest, hex);
@@ -158,10 +149,10 @@ void lms_push_metrics(lua_State *L, const ms_cluster *c) {
     lua_createtable(L, (int)m->nfaults, 0);
     for (size_t i = 0; i < m->nfaults; i++) {
         lua_createtable(L, 0, 3);
-        set_n(L, "t", (double)m->faults[i].t / 1e9);
+        lms_setnum(L, "t", (double)m->faults[i].t / 1e9);
         lua_pushstring(L, m->faults[i].action);
         lua_setfield(L, -2, "action");
-        if (m->faults[i].node >= 0) set_i(L, "node", (uint64_t)m->faults[i].node + 1);
+        if (m->faults[i].node >= 0) lms_setint(L, "node", m->faults[i].node + 1);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "faults");
@@ -170,8 +161,8 @@ void lms_push_metrics(lua_State *L, const ms_cluster *c) {
         ms_node_state ns;
         ms_cluster_node_state(c, i, &ns);
         lua_createtable(L, 0, 2);
-        set_i(L, "peak", (uint64_t)ns.mem_peak);
-        set_i(L, "bytes", (uint64_t)ns.mem_bytes);
+        lms_setint(L, "peak", ns.mem_peak);
+        lms_setint(L, "bytes", ns.mem_bytes);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "memory");

@@ -84,25 +84,15 @@ static void read_config(lua_State *L, ms_stress_config *c) {
     c->timeout_ns = opt_duration(L, 1, "timeout", c->timeout_ns);
 }
 
-static void set_num(lua_State *L, const char *k, double v) {
-    lua_pushnumber(L, v);
-    lua_setfield(L, -2, k);
-}
-
-static void set_int(lua_State *L, const char *k, uint64_t v) {
-    lua_pushinteger(L, (lua_Integer)v);
-    lua_setfield(L, -2, k);
-}
-
 /* A latency summary in seconds as field k. Stack: [-0, +0]. */
 static void set_hist(lua_State *L, const char *k, const ms_hist *h) {
     lua_createtable(L, 0, 6);
-    set_int(L, "count", h ? (uint64_t)ms_hist_count(h) : 0);
-    set_num(L, "mean", h ? ms_hist_mean(h) * 1e-9 : 0);
-    set_num(L, "p50", h ? (double)ms_hist_percentile(h, 50) * 1e-9 : 0);
-    set_num(L, "p99", h ? (double)ms_hist_percentile(h, 99) * 1e-9 : 0);
-    set_num(L, "p999", h ? (double)ms_hist_percentile(h, 99.9) * 1e-9 : 0);
-    set_num(L, "max", h ? (double)ms_hist_max(h) * 1e-9 : 0);
+    lms_setint(L, "count", (int64_t)h ? (uint64_t)ms_hist_count(h) : 0);
+    lms_setnum(L, "mean", h ? ms_hist_mean(h) * 1e-9 : 0);
+    lms_setnum(L, "p50", h ? (double)ms_hist_percentile(h, 50) * 1e-9 : 0);
+    lms_setnum(L, "p99", h ? (double)ms_hist_percentile(h, 99) * 1e-9 : 0);
+    lms_setnum(L, "p999", h ? (double)ms_hist_percentile(h, 99.9) * 1e-9 : 0);
+    lms_setnum(L, "max", h ? (double)ms_hist_max(h) * 1e-9 : 0);
     lua_setfield(L, -2, k);
 }
 
@@ -110,28 +100,32 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
     lua_createtable(L, 0, 20);
     lua_pushstring(L, ms_stress_policy_name(c->policy)), lua_setfield(L, -2, "policy");
     lua_pushstring(L, ms_snap_mode_name(c->mode)), lua_setfield(L, -2, "mode");
-    set_int(L, "readers", c->readers);
-    set_int(L, "keys", r->keys);
-    set_num(L, "seconds", r->seconds);
-    set_num(L, "apply_every", (double)c->apply_every_ns * 1e-9);
-    set_int(L, "reads", r->reads);
-    set_num(L, "reads_per_s", r->reads_per_s);
-    set_num(L, "served_per_s", r->served_per_s);
+    lms_setint(L, "readers", (int64_t)c->readers);
+    lms_setint(L, "keys", (int64_t)r->keys);
+    lms_setnum(L, "seconds", r->seconds);
+    lms_setnum(L, "apply_every", (double)c->apply_every_ns * 1e-9);
+    lms_setint(L, "reads", (int64_t)r->reads);
+    lms_setnum(L, "reads_per_s", r->reads_per_s);
+    lms_setnum(L, "served_per_s", r->served_per_s);
     lua_createtable(L, 0, 5);
-    set_int(L, "fresh", r->fresh), set_int(L, "stale", r->stale), set_int(L, "torn", r->torn);
-    set_int(L, "failed", r->failed), set_int(L, "timed_out", r->timed_out);
+    lms_setint(L, "fresh", (int64_t)r->fresh), lms_setint(L, "stale", (int64_t)r->stale),
+        lms_setint(L, "torn", (int64_t)r->torn);
+    lms_setint(L, "failed", (int64_t)r->failed), lms_setint(L, "timed_out", (int64_t)r->timed_out);
     lua_setfield(L, -2, "outcomes");
-    set_int(L, "writes", r->writes), set_int(L, "applies", r->applies);
-    set_int(L, "reclaimed", r->reclaimed), set_int(L, "leaked_bytes", (uint64_t)r->leaked_bytes);
+    lms_setint(L, "writes", (int64_t)r->writes), lms_setint(L, "applies", (int64_t)r->applies);
+    lms_setint(L, "reclaimed", (int64_t)r->reclaimed),
+        lms_setint(L, "leaked_bytes", r->leaked_bytes);
     lua_createtable(L, 0, 5);
     set_hist(L, "fast", r->fast), set_hist(L, "blocked", r->blocked);
     set_hist(L, "apply", r->apply), set_hist(L, "wake", r->wake);
     set_hist(L, "first_read", r->first);
     lua_setfield(L, -2, "latency");
     lua_createtable(L, 0, 5);
-    set_int(L, "waits", r->gate.waits), set_int(L, "wakeups", r->gate.wakeups);
-    set_int(L, "timeouts", r->gate.timeouts), set_int(L, "max_waiting", r->gate.max_waiting);
-    set_num(L, "longest_wait", (double)r->gate.longest_wait_ns * 1e-9);
+    lms_setint(L, "waits", (int64_t)r->gate.waits),
+        lms_setint(L, "wakeups", (int64_t)r->gate.wakeups);
+    lms_setint(L, "timeouts", (int64_t)r->gate.timeouts),
+        lms_setint(L, "max_waiting", (int64_t)r->gate.max_waiting);
+    lms_setnum(L, "longest_wait", (double)r->gate.longest_wait_ns * 1e-9);
     lua_setfield(L, -2, "gate");
 }
 
