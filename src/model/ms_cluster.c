@@ -146,6 +146,7 @@ void ms_cluster_free(ms_cluster *c) {
     ms_check_free(c->check);
     ms_metrics_free(&c->metrics);
     free(c->commit_time);
+    free(c->commit_term);
     free(c);
 }
 
@@ -181,9 +182,12 @@ void ms__changed(ms_cluster *c) {
     c->change_ev = ms_sched_after(c->s, 0, EV_CHANGED, on_changed, c, 0, 0);
 }
 
-/* The cluster-wide commit index advanced: remember when each index first
- * committed (for staleness in time). */
-void ms__commit_advanced(ms_cluster *c, uint64_t commit) {
+/* The cluster-wide commit index advanced, as node `node` learned: remember
+ * when each index first committed (for staleness in time) and the term of
+ * the entry committed there (so a write knows whether it was its own). The
+ * node's log still holds those entries: committed entries are not compacted
+ * before they are applied. */
+void ms__commit_advanced(ms_cluster *c, int node, uint64_t commit) {
     if (commit <= c->commit_max) return;
     if (commit + 1 > c->capcommit) {
         size_t cap = c->capcommit ? c->capcommit : 1024;
@@ -191,10 +195,17 @@ void ms__commit_advanced(ms_cluster *c, uint64_t commit) {
         int64_t *t = realloc(c->commit_time, cap * sizeof *t);
         if (!t) return;
         c->commit_time = t;
+        uint64_t *terms = realloc(c->commit_term, cap * sizeof *terms);
+        if (!terms) return;
+        c->commit_term = terms;
         c->capcommit = cap;
     }
     int64_t now = ms_sched_now(c->s);
-    for (uint64_t i = c->commit_max + 1; i <= commit; i++) c->commit_time[i] = now;
+    for (uint64_t i = c->commit_max + 1; i <= commit; i++) {
+        ms_raft_entry e;
+        c->commit_time[i] = now;
+        c->commit_term[i] = ms_raft_entry_at(c->raft, node, i, &e) == 0 ? e.term : 0;
+    }
     c->ncommit = commit + 1;
     c->commit_max = commit;
 }

@@ -159,6 +159,7 @@ typedef struct ms_cluster {
     int client_base[MS_MAX_CLIENT_GROUPS];
     /* commit times, for staleness in time */
     int64_t *commit_time;
+    uint64_t *commit_term; /* term of the entry committed at each index (0: unknown) */
     size_t ncommit, capcommit;
     uint64_t commit_max;
     /* applies in progress, and how many began so far */
@@ -208,6 +209,6 @@ void ms__writes_free(ms_cluster *c);
 
 /* ms_cluster.c */
 void ms__changed(ms_cluster *c);
-void ms__commit_advanced(ms_cluster *c, uint64_t commit);
+void ms__commit_advanced(ms_cluster *c, int node, uint64_t commit);
 
 #endif

@@ -71,7 +71,7 @@ static void on_apply(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
 static void fsm_committed(void *ctx, uint64_t commit) {
     ms_master *m = ctx;
     if (commit > m->commit_seen) m->commit_seen = commit;
-    ms__commit_advanced(m->c, commit);
+    ms__commit_advanced(m->c, m->idx, commit);
     schedule_apply(m);
 }
 

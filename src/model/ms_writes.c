@@ -89,17 +89,12 @@ static void propose(ms_cluster *c, pending_write *p) {
     ms_sched_after(c->s, c->cfg.write_timeout / 10 + 1, EV_WRITE_CHECK, on_check, p, p->seq, 0);
 }
 
+/* Did the proposal commit? Only when the commit index passed its index and
+ * the entry committed there has its term (a leader change may have put
+ * another entry at that index). */
 static int committed(ms_cluster *c, const pending_write *p) {
     if (p->index == 0 || c->commit_max < p->index) return 0;
-    for (int i = 0; i < c->n; i++) {
-        ms_raft_entry e;
-        if (ms_raft_commit_index(c->raft, i) >= p->index &&
-            ms_raft_entry_at(c->raft, i, p->index, &e) == 0)
-            return e.term == p->term;
-    }
-    return 1; /* committed and already compacted everywhere: it was ours or
-                 another at the same index; raft safety says the committed
-                 entry at an index never changes, so count it by term seen */
+    return c->commit_term[p->index] == p->term;
 }
 
 static void on_check(ms_sched *s, void *ctx, uint64_t seq, uint64_t index) {
