@@ -6,7 +6,6 @@ local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
 local sandbox = require "mastersim.sandbox"
 local scenario = require "mastersim.scenario"
-local schema = require "mastersim.schema"
 
 local M = {}
 
@@ -232,6 +231,4 @@ function M.run(sc, pol, opts, meta)
   return res
 end
 
-M.node_names = node_names
-M.sorted_keys = schema.sorted_keys
 return M
