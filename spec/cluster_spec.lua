@@ -123,7 +123,9 @@ describe("reference policies on follower_catchup", function()
     local r = run(sim("follower_catchup", SMALL), "block", 1, { timeout = "200ms" })
     assert.is_true(r.reads.wait.count > 0)
     assert.is_true(r.reads.wait.max > 0, "some read waited on the gate")
-    assert.is_true(r.reads.wait.max <= 0.2 * 1.001 * (1 + r.reads.retries), tostring(r.reads.wait.max))
+    -- no single wait on the gate outlasts the policy's timeout
+    assert.is_true(r.reads.wait_max > 0.1, tostring(r.reads.wait_max))
+    assert.is_true(r.reads.wait_max <= 0.2 + 1e-9, tostring(r.reads.wait_max))
   end)
 
   it("stale_read serves the previous version during the apply", function()

@@ -224,6 +224,9 @@ function M.run(sc, pol, opts, meta)
   local status = core.drive(sched, { ["until"] = sc.duration + grace + 1, progress = opts.progress,
     sigint = opts.sigint ~= false, label = sc.name .. "/" .. pol.name })
   local wall_s = core.wall() - t0
+  -- a C policy that fails stops the run; its results would be cut short
+  local perr = cl:error()
+  if perr then errors.raise(pol.file, "policy %s: %s", pol.name, perr) end
   local res = result(sc, meta, pol, opts, mode, sched, cl, status,
     { seconds = wall_s, events_per_s = wall_s > 0 and sched:events() / wall_s or 0 })
   if meta.ctl then meta.ctl.rng = nil end

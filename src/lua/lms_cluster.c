@@ -310,6 +310,16 @@ static int cluster_metrics(lua_State *L) {
 }
 
 /* checker() -> violations, first violation text or nil */
+/* error() -> the message of a C policy error that stopped the run, or nil */
+static int cluster_error(lua_State *L) {
+    const char *e = ms_cluster_error(lms_cluster_check(L, 1)->c);
+    if (e)
+        lua_pushstring(L, e);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 static int cluster_checker(lua_State *L) {
     const ms_check *chk = ms_cluster_check(lms_cluster_check(L, 1)->c);
     lua_pushinteger(L, (lua_Integer)ms_check_violations(chk));
@@ -414,6 +424,7 @@ void lms_open_cluster(lua_State *L) {
         {"digest", cluster_digest},
         {"metrics", cluster_metrics},
         {"checker", cluster_checker},
+        {"error", cluster_error},
         {"history", cluster_history},
         {"close", cluster_close},
         {NULL, NULL},

@@ -83,6 +83,7 @@ static void push_reads(lua_State *L, const ms_metrics *m) {
     lms_setint(L, "policy_calls", (int64_t)m->policy_calls);
     lms_setint(L, "read_crashes", (int64_t)m->read_crashes);
     lms_setint(L, "monotonic_regressions", (int64_t)m->monotonic_regressions);
+    lms_setnum(L, "wait_max", (double)m->wait_max / 1e9);
     push_outcomes(L, m->outcomes);
     lua_setfield(L, -2, "outcomes");
     push_outcomes(L, m->attempt_outcomes);
