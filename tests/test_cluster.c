@@ -10,11 +10,14 @@ typedef struct {
     int converged;
 } run_result;
 
+static int memo_off; /* runs read without the ms_ops memo */
+
 static run_result run(const char *policy, double param, ms_snap_mode mode, uint64_t seed) {
     tcl t = {0};
     run_result r = {0};
     tcl_config(&t.cfg, seed);
     t.cfg.mode = mode;
+    t.cfg.read_memo_off = memo_off;
     if (tcl_start(&t, policy, param)) return r;
     tcl_at(&t, 5, tcl_crash, 2);
     tcl_at(&t, 12, tcl_restart, 2);
@@ -118,8 +121,34 @@ static void test_determinism(void) {
     CHECK(a.digest != c.digest);
 }
 
+/* The read memo is invisible: every outcome and the event digest are the
+ * same with it and without it, for policies that read torn, stale and
+ * crashing stores. */
+static void test_read_memo_invisible(void) {
+    static const struct {
+        const char *policy;
+        double param;
+        ms_snap_mode mode;
+    } runs[] = {{"unguarded", 0, MS_SNAP_INPLACE},
+                {"stale_read", 0, MS_SNAP_ASIDE},
+                {"unsafe", 0, MS_SNAP_REOPEN},
+                {"block", 5.0, MS_SNAP_INPLACE}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        memo_off = 0;
+        run_result a = run(runs[i].policy, runs[i].param, runs[i].mode, 3);
+        memo_off = 1;
+        run_result b = run(runs[i].policy, runs[i].param, runs[i].mode, 3);
+        memo_off = 0;
+        CHECK(a.digest == b.digest);
+        CHECK(a.logical == b.logical && a.logical > 0);
+        for (int k = 0; k < MS_OUT_COUNT; k++) CHECK_EQ_I64(a.outcomes[k], b.outcomes[k]);
+        CHECK_EQ_I64(a.crashes, b.crashes);
+    }
+}
+
 int main(void) {
     RUN(test_policies_show_their_signature);
+    RUN(test_read_memo_invisible);
     RUN(test_block_gates_reads);
     RUN(test_determinism);
     return ms_test_end();

@@ -5,6 +5,7 @@
 
 #include "ms_layout.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const op_names[MS_OP_COUNT] = {
@@ -118,16 +119,13 @@ ms_read_result ms_ops_get_vol(const ms_view *v, uint64_t vol) {
  * ms_layout_part_check accepts it, which is exactly when
  * ms_layout_part_decode would (same kind, format, field and length checks,
  * without reading the hosts), so rule 3 gives the verdict a full decode
- * would; the id compared is the record's own id field, as before. */
-static ms_read_result parts(const ms_view *v, uint64_t vol, int meta) {
-    ms_read_result r = start(v);
-    ms_layout_vol rec;
-    if (final(&r) || !vol_load(v, vol, &r, &rec)) return r;
-    const ms_layout_ids *ids = meta ? &rec.mps : &rec.dps;
+ * would; the id compared is the record's own id field, as before. r holds
+ * what reading the vol record gave. */
+static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_layout_vol *rec,
+                                 const char *pfx, size_t pl, int meta) {
+    const ms_layout_ids *ids = meta ? &rec->mps : &rec->dps;
     const unsigned char *want = ids->raw; /* a decoded record: raw, never v */
     uint32_t n = ids->n, i = 0;
-    char pfx[MS_LAYOUT_KEY_MAX];
-    size_t pl = meta ? ms_layout_key_mp_prefix(pfx, vol) : ms_layout_key_dp_prefix(pfx, vol);
     ms_iter it;
     ms_iter_prefix(&it, v, pfx, pl);
     ms_kv kv[64];
@@ -148,6 +146,18 @@ static ms_read_result parts(const ms_view *v, uint64_t vol, int meta) {
     }
     if (i < n) return verdict(r, MS_READ_TORN, "listed partition missing");
     return r;
+}
+
+static size_t parts_prefix(char *pfx, uint64_t vol, int meta) {
+    return meta ? ms_layout_key_mp_prefix(pfx, vol) : ms_layout_key_dp_prefix(pfx, vol);
+}
+
+static ms_read_result parts(const ms_view *v, uint64_t vol, int meta) {
+    ms_read_result r = start(v);
+    ms_layout_vol rec;
+    if (final(&r) || !vol_load(v, vol, &r, &rec)) return r;
+    char pfx[MS_LAYOUT_KEY_MAX];
+    return parts_scan(v, r, &rec, pfx, parts_prefix(pfx, vol, meta), meta);
 }
 
 ms_read_result ms_ops_get_partitions(const ms_view *v, uint64_t vol) {
@@ -268,6 +278,93 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
     }
     ms_read_result r = {MS_READ_UNUSABLE, "unknown op", 0, 0, 0};
     return r;
+}
+
+/* --- the memo ------------------------------------------------------------- */
+
+#define MEMO_SLOTS 4096 /* direct-mapped by (vol, meta) */
+#define MEMO_LEAVES 16  /* longest leaf run remembered */
+
+/* What parts() found for one (vol, meta) past rules 1-2, and the stamps it
+ * depends on: the vol record's entry and the leaves of the partition range. */
+typedef struct memo_slot {
+    uint64_t vol, vol_stamp;
+    int meta, nleaves; /* nleaves 0: empty slot */
+    uint64_t leaf[MEMO_LEAVES];
+    ms_read_verdict verdict;
+    const char *why;
+    uint64_t entries, bytes;
+} memo_slot;
+
+struct ms_ops_memo {
+    memo_slot slot[MEMO_SLOTS];
+    ms_ops_memo_stats st;
+};
+
+ms_ops_memo *ms_ops_memo_new(void) {
+    return calloc(1, sizeof(ms_ops_memo));
+}
+
+void ms_ops_memo_free(ms_ops_memo *m) {
+    free(m);
+}
+
+ms_ops_memo_stats ms_ops_memo_stats_get(const ms_ops_memo *m) {
+    return m->st;
+}
+
+/* parts() through the memo: rules 1-2 and the vol record are read every
+ * time; the scan of the range is skipped when the vol record's entry and
+ * the range's leaves carry the stamps they had when the slot was filled (so
+ * hold the same bytes: ms_store.h), and its outcome reused. */
+static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol, int meta) {
+    ms_read_result r = start(v);
+    if (final(&r)) return r;
+    char key[MS_LAYOUT_KEY_MAX], pfx[MS_LAYOUT_KEY_MAX];
+    size_t kl = ms_layout_key_vol(key, vol), vl;
+    uint64_t vs;
+    const void *p = kl ? ms_view_get_stamped(v, key, kl, &vl, &vs) : NULL;
+    if (p == NULL) return parts(v, vol, meta); /* rule 4: not remembered */
+    size_t pl = parts_prefix(pfx, vol, meta);
+    uint64_t leaf[MEMO_LEAVES];
+    int nl = ms_view_prefix_stamps(v, pfx, pl, leaf, MEMO_LEAVES);
+    memo_slot *sl = &m->slot[(vol * 2 + (uint64_t)meta) % MEMO_SLOTS];
+    if (nl > 0 && sl->nleaves == nl && sl->vol == vol && sl->meta == meta && sl->vol_stamp == vs &&
+        memcmp(sl->leaf, leaf, (size_t)nl * sizeof leaf[0]) == 0) {
+        m->st.hits++;
+        r.verdict = sl->verdict;
+        r.why = sl->why;
+        r.entries = sl->entries;
+        r.bytes = sl->bytes;
+        return r;
+    }
+    m->st.misses++;
+    r.entries++;
+    r.bytes += kl + vl;
+    ms_layout_vol rec;
+    if (ms_layout_vol_decode(p, vl, &rec) != 0)
+        r = verdict(r, MS_READ_TORN, "malformed vol record");
+    else
+        r = parts_scan(v, r, &rec, pfx, pl, meta);
+    if (nl > 0) {
+        *sl = (memo_slot){.vol = vol,
+                          .vol_stamp = vs,
+                          .meta = meta,
+                          .nleaves = nl,
+                          .verdict = r.verdict,
+                          .why = r.why,
+                          .entries = r.entries,
+                          .bytes = r.bytes};
+        memcpy(sl->leaf, leaf, (size_t)nl * sizeof leaf[0]);
+    }
+    return r;
+}
+
+ms_read_result ms_ops_run_memo(ms_ops_memo *m, const ms_view *v, ms_read_op op, uint64_t a,
+                               uint64_t b) {
+    if (m && (op == MS_OP_GET_PARTITIONS || op == MS_OP_GET_META_PARTITIONS))
+        return parts_memo(m, v, a, op == MS_OP_GET_META_PARTITIONS);
+    return ms_ops_run(v, op, a, b);
 }
 
 const char *ms_ops_op_name(ms_read_op op) {

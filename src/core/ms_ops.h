@@ -73,6 +73,28 @@ ms_read_result ms_ops_list_vols(const ms_view *v);
  * ignored). An op outside the enum gives UNUSABLE with why set. */
 ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t b);
 
+/* A cache of read results for one thread's reads (the simulator keeps one
+ * per master). ms_ops_run_memo gives exactly what ms_ops_run gives; for
+ * get_partitions and get_meta_partitions it skips the scan of the partition
+ * records when the vol record and the leaves holding the range carry the
+ * content stamps they had when the result was remembered (ms_store.h), which
+ * means they hold the same bytes, in whatever view of whatever store. Rules
+ * 1 and 2 and the applied index are read every time. */
+typedef struct ms_ops_memo ms_ops_memo;
+
+typedef struct ms_ops_memo_stats {
+    uint64_t hits, misses; /* scans skipped and scans made */
+} ms_ops_memo_stats;
+
+/* NULL when out of memory (about 700 KB). */
+ms_ops_memo *ms_ops_memo_new(void);
+void ms_ops_memo_free(ms_ops_memo *m);
+ms_ops_memo_stats ms_ops_memo_stats_get(const ms_ops_memo *m);
+
+/* ms_ops_run through m (m NULL: ms_ops_run). */
+ms_read_result ms_ops_run_memo(ms_ops_memo *m, const ms_view *v, ms_read_op op, uint64_t a,
+                               uint64_t b);
+
 /* "get_vol", ..., "list_vols"; NULL for an op outside the enum. */
 const char *ms_ops_op_name(ms_read_op op);
 

@@ -7,6 +7,7 @@
  * allocation failure leaves the tree exactly as it was. */
 #include "ms_store_impl.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define MIN_FILL (FAN / 4) /* a non-root node below this is rebalanced */
@@ -44,6 +45,19 @@ typedef struct path {
     int leaf; /* index of the leaf level */
     int found;
 } path;
+
+/* --- stamps ------------------------------------------------------------------ */
+
+static atomic_uint_fast64_t stamp_counter;
+
+uint64_t ms__stamp_next(void) {
+    return (uint64_t)atomic_fetch_add_explicit(&stamp_counter, 1, memory_order_relaxed) + 1;
+}
+
+/* nd is about to be written (or was just made): it holds something new. */
+static void touch(node *nd) {
+    nd->stamp = ms__stamp_next();
+}
 
 /* --- accounting ----------------------------------------------------------- */
 
@@ -123,6 +137,7 @@ static node *pool_take(pool *p, int leaf) {
     nd->n = 0;
     nd->leaf = (uint16_t)leaf;
     nd->skip = 0;
+    touch(nd);
     return nd;
 }
 
@@ -185,6 +200,7 @@ static void own(pool *p, node **slot) {
     node *dst = pool_take(p, src->leaf);
     memcpy(dst, src, node_size(src->leaf));
     dst->refs = 1;
+    touch(dst);
     if (src->leaf) {
         for (int i = 0; i < src->n; i++) AS_LEAF(dst)->e[i]->refs++;
     } else {
@@ -222,12 +238,13 @@ static int path_shared_from(const path *pa) {
     return pa->leaf + 1;
 }
 
-/* Copy the shared part of the path; afterwards every path node is private
- * and linked from its (private) parent. */
+/* Copy the shared part of the path; afterwards every path node is private,
+ * linked from its (private) parent and stamped anew (the write follows). */
 static void path_own(ms_store *s, path *pa, pool *p) {
     node **slot = &s->root;
     for (int l = 0; l <= pa->leaf; l++) {
         own(p, slot);
+        touch(*slot);
         pa->node[l] = *slot;
         if (l < pa->leaf) slot = &AS_INNER(*slot)->c[pa->pos[l]];
     }
@@ -313,6 +330,7 @@ static ms__entry *entry_new(ms_store_mem *m, const void *k, size_t klen, const v
                             size_t vlen) {
     ms__entry *e = mem_alloc(m, sizeof *e + klen + vlen);
     if (e == NULL) return NULL;
+    e->stamp = ms__stamp_next();
     e->refs = 1;
     e->klen = (uint32_t)klen;
     e->vlen = (uint32_t)vlen;
@@ -328,6 +346,7 @@ static int put_first(ms_store *s, ms__entry *e) {
     lf->h.refs = 1;
     lf->h.n = 1;
     lf->h.leaf = 1;
+    touch(&lf->h);
     lf->e[0] = e;
     node_fix(&lf->h);
     s->root = &lf->h;
@@ -404,6 +423,7 @@ static void rebalance(ms_store *s, ms__inner *in, int i, pool *p) {
     own(p, &in->c[l]);
     own(p, &in->c[r]);
     node *a = in->c[l], *b = in->c[r];
+    touch(a), touch(b);
     int total = a->n + b->n, k = total <= FAN ? total : total / 2;
     if (a->leaf) {
         ms__entry *t[2 * FAN];

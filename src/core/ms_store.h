@@ -145,6 +145,22 @@ ms_store *ms_store_from_version(const ms_version *v);
 /* Value of k in view v and its length, or NULL when absent. */
 const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vlen);
 
+/* Content stamps. Every entry and every tree leaf carries a stamp that is
+ * unique in the process: an entry's is taken when it is made (entries are
+ * immutable), a leaf's whenever it is made or written. So a key whose entry
+ * has the stamp it had, or a key range whose leaves have the stamps they
+ * had, holds exactly what it held, in any view of any store: the test a
+ * cache of read results needs (ms_ops_memo). */
+
+/* ms_view_get, also giving the entry's stamp. */
+const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, size_t *vlen,
+                                uint64_t *stamp);
+
+/* The stamps, in key order, of the leaves that hold the keys carrying
+ * prefix (the leaf where they would start when there are none): how many,
+ * or -1 when there are more than max. */
+int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint64_t *out, int max);
+
 /* Order-sensitive digest of every (key, value) pair in key order: the fold
  * of ms_store_digest_entry from MS_STORE_DIGEST_INIT. Equal contents give
  * equal digests, whatever the tree shape. */

@@ -11,8 +11,11 @@
 #define FAN MS_STORE_FANOUT
 
 /* One key/value pair, immutable once built, shared by every leaf copy and
- * separator that points at it. data holds the key then the value. */
+ * separator that points at it. data holds the key then the value. stamp is
+ * unique in the process (ms__stamp_next), so equal stamps mean the same
+ * entry, never a later one at a reused address. */
 typedef struct ms__entry {
+    uint64_t stamp;
     uint32_t refs;
     uint32_t klen;
     uint32_t vlen;
@@ -33,6 +36,9 @@ typedef struct ms__entry {
 #define MS__PFX 28 /* prefix bytes a node keeps in itself */
 
 struct ms_store_node {
+    /* unique in the process, renewed whenever the node is created or
+     * written, so a node whose stamp has not moved holds what it held */
+    uint64_t stamp;
     uint32_t refs;
     uint16_t n;    /* entries (leaf) or children (inner) */
     uint16_t leaf; /* 1 = ms__leaf, 0 = ms__inner */
@@ -56,6 +62,9 @@ typedef struct ms__inner {
     ms__entry *sep[FAN];
     uint64_t kw[FAN]; /* key words of sep[] */
 } ms__inner;
+
+/* A stamp never handed out before (any thread). */
+uint64_t ms__stamp_next(void);
 
 #define AS_LEAF(nd) ((ms__leaf *)(nd))
 #define AS_INNER(nd) ((ms__inner *)(nd))

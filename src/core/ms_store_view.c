@@ -50,6 +50,60 @@ const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vl
     return e->data + e->klen;
 }
 
+const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, size_t *vlen,
+                                uint64_t *stamp) {
+    const struct ms_store_node *nd = v->root;
+    if (nd == NULL) return NULL;
+    while (!nd->leaf) nd = AS_CINNER(nd)->c[ms__inner_child(nd, k, klen)];
+    int found;
+    int pos = ms__leaf_lower(nd, k, klen, &found);
+    if (!found) return NULL;
+    const ms__entry *e = AS_CLEAF(nd)->e[pos];
+    *vlen = e->vlen;
+    *stamp = e->stamp;
+    return e->data + e->klen;
+}
+
+/* Move it from its leaf to the first slot of the next leaf: 0, or -1 when
+ * the leaf was the last. */
+static int next_leaf(ms_iter *it) {
+    int t = it->depth - 1;
+    while (t > 0 && it->pos[t - 1] + 1 >= it->node[t - 1]->n) t--;
+    if (t == 0) return -1;
+    it->pos[t - 1]++;
+    for (; t < it->depth; t++) {
+        it->node[t] = AS_CINNER(it->node[t - 1])->c[it->pos[t - 1]];
+        it->pos[t] = 0;
+    }
+    return 0;
+}
+
+/* Whether the last key of leaf nd carries prefix p: from the node's own
+ * prefix when it covers p (no entry read), else from that key. */
+static int last_has_pfx(const struct ms_store_node *nd, const unsigned char *p, size_t pl) {
+    if (nd->n == 0) return 1; /* nothing here ends the range */
+    if (nd->skip >= pl && pl <= MS__PFX) return ms__bytes_eq(nd->pfx, p, pl);
+    const ms__entry *e = AS_CLEAF(nd)->e[nd->n - 1];
+    return e->klen >= pl && ms__bytes_eq(e->data, p, pl);
+}
+
+int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint64_t *out,
+                          int max) {
+    ms_iter it;
+    ms_iter_seek(&it, v, prefix, len);
+    int n = 0;
+    while (it.depth > 0) {
+        const struct ms_store_node *nd = it.node[it.depth - 1];
+        if (n == max) return -1;
+        out[n++] = nd->stamp;
+        /* the range goes on past this leaf only if its last key is in it
+         * (or the seek stood past its end) */
+        if (it.pos[it.depth - 1] < nd->n && !last_has_pfx(nd, prefix, len)) break;
+        if (next_leaf(&it) != 0) break;
+    }
+    return n;
+}
+
 /* Digest a subtree in key order (depth bounded by the tree height). */
 static uint64_t digest_node(const struct ms_store_node *nd, uint64_t h) {
     if (nd->leaf) {

@@ -77,6 +77,9 @@ typedef struct ms_cluster_config {
     int64_t bucket; /* timeline bucket, ns */
     /* TEST ONLY: raft commits without a majority (the checker must catch it). */
     int unsafe_commit;
+    /* TEST ONLY: every read scans its records (no ms_ops_memo); results must
+     * be identical either way. */
+    int read_memo_off;
 } ms_cluster_config;
 
 typedef struct ms_cluster ms_cluster;

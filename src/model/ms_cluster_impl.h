@@ -42,6 +42,7 @@ typedef struct ms_master {
     char name[8];
     ms_store_mem mem;
     ms_store *store;
+    ms_ops_memo *memo; /* read results by content stamp; NULL when cfg.read_memo_off */
     ms_phase phase;
     ms_gate *gate;
     /* apply pipeline */

@@ -349,7 +349,8 @@ int ms__master_init(ms_cluster *c, int i) {
     m->apply_scale = 1.0;
     m->store = ms_store_new(&m->mem);
     m->gate = ms_gate_new(c->s);
-    if (!m->store || !m->gate) return -1;
+    if (!c->cfg.read_memo_off) m->memo = ms_ops_memo_new();
+    if (!m->store || !m->gate || (!c->cfg.read_memo_off && !m->memo)) return -1;
     char err[256];
     if (ms_gen_build(m->store, &c->cfg.image, c->cfg.seed, NULL, err, sizeof err) != 0) {
         snprintf(c->err, sizeof c->err, "cluster image: %.200s", err);
@@ -364,6 +365,7 @@ void ms__master_free(ms_master *m) {
     ms_version_release(m->prev);
     free((void *)m->chunk);
     ms_gate_free(m->gate);
+    ms_ops_memo_free(m->memo);
     ms_store_free(m->store);
 }
 

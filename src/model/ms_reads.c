@@ -357,7 +357,7 @@ static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     leave(a);
     if (!a->pinned && m->phase == MS_PHASE_APPLYING) c->metrics.served_while_applying++;
     ms_view v = a->pinned ? ms_version_view(a->pinned) : ms_store_view(m->store);
-    a->result = ms_ops_run(&v, (ms_read_op)a->op, a->key_a, a->key_b);
+    a->result = ms_ops_run_memo(m->memo, &v, (ms_read_op)a->op, a->key_a, a->key_b);
     a->kind = REPLY_RESULT;
     int crash = a->result.verdict == MS_READ_CRASH;
     reply(c, a);
