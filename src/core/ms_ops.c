@@ -289,6 +289,7 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
  * depends on: the vol record's entry and the leaves of the partition range. */
 typedef struct memo_slot {
     uint64_t vol, vol_stamp;
+    uint64_t cover;    /* ms_view_prefix_cover when the leaves were last checked */
     int meta, nleaves; /* nleaves 0: empty slot */
     uint64_t leaf[MEMO_LEAVES];
     ms_read_verdict verdict;
@@ -326,12 +327,17 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
     const void *p = kl ? ms_view_get_stamped(v, key, kl, &vl, &vs) : NULL;
     if (p == NULL) return parts(v, vol, meta); /* rule 4: not remembered */
     size_t pl = parts_prefix(pfx, vol, meta);
-    uint64_t leaf[MEMO_LEAVES];
-    int nl = ms_view_prefix_stamps(v, pfx, pl, leaf, MEMO_LEAVES);
     memo_slot *sl = &m->slot[(vol * 2 + (uint64_t)meta) % MEMO_SLOTS];
-    if (nl > 0 && sl->nleaves == nl && sl->vol == vol && sl->meta == meta && sl->vol_stamp == vs &&
-        memcmp(sl->leaf, leaf, (size_t)nl * sizeof leaf[0]) == 0) {
+    int mine = sl->nleaves > 0 && sl->vol == vol && sl->meta == meta && sl->vol_stamp == vs;
+    /* first the subtree around the range (no leaf read), then its leaves */
+    uint64_t cover = ms_view_prefix_cover(v, pfx, pl), leaf[MEMO_LEAVES];
+    int nl = mine && cover == sl->cover ? sl->nleaves
+                                        : ms_view_prefix_stamps(v, pfx, pl, leaf, MEMO_LEAVES);
+    if (mine && (cover == sl->cover ||
+                 (nl == sl->nleaves && memcmp(sl->leaf, leaf, (size_t)nl * sizeof leaf[0]) == 0))) {
         m->st.hits++;
+        m->st.covered += cover == sl->cover;
+        sl->cover = cover; /* the range is as remembered inside this subtree */
         r.verdict = sl->verdict;
         r.why = sl->why;
         r.entries = sl->entries;
@@ -349,6 +355,7 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
     if (nl > 0) {
         *sl = (memo_slot){.vol = vol,
                           .vol_stamp = vs,
+                          .cover = cover,
                           .meta = meta,
                           .nleaves = nl,
                           .verdict = r.verdict,

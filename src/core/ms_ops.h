@@ -84,6 +84,7 @@ typedef struct ms_ops_memo ms_ops_memo;
 
 typedef struct ms_ops_memo_stats {
     uint64_t hits, misses; /* scans skipped and scans made */
+    uint64_t covered;      /* hits decided by the subtree's stamp, no leaf read */
 } ms_ops_memo_stats;
 
 /* NULL when out of memory (about 700 KB). */

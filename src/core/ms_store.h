@@ -161,6 +161,13 @@ const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, si
  * or -1 when there are more than max. */
 int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint64_t *out, int max);
 
+/* The stamp of a node whose subtree holds every key carrying prefix (the
+ * lowest inner node above the leaves that hold them, found without reading
+ * a leaf); 0 for an empty view. It moves whenever anything in that subtree
+ * is written, so it is a cheaper but coarser test than the leaf stamps. A
+ * prefix of 36 bytes or more gets the root's stamp. */
+uint64_t ms_view_prefix_cover(const ms_view *v, const void *prefix, size_t len);
+
 /* Order-sensitive digest of every (key, value) pair in key order: the fold
  * of ms_store_digest_entry from MS_STORE_DIGEST_INIT. Equal contents give
  * equal digests, whatever the tree shape. */

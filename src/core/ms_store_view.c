@@ -87,6 +87,27 @@ static int last_has_pfx(const struct ms_store_node *nd, const unsigned char *p, 
     return e->klen >= pl && ms__bytes_eq(e->data, p, pl);
 }
 
+uint64_t ms_view_prefix_cover(const ms_view *v, const void *prefix, size_t len) {
+    const struct ms_store_node *nd = v->root;
+    if (nd == NULL) return 0;
+    /* the first key past the range: prefix with its last non-0xff byte
+     * raised (bytes after it dropped); none when the prefix is all 0xff */
+    unsigned char hi[MS__PFX + 8];
+    size_t hl = len < sizeof hi ? len : 0;
+    memcpy(hi, prefix, hl);
+    while (hl > 0 && hi[hl - 1] == 0xff) hl--;
+    if (hl == 0) return nd->stamp;
+    hi[hl - 1]++;
+    while (!nd->leaf) {
+        int i = ms__inner_child(nd, prefix, len);
+        if (i != ms__inner_child(nd, hi, hl)) break; /* the range spans children */
+        const struct ms_store_node *c = AS_CINNER(nd)->c[i];
+        if (c->leaf) break; /* stop above the leaf: its parent is in cache */
+        nd = c;
+    }
+    return nd->stamp;
+}
+
 int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint64_t *out,
                           int max) {
     ms_iter it;
