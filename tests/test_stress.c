@@ -50,6 +50,7 @@ static void run_one(ms_stress_policy p, ms_snap_mode m) {
     CHECK(r.applies >= 1);
     CHECK(r.writes >= 1);
     CHECK_EQ_I64(r.leaked_bytes, 0);
+    CHECK(r.reader_cpu_s > 0 && r.reader_cpu_s <= (r.seconds + 1) * (double)c.readers);
     if (p == MS_STRESS_UNGUARDED && m == MS_SNAP_INPLACE)
         CHECK(r.torn > 0);
     else
@@ -64,6 +65,13 @@ static void run_one(ms_stress_policy p, ms_snap_mode m) {
         CHECK_EQ_I64(r.gate.applies, r.applies);
         CHECK_EQ_I64(ms_hist_count(r.blocked), r.gate.waits);
         CHECK(ms_hist_count(r.first) >= 1);
+        /* every woken reader is counted in both wake-up spans, and leaves
+         * the gate before its read is served */
+        CHECK_EQ_I64(ms_hist_count(r.release), ms_hist_count(r.wake));
+        CHECK_EQ_I64(ms_hist_count(r.release), r.gate.wakeups);
+        CHECK_EQ_I64(ms_hist_count(r.release_first), ms_hist_count(r.first));
+        CHECK(ms_hist_min(r.release) <= ms_hist_min(r.wake));
+        CHECK(ms_hist_max(r.release) <= ms_hist_max(r.wake));
     }
     if (p == MS_STRESS_FAIL_FAST) {
         CHECK(r.failed > 0);

@@ -63,17 +63,21 @@ typedef struct ms_stress_result {
     uint64_t reads; /* every attempt, failed and timed out included */
     double reads_per_s;
     double served_per_s; /* fresh + stale + torn */
+    double reader_cpu_s; /* CPU time of the reader threads, summed: reads / reader_cpu_s is
+                          * throughput with the CPU time other processes took left out */
     uint64_t fresh, stale, torn, failed, timed_out;
     uint64_t writes, applies;
-    uint64_t keys;         /* keys in the generated image */
-    uint64_t reclaimed;    /* published versions reclaimed after their readers left */
-    int64_t leaked_bytes;  /* store family memory left after teardown (0) */
-    ms_hist *fast;         /* latency of reads served without waiting (ns) */
-    ms_hist *blocked;      /* latency of reads that waited on the gate, timeouts included */
-    ms_hist *apply;        /* apply durations, begin to end */
-    ms_hist *wake;         /* per woken reader: end of the apply -> its read served */
-    ms_hist *first;        /* per apply: end -> the first read served by a woken reader */
-    ms_gate_os_stats gate; /* zero for unguarded and none */
+    uint64_t keys;          /* keys in the generated image */
+    uint64_t reclaimed;     /* published versions reclaimed after their readers left */
+    int64_t leaked_bytes;   /* store family memory left after teardown (0) */
+    ms_hist *fast;          /* latency of reads served without waiting (ns) */
+    ms_hist *blocked;       /* latency of reads that waited on the gate, timeouts included */
+    ms_hist *apply;         /* apply durations, begin to end */
+    ms_hist *wake;          /* per woken reader: end of the apply -> its read served */
+    ms_hist *first;         /* per apply: end -> the first read served by a woken reader */
+    ms_hist *release;       /* per woken reader: end of the apply -> out of the gate */
+    ms_hist *release_first; /* per apply: end -> the first woken reader out of the gate */
+    ms_gate_os_stats gate;  /* zero for unguarded and none */
 } ms_stress_result;
 
 /* Defaults: block, inplace, 2 readers, 100000 keys, 2 s, apply every
