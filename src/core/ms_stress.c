@@ -40,6 +40,10 @@ typedef struct reader {
     uv_thread_t th;
     uint64_t n[OUT_COUNT];
     int64_t cpu_ns; /* the thread's CPU time over its read loop */
+    int phase;      /* ab_phase_ns: 0 gated, 1 not */
+    int64_t phase_cpu0;
+    uint64_t ab_reads[2];
+    int64_t ab_cpu_ns[2];
     ms_hist *fast, *blocked, *wake, *first, *release, *release_first;
 } reader;
 
@@ -55,6 +59,7 @@ typedef struct stress {
     atomic_uint_fast64_t commit;
     atomic_int_fast64_t last_first;   /* end time of the last apply whose first read was seen */
     atomic_int_fast64_t last_release; /* same, for the first waiter out of the gate */
+    int64_t t_start;                  /* when the threads started; set before */
     atomic_int stop;
     atomic_int failed;
     char err[320]; /* written by the first thread to set failed */
@@ -149,6 +154,20 @@ static void note_wake(atomic_int_fast64_t *last, ms_hist *per_waiter, ms_hist *f
         }
 }
 
+/* ab_phase_ns: the kind of phase at t (0 gated, 1 not); on a change, the
+ * CPU time since the last one goes to the phase that ended. */
+static int ab_phase(stress *st, reader *r, int64_t t) {
+    int phase = (int)(((t - st->t_start) / st->c.ab_phase_ns) & 1);
+    if (phase != r->phase) {
+        int64_t cpu = thread_cpu_ns();
+        r->ab_cpu_ns[r->phase] += cpu - r->phase_cpu0;
+        r->phase_cpu0 = cpu;
+        r->phase = phase;
+    }
+    r->ab_reads[phase]++;
+    return phase;
+}
+
 /* One read under the policy; returns its outcome. */
 static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng) {
     ms_read_op op;
@@ -157,7 +176,8 @@ static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng
     int64_t t0 = ms_gate_os_now(), end_ns = 0, released = 0;
     uint64_t commit = atomic_load_explicit(&st->commit, memory_order_acquire);
     int waited = 0;
-    if (st->gate && ms_gate_os_applying(st->gate)) { /* the fast path: one load */
+    int gated = st->gate != NULL && (st->c.ab_phase_ns == 0 || ab_phase(st, r, t0) == 0);
+    if (gated && ms_gate_os_applying(st->gate)) { /* the fast path: one load */
         if (st->c.policy == MS_STRESS_FAIL_FAST) return OUT_FAILED;
         if (st->c.policy == MS_STRESS_BLOCK) {
             ms_gate_os_wait_rc rc = ms_gate_os_wait(st->gate, st->c.timeout_ns, &end_ns);
@@ -208,8 +228,11 @@ static void reader_main(void *arg) {
     ms_rng_init(&rng, st->c.seed, name);
     ms_shared_reader cache = {0};
     int64_t cpu0 = thread_cpu_ns();
+    r->phase_cpu0 = cpu0;
     while (!stopping(st)) r->n[read_once(st, r, &cache, &rng)]++;
-    r->cpu_ns = thread_cpu_ns() - cpu0;
+    int64_t cpu1 = thread_cpu_ns();
+    r->cpu_ns = cpu1 - cpu0;
+    r->ab_cpu_ns[r->phase] += cpu1 - r->phase_cpu0;
     ms_shared_reader_drop(st->ss, &cache);
 }
 
@@ -434,6 +457,8 @@ static int check_config(const ms_stress_config *c, char *err, size_t errlen) {
         why = "duration must be positive";
     else if (c->apply_every_ns < 0 || c->write_every_ns < 0)
         why = "apply_every and write_every must not be negative";
+    else if (c->ab_phase_ns < 0 || (c->ab_phase_ns > 0 && c->policy != MS_STRESS_BLOCK))
+        why = "ab_phase must not be negative, and needs policy block";
     if (why) snprintf(err, errlen, "ms_stress: %s", why);
     return why ? -1 : 0;
 }
@@ -494,6 +519,10 @@ static void collect(stress *st, ms_stress_result *r) {
         r->fresh += rd->n[OUT_FRESH], r->stale += rd->n[OUT_STALE], r->torn += rd->n[OUT_TORN];
         r->failed += rd->n[OUT_FAILED], r->timed_out += rd->n[OUT_TIMEDOUT];
         r->reader_cpu_s += (double)rd->cpu_ns * 1e-9;
+        for (int k = 0; k < 2; k++) {
+            r->ab_reads[k] += rd->ab_reads[k];
+            r->ab_cpu_s[k] += (double)rd->ab_cpu_ns[k] * 1e-9;
+        }
         if (r->fast) ms_hist_merge(r->fast, rd->fast);
         if (r->blocked) ms_hist_merge(r->blocked, rd->blocked);
         if (r->wake) ms_hist_merge(r->wake, rd->wake);
@@ -527,6 +556,7 @@ int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, siz
     }
     uv_thread_t wth, ath;
     int64_t t0 = ms_gate_os_now();
+    st->t_start = t0;
     unsigned started = 0;
     while (started < c->readers &&
            uv_thread_create(&st->rd[started].th, reader_main, &st->rd[started]) == 0)
