@@ -105,12 +105,15 @@ static int stopping(stress *st) {
     return atomic_load_explicit(&st->stop, memory_order_relaxed);
 }
 
-/* Sleep until monotonic time t, in short slices so a stop is seen soon. */
+/* Sleep until monotonic time t, in slices of at most 20 ms so that a stop
+ * is seen soon. Not much shorter: the main thread and the applier sleep
+ * here for most of a run, and each slice is a wake-up competing with the
+ * readers for the CPUs (2 ms slices were 500 a second per thread). */
 static void sleep_until(stress *st, int64_t t) {
     for (;;) {
         int64_t left = t - ms_gate_os_now();
         if (left <= 0 || stopping(st)) return;
-        if (left > 2000000) left = 2000000;
+        if (left > 20000000) left = 20000000;
         struct timespec ts = {0, (long)left};
         nanosleep(&ts, NULL);
     }
