@@ -24,7 +24,7 @@ describe("core.stress", function()
     assert.is_true(r.reads > 0 and r.applies > 0)
     assert.are.equal(0, r.leaked_bytes)
     assert.are.equal(r.gate.waits, r.gate.wakeups + r.gate.timeouts)
-    for _, k in ipairs({ "fast", "blocked", "apply", "wake", "first_read" }) do
+    for _, k in ipairs({ "fast", "blocked", "apply", "wake", "first_read", "release", "first_release" }) do
       assert.is_number(r.latency[k].p99)
     end
   end)

@@ -50,6 +50,7 @@ static void run_one(ms_stress_policy p, ms_snap_mode m) {
     CHECK(r.applies >= 1);
     CHECK(r.writes >= 1);
     CHECK_EQ_I64(r.leaked_bytes, 0);
+    CHECK(r.reader_cpu_s > 0 && r.reader_cpu_s <= (r.seconds + 1) * (double)c.readers);
     if (p == MS_STRESS_UNGUARDED && m == MS_SNAP_INPLACE)
         CHECK(r.torn > 0);
     else
@@ -64,6 +65,13 @@ static void run_one(ms_stress_policy p, ms_snap_mode m) {
         CHECK_EQ_I64(r.gate.applies, r.applies);
         CHECK_EQ_I64(ms_hist_count(r.blocked), r.gate.waits);
         CHECK(ms_hist_count(r.first) >= 1);
+        /* every woken reader is counted in both wake-up spans, and leaves
+         * the gate before its read is served */
+        CHECK_EQ_I64(ms_hist_count(r.release), ms_hist_count(r.wake));
+        CHECK_EQ_I64(ms_hist_count(r.release), r.gate.wakeups);
+        CHECK_EQ_I64(ms_hist_count(r.release_first), ms_hist_count(r.first));
+        CHECK(ms_hist_min(r.release) <= ms_hist_min(r.wake));
+        CHECK(ms_hist_max(r.release) <= ms_hist_max(r.wake));
     }
     if (p == MS_STRESS_FAIL_FAST) {
         CHECK(r.failed > 0);
@@ -99,6 +107,30 @@ static void test_bad_config(void) {
     c.readers = 0;
     CHECK(ms_stress_run(&c, &r, err, sizeof err) == -1);
     CHECK_STR(err, "ms_stress: readers must be 1..64");
+    c = config(MS_STRESS_NONE, MS_SNAP_ASIDE);
+    c.ab_phase_ns = INT64_C(10000000);
+    CHECK(ms_stress_run(&c, &r, err, sizeof err) == -1);
+    CHECK_STR(err, "ms_stress: ab_phase must not be negative, and needs policy block");
+}
+
+/* Gate and no gate in alternate phases: every read and every nanosecond of
+ * reader CPU time lands in exactly one kind of phase, and both kinds ran. */
+static void test_ab_phases(void) {
+    ms_stress_config c = config(MS_STRESS_BLOCK, MS_SNAP_INPLACE);
+    c.apply_every_ns = 0;
+    c.ab_phase_ns = INT64_C(10000000);
+    ms_stress_result r;
+    char err[256];
+    int rc = ms_stress_run(&c, &r, err, sizeof err);
+    CHECK(rc == 0);
+    if (rc != 0) return;
+    CHECK(r.ab_reads[0] > 0 && r.ab_reads[1] > 0);
+    CHECK_EQ_I64(r.ab_reads[0] + r.ab_reads[1], r.reads);
+    double cpu = r.ab_cpu_s[0] + r.ab_cpu_s[1];
+    CHECK(cpu > r.reader_cpu_s - 1e-6 && cpu < r.reader_cpu_s + 1e-6);
+    CHECK(r.ab_cpu_s[0] > 0 && r.ab_cpu_s[1] > 0);
+    CHECK_EQ_I64(r.gate.waits, 0);
+    ms_stress_result_free(&r);
 }
 
 static void test_names(void) {
@@ -115,5 +147,6 @@ int main(void) {
     RUN(test_names);
     RUN(test_bad_config);
     RUN(test_every_policy_and_mode);
+    RUN(test_ab_phases);
     return ms_test_end();
 }

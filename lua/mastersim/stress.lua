@@ -94,7 +94,10 @@ function M.summary(r)
     ("applies   %d (every %.3f s), %d writes, %d versions reclaimed\n"):format(
       r.applies, r.apply_every, r.writes, r.reclaimed),
     latency_line("apply", l.apply),
-    "wake-up   end of an apply -> read served\n",
+    "wake-up   end of an apply -> reader out of the gate (release)\n",
+    latency_line("per waiter", l.release),
+    latency_line("first out", l.first_release),
+    "          end of an apply -> its read served (end to end)\n",
     latency_line("per waiter", l.wake),
     latency_line("first read", l.first_read),
     ("gate      waits %d  wakeups %d  timeouts %d  max waiting %d  longest wait %s\n"):format(

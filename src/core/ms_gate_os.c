@@ -65,8 +65,13 @@ int ms_gate_os_end(ms_gate_os *g) {
     g->st.applies++;
     int n = (int)g->st.waiting;
     atomic_store_explicit(&g->applying, 0, memory_order_release);
-    uv_cond_broadcast(&g->cv);
     uv_mutex_unlock(&g->mu);
+    /* After the unlock: a waiter woken while we still held mu would
+     * preempt us, find mu taken, sleep on it and need us back on the CPU
+     * to be woken a second time. Nobody is lost: a waiter is in
+     * uv_cond_wait before we could take mu, and one that takes mu after
+     * us sees the new generation (or the flag clear) and does not wait. */
+    uv_cond_broadcast(&g->cv);
     return n;
 }
 

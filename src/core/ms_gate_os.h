@@ -7,7 +7,8 @@
  * waiting, the counters) goes through one mutex and one condition
  * variable (libuv's uv_mutex / uv_cond, monotonic clock). The flag only
  * changes under that mutex, so a waiter that saw it set under the mutex
- * cannot miss the broadcast of the end. A waiter leaves when the apply it
+ * cannot miss the broadcast of the end (sent just after the mutex is
+ * released, so that woken waiters do not find it still held). A waiter leaves when the apply it
  * waited for ended (an apply generation counter, so a new apply begun
  * right after the end does not keep it) or when its own deadline passes.
  *

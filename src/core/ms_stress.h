@@ -24,7 +24,13 @@
  * Every read is classified: torn (ms_ops verdict torn, crash or unusable),
  * fresh (the index it observed >= the commit index when it was issued: the
  * snapshot's index from the moment an apply begins), stale, failed, or
- * timed out. */
+ * timed out.
+ *
+ * ab_phase_ns measures the gate's cost without the noise between runs
+ * (each builds its own store, and on a shared machine the CPU share
+ * swings): the same readers on the same store alternate phases with the
+ * gate check (block) and without it (none), and reads and CPU time are
+ * counted per kind of phase. */
 #ifndef MS_STRESS_H
 #define MS_STRESS_H
 
@@ -56,6 +62,8 @@ typedef struct ms_stress_config {
     int64_t write_every_ns; /* period of writes; 0: no writer */
     int64_t timeout_ns;     /* block: per-waiter timeout; < 0: none */
     uint64_t seed;          /* image and op choices */
+    int64_t ab_phase_ns;    /* > 0 (block only): alternate phases of this length with
+                             * and without the gate check; 0: off */
 } ms_stress_config;
 
 typedef struct ms_stress_result {
@@ -63,17 +71,24 @@ typedef struct ms_stress_result {
     uint64_t reads; /* every attempt, failed and timed out included */
     double reads_per_s;
     double served_per_s; /* fresh + stale + torn */
+    double reader_cpu_s; /* CPU time of the reader threads, summed: reads / reader_cpu_s is
+                          * throughput with the CPU time other processes took left out */
     uint64_t fresh, stale, torn, failed, timed_out;
     uint64_t writes, applies;
-    uint64_t keys;         /* keys in the generated image */
-    uint64_t reclaimed;    /* published versions reclaimed after their readers left */
-    int64_t leaked_bytes;  /* store family memory left after teardown (0) */
-    ms_hist *fast;         /* latency of reads served without waiting (ns) */
-    ms_hist *blocked;      /* latency of reads that waited on the gate, timeouts included */
-    ms_hist *apply;        /* apply durations, begin to end */
-    ms_hist *wake;         /* per woken reader: end of the apply -> its read served */
-    ms_hist *first;        /* per apply: end -> the first read served by a woken reader */
-    ms_gate_os_stats gate; /* zero for unguarded and none */
+    uint64_t keys;          /* keys in the generated image */
+    uint64_t reclaimed;     /* published versions reclaimed after their readers left */
+    int64_t leaked_bytes;   /* store family memory left after teardown (0) */
+    ms_hist *fast;          /* latency of reads served without waiting (ns) */
+    ms_hist *blocked;       /* latency of reads that waited on the gate, timeouts included */
+    ms_hist *apply;         /* apply durations, begin to end */
+    ms_hist *wake;          /* per woken reader: end of the apply -> its read served */
+    ms_hist *first;         /* per apply: end -> the first read served by a woken reader */
+    ms_hist *release;       /* per woken reader: end of the apply -> out of the gate */
+    ms_hist *release_first; /* per apply: end -> the first woken reader out of the gate */
+    ms_gate_os_stats gate;  /* zero for unguarded and none */
+    uint64_t ab_reads[2];   /* ab_phase_ns: reads in phases with [0] and without [1] the
+                             * gate check */
+    double ab_cpu_s[2];     /* ab_phase_ns: the readers' CPU time in those phases */
 } ms_stress_result;
 
 /* Defaults: block, inplace, 2 readers, 100000 keys, 2 s, apply every

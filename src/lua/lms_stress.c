@@ -107,6 +107,7 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
     lms_setint(L, "reads", (int64_t)r->reads);
     lms_setnum(L, "reads_per_s", r->reads_per_s);
     lms_setnum(L, "served_per_s", r->served_per_s);
+    lms_setnum(L, "reader_cpu", r->reader_cpu_s);
     lua_createtable(L, 0, 5);
     lms_setint(L, "fresh", (int64_t)r->fresh), lms_setint(L, "stale", (int64_t)r->stale),
         lms_setint(L, "torn", (int64_t)r->torn);
@@ -115,10 +116,11 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
     lms_setint(L, "writes", (int64_t)r->writes), lms_setint(L, "applies", (int64_t)r->applies);
     lms_setint(L, "reclaimed", (int64_t)r->reclaimed),
         lms_setint(L, "leaked_bytes", r->leaked_bytes);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 7);
     set_hist(L, "fast", r->fast), set_hist(L, "blocked", r->blocked);
     set_hist(L, "apply", r->apply), set_hist(L, "wake", r->wake);
-    set_hist(L, "first_read", r->first);
+    set_hist(L, "first_read", r->first), set_hist(L, "release", r->release);
+    set_hist(L, "first_release", r->release_first);
     lua_setfield(L, -2, "latency");
     lua_createtable(L, 0, 5);
     lms_setint(L, "waits", (int64_t)r->gate.waits),
