@@ -13,6 +13,7 @@
 #include "ms_raft.h"
 #include "ms_rng.h"
 #include "ms_store.h"
+#include "ms_timerq.h"
 
 /* Event kinds of the model (range 0x4d53xxxx: "MS"). */
 enum {
@@ -87,7 +88,8 @@ struct ms_read {
     int64_t total_wait;
     int target;        /* node of the next attempt */
     ms_attempt *cur;   /* the attempt in flight, or NULL */
-    ms_event_id timer; /* the attempt's timeout, or the retry backoff */
+    uint64_t timeout;  /* the attempt's timer: a ticket in its group's timeout queue */
+    ms_event_id retry; /* the retry backoff */
     ms_read *next_free;
 };
 
@@ -156,6 +158,7 @@ typedef struct ms_cluster {
     uint64_t next_read, next_attempt;
 
     client_state *clients[MS_MAX_CLIENT_GROUPS];
+    ms_timerq timeouts[MS_MAX_CLIENT_GROUPS]; /* per group: one duration, so FIFO */
     int client_base[MS_MAX_CLIENT_GROUPS];
     /* commit times, for staleness in time */
     int64_t *commit_time;
