@@ -612,7 +612,7 @@ static void on_arrive(ms_sched *s, void *ctx, uint64_t group, uint64_t b) {
     int client = c->client_base[group] + (int)ms_rng_below(&c->workload, (uint64_t)g->count);
     start_read(c, (int)group, client);
     double rate = g->rate * g->count;
-    double dt = g->poisson ? -log(1.0 - ms_rng_uniform(&c->workload)) / rate : 1.0 / rate;
+    double dt = g->poisson ? ms_rng_exponential(&c->workload, 1.0 / rate) : 1.0 / rate;
     int64_t next = ms_sched_now(s) + (int64_t)(dt * NS);
     if (next < c->cfg.duration) ms_sched_at(s, next, EV_ARRIVE, on_arrive, c, group, 0);
 }
@@ -643,7 +643,7 @@ int ms__reads_start(ms_cluster *c) {
                 schedule_next_closed(c, gi, c->client_base[gi] + i, off);
             }
         } else if (g->rate > 0) {
-            double dt = -log(1.0 - ms_rng_uniform(&c->workload)) / (g->rate * g->count);
+            double dt = ms_rng_exponential(&c->workload, 1.0 / (g->rate * g->count));
             ms_sched_at(c->s, (int64_t)(dt * NS), EV_ARRIVE, on_arrive, c, (uint64_t)gi, 0);
         }
     }
