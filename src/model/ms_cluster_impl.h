@@ -31,7 +31,7 @@ enum {
     EV_REPLY = 0x4d530015,      /* a = read id: the reply reaches the client */
     EV_TIMEOUT = 0x4d530016,    /* a = read id: the client's attempt timer fired */
     EV_WRITE = 0x4d530020,      /* the next write is proposed */
-    EV_WRITE_CHECK = 0x4d530021 /* a = write id: has the proposal committed? */
+    EV_WRITE_CHECK = 0x4d530021 /* a = write id: has the proposal committed? (timer queue) */
 };
 
 typedef struct ms_read ms_read;
@@ -172,6 +172,9 @@ typedef struct ms_cluster {
     /* writes */
     uint64_t write_seq;
     ms_pool write_pool;
+    /* a proposal's commit check, after write_timeout or (no leader)
+     * write_timeout / 10 + 1: one duration per queue, so FIFO */
+    ms_timerq write_checks[2];
     struct ms_pending_write *free_writes;
     uint64_t max_vol_hint, max_node_id, min_node_id, nodes_dn;
     /* triggers */
