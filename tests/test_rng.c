@@ -130,6 +130,92 @@ static void test_exponential_normal(void) {
     CHECK(fabs(sqrt(nsq / N) - 2.0) < 0.01);
 }
 
+/* The ziggurat samplers against their exact CDFs: Kolmogorov-Smirnov
+ * (sqrt(N) D below 1.95, alpha 0.001), a chi-square over 200 equiprobable
+ * bins (199 df: mean 199, sd 20; bound at 5 sd), the tail beyond the base
+ * layer's edge R (drawn by the tail method) at its exact rate within 5
+ * Poisson sd, and "1 output" for nearly every draw. */
+static double normal_cdf(double x) {
+    return 0.5 * erfc(-x / sqrt(2.0));
+}
+static double exp_cdf(double x) {
+    return x <= 0 ? 0 : -expm1(-x);
+}
+
+static void check_shape(double *v, double (*cdf)(double), double tail_at, double tail_p) {
+    int64_t bins[200] = {0}, tail = 0;
+    for (int i = 0; i < N; i++) {
+        int b = (int)(cdf(v[i]) * 200);
+        bins[b < 0 ? 0 : b > 199 ? 199 : b]++;
+        tail += fabs(v[i]) > tail_at;
+    }
+    double chi = 0, e = N / 200.0;
+    for (int b = 0; b < 200; b++) chi += (bins[b] - e) * (bins[b] - e) / e;
+    CHECK(chi < 199 + 5 * 20);
+    qsort(v, N, sizeof *v, cmp_double);
+    double d = 0;
+    for (int i = 0; i < N; i++) {
+        double f = cdf(v[i]), lo = f - (double)i / N, hi = (double)(i + 1) / N - f;
+        if (lo > d) d = lo;
+        if (hi > d) d = hi;
+    }
+    CHECK(sqrt((double)N) * d < 1.95);
+    double want = tail_p * N;
+    CHECK(fabs((double)tail - want) < 5 * sqrt(want));
+}
+
+/* Fraction of draws that took exactly one output. */
+static double one_output(double (*draw)(ms_rng *), ms_rng *r, double *v) {
+    int64_t one = 0;
+    for (int i = 0; i < N; i++) {
+        ms_rng ahead = *r;
+        ms_rng_next(&ahead);
+        v[i] = draw(r);
+        one += memcmp(ahead.s, r->s, sizeof ahead.s) == 0;
+    }
+    return (double)one / N;
+}
+
+static double draw_normal(ms_rng *r) {
+    return ms_rng_normal(r, 0, 1);
+}
+static double draw_exp(ms_rng *r) {
+    return ms_rng_exponential(r, 1);
+}
+
+static void test_ziggurat_shape(void) {
+    double *v = malloc(N * sizeof *v);
+    if (!v) return;
+    ms_rng r;
+    ms_rng_init(&r, 11, "ziggurat");
+    double one = one_output(draw_normal, &r, v);
+    CHECK(one > 0.98); /* 98.5% expected */
+    double m1 = 0, m2 = 0, m3 = 0, m4 = 0;
+    for (int i = 0; i < N; i++) {
+        m1 += v[i];
+        m2 += v[i] * v[i];
+        m3 += v[i] * v[i] * v[i];
+        m4 += v[i] * v[i] * v[i] * v[i];
+    }
+    CHECK(fabs(m1 / N) < 0.005);     /* sd of the mean: 0.001 */
+    CHECK(fabs(m2 / N - 1) < 0.007); /* sd: 0.0014 */
+    CHECK(fabs(m3 / N) < 0.02);      /* skewness, sd 0.0039 */
+    CHECK(fabs(m4 / N - 3) < 0.05);  /* kurtosis, sd 0.0098 */
+    check_shape(v, normal_cdf, 3.6541528853610088, erfc(3.6541528853610088 / sqrt(2.0)));
+    ms_rng_init(&r, 12, "ziggurat");
+    one = one_output(draw_exp, &r, v);
+    CHECK(one > 0.97); /* 97.8% expected */
+    m1 = m2 = 0;
+    for (int i = 0; i < N; i++) {
+        m1 += v[i];
+        m2 += v[i] * v[i];
+    }
+    CHECK(fabs(m1 / N - 1) < 0.005); /* sd 0.001 */
+    CHECK(fabs(m2 / N - 2) < 0.025); /* E[x^2] = 2, sd 0.0045 */
+    check_shape(v, exp_cdf, 7.69711747013104972, exp(-7.69711747013104972));
+    free(v);
+}
+
 static void test_lognormal(void) {
     ms_rng r;
     ms_rng_init(&r, 5, "lognormal");
@@ -194,6 +280,7 @@ int main(void) {
     RUN(test_uniform);
     RUN(test_below);
     RUN(test_exponential_normal);
+    RUN(test_ziggurat_shape);
     RUN(test_lognormal);
     RUN(test_pareto);
     RUN(test_weighted);

@@ -88,8 +88,18 @@ void ms_hist_reset(ms_hist *h) {
     h->min = INT64_MAX;
 }
 
+/* The common case, one in-range value: the sum needs an add and a carry,
+ * not the 128-bit product. */
 int ms_hist_record(ms_hist *h, int64_t v) {
-    return ms_hist_record_n(h, v, 1);
+    if (v < 0 || v > MS_HIST_HIGHEST) return ms_hist_record_n(h, v, 1);
+    h->counts[index_of(v)]++;
+    h->total++;
+    if (v < h->min) h->min = v;
+    if (v > h->max) h->max = v;
+    uint64_t lo = h->sum_lo + (uint64_t)v;
+    h->sum_hi += lo < h->sum_lo;
+    h->sum_lo = lo;
+    return 0;
 }
 
 int ms_hist_record_n(ms_hist *h, int64_t v, int64_t count) {

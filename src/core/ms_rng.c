@@ -2,11 +2,13 @@
  * derivation, and the distributions the model draws from. */
 #include "ms_rng.h"
 
+#include "ms_rng_zig.h"
+
 #include <math.h>
 
 /* Standard normal quantile at 0.99: the lognormal's p99 is median * e^(z99 sigma). */
 #define Z99 2.3263478740408408
-#define TWO_PI 6.283185307179586
+#define LAYER_MASK (MS_ZIG_LAYERS - 1)
 
 static uint64_t rotl(uint64_t x, int k) {
     return (x << k) | (x >> (64 - k));
@@ -76,14 +78,58 @@ static double open_uniform(ms_rng *r) {
     return 1.0 - ms_rng_uniform(r);
 }
 
+/* The ziggurat (Marsaglia & Tsang 2000; tables in ms_rng_zig.c). One output
+ * picks a layer (its low 8 bits) and a point across it (its top 53 bits);
+ * the point lies inside the density's rectangle core nearly always
+ * (98.5% of draws for the normal, 97.8% for the exponential): no libm
+ * call. Otherwise the wedge test draws a second uniform and evaluates the
+ * density, and the base layer's tail is sampled by the tail method. */
+
+/* Unit exponential: the tail beyond R is R plus a unit exponential. */
+static double std_exponential(ms_rng *r) {
+    const double *x = ms__zig_exp_x, *f = ms__zig_exp_f;
+    for (;;) {
+        uint64_t bits = ms_rng_next(r);
+        unsigned i = (unsigned)(bits & LAYER_MASK);
+        double u = (double)(bits >> 11) * 0x1.0p-53;
+        double v = u * x[i];
+        if (v < x[i + 1]) return v;
+        if (i == 0) return MS_ZIG_EXP_R - log(open_uniform(r));
+        if (f[i + 1] + (f[i] - f[i + 1]) * ms_rng_uniform(r) < exp(-v)) return v;
+    }
+}
+
+/* Marsaglia's tail method for |z| > R: x = -ln(u1) / R, y = -ln(u2),
+ * accept when 2y > x^2 and return R + x (with the layer draw's sign). */
+static double normal_tail(ms_rng *r, int negative) {
+    double x, y;
+    do {
+        x = -log(open_uniform(r)) / MS_ZIG_NORM_R;
+        y = -log(open_uniform(r));
+    } while (2.0 * y < x * x);
+    return negative ? -(MS_ZIG_NORM_R + x) : MS_ZIG_NORM_R + x;
+}
+
+/* Standard normal: the top 53 bits give a signed point in [-1, 1). */
+static double std_normal(ms_rng *r) {
+    const double *x = ms__zig_norm_x, *f = ms__zig_norm_f;
+    for (;;) {
+        uint64_t bits = ms_rng_next(r);
+        unsigned i = (unsigned)(bits & LAYER_MASK);
+        double u = (double)(bits >> 11) * 0x1.0p-52 - 1.0;
+        double v = u * x[i];
+        if (fabs(v) < x[i + 1]) return v;
+        if (i == 0) return normal_tail(r, u < 0);
+        if (f[i + 1] + (f[i] - f[i + 1]) * ms_rng_uniform(r) < exp(-0.5 * v * v)) return v;
+    }
+}
+
 double ms_rng_exponential(ms_rng *r, double mean) {
-    return -mean * log(open_uniform(r));
+    return mean * std_exponential(r);
 }
 
 double ms_rng_normal(ms_rng *r, double mean, double sd) {
-    double u1 = open_uniform(r);
-    double u2 = ms_rng_uniform(r);
-    return mean + sd * sqrt(-2.0 * log(u1)) * cos(TWO_PI * u2);
+    return mean + sd * std_normal(r);
 }
 
 double ms_rng_lognormal(ms_rng *r, double median, double p99) {

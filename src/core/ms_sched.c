@@ -83,6 +83,18 @@ static inline int before(const entry *x, const entry *y) {
     return x->t < y->t || (x->t == y->t && x->key < y->key);
 }
 
+/* The same without short-circuits, so that picking the smaller child
+ * compiles to a conditional move instead of a branch taken at random
+ * (callgrind's branch model on bench_cluster 5: 4.3 mispredicts per pop
+ * down to 1). That wins while the heap is cache-resident; in a heap far
+ * larger than the cache the branchy form wins, as speculation starts the
+ * next level's loads early (bench_sched, 100K pending). */
+static inline int before_nb(const entry *x, const entry *y) {
+    return (x->t < y->t) | ((x->t == y->t) & (x->key < y->key));
+}
+
+#define CACHED_LEN 8192 /* entries (128 KB): the heap sizes where before_nb wins */
+
 static void sift_up(entry *h, size_t i) {
     entry e = h[i];
     while (i > 0) {
@@ -96,10 +108,12 @@ static void sift_up(entry *h, size_t i) {
 
 static void sift_down(entry *h, size_t len, size_t i) {
     entry e = h[i];
+    int cached = len <= CACHED_LEN;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= len) break;
-        if (c + 1 < len && before(&h[c + 1], &h[c])) c++;
+        if (c + 1 < len)
+            c += (size_t)(cached ? before_nb(&h[c + 1], &h[c]) : before(&h[c + 1], &h[c]));
         if (!before(&h[c], &e)) break;
         h[i] = h[c];
         i = c;

@@ -54,7 +54,7 @@ static void dist(lua_State *L, int t, const char *k, ms_dist *out) {
     int kind = luaL_checkoption(L, -1, NULL, kinds);
     lua_pop(L, 1);
     double p1 = num(L, d, "p1", 0) * 1e9, p2 = num(L, d, "p2", 0) * 1e9;
-    *out = (ms_dist){(ms_dist_kind)kind, p1, p2};
+    *out = ms_dist_make((ms_dist_kind)kind, p1, p2);
     if (!ms_dist_valid(out)) luaL_error(L, "cluster config: bad distribution for '%s'", k);
     lua_pop(L, 1);
 }

@@ -102,7 +102,7 @@ static void push_reads(lua_State *L, const ms_metrics *m) {
     }
     lua_setfield(L, -2, "by_op");
     lua_createtable(L, 0, 3);
-    push_hist(L, m->lat_all, 1e-9);
+    push_hist(L, ms_metrics_lat_all(m), 1e-9);
     lua_setfield(L, -2, "all");
     push_hist(L, m->lat_apply, 1e-9);
     lua_setfield(L, -2, "during_apply");

@@ -13,6 +13,7 @@
 #include "ms_raft.h"
 #include "ms_rng.h"
 #include "ms_store.h"
+#include "ms_timerq.h"
 
 /* Event kinds of the model (range 0x4d53xxxx: "MS"). */
 enum {
@@ -30,7 +31,7 @@ enum {
     EV_REPLY = 0x4d530015,      /* a = read id: the reply reaches the client */
     EV_TIMEOUT = 0x4d530016,    /* a = read id: the client's attempt timer fired */
     EV_WRITE = 0x4d530020,      /* the next write is proposed */
-    EV_WRITE_CHECK = 0x4d530021 /* a = write id: has the proposal committed? */
+    EV_WRITE_CHECK = 0x4d530021 /* a = write id: has the proposal committed? (timer queue) */
 };
 
 typedef struct ms_read ms_read;
@@ -88,7 +89,8 @@ struct ms_read {
     int64_t total_wait;
     int target;        /* node of the next attempt */
     ms_attempt *cur;   /* the attempt in flight, or NULL */
-    ms_event_id timer; /* the attempt's timeout, or the retry backoff */
+    uint64_t timeout;  /* the attempt's timer: a ticket in its group's timeout queue */
+    ms_event_id retry; /* the retry backoff */
     ms_read *next_free;
 };
 
@@ -157,6 +159,7 @@ typedef struct ms_cluster {
     uint64_t next_read, next_attempt;
 
     client_state *clients[MS_MAX_CLIENT_GROUPS];
+    ms_timerq timeouts[MS_MAX_CLIENT_GROUPS]; /* per group: one duration, so FIFO */
     int client_base[MS_MAX_CLIENT_GROUPS];
     /* commit times, for staleness in time */
     int64_t *commit_time;
@@ -170,6 +173,9 @@ typedef struct ms_cluster {
     /* writes */
     uint64_t write_seq;
     ms_pool write_pool;
+    /* a proposal's commit check, after write_timeout or (no leader)
+     * write_timeout / 10 + 1: one duration per queue, so FIFO */
+    ms_timerq write_checks[2];
     struct ms_pending_write *free_writes;
     uint64_t max_vol_hint, max_node_id, min_node_id, nodes_dn;
     /* triggers */

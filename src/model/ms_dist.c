@@ -6,24 +6,29 @@
 /* Standard normal quantile at 0.99 (as in ms_rng_lognormal). */
 #define Z99 2.3263478740408408
 
-ms_dist ms_dist_const(double v) {
-    ms_dist d = {MS_DIST_CONST, v, v};
+ms_dist ms_dist_make(ms_dist_kind kind, double p1, double p2) {
+    ms_dist d = {kind, p1, p2, 0, 0};
+    if (kind == MS_DIST_LOGNORMAL && p1 > 0) {
+        d.mu = log(p1);
+        d.sigma = (log(p2) - d.mu) / Z99;
+    }
     return d;
+}
+
+ms_dist ms_dist_const(double v) {
+    return ms_dist_make(MS_DIST_CONST, v, v);
 }
 
 ms_dist ms_dist_uniform(double lo, double hi) {
-    ms_dist d = {MS_DIST_UNIFORM, lo, hi};
-    return d;
+    return ms_dist_make(MS_DIST_UNIFORM, lo, hi);
 }
 
 ms_dist ms_dist_exponential(double mean) {
-    ms_dist d = {MS_DIST_EXP, mean, 0};
-    return d;
+    return ms_dist_make(MS_DIST_EXP, mean, 0);
 }
 
 ms_dist ms_dist_lognormal(double median, double p99) {
-    ms_dist d = {MS_DIST_LOGNORMAL, median, p99};
-    return d;
+    return ms_dist_make(MS_DIST_LOGNORMAL, median, p99);
 }
 
 int ms_dist_valid(const ms_dist *d) {
@@ -35,7 +40,8 @@ int ms_dist_valid(const ms_dist *d) {
     case MS_DIST_UNIFORM:
         return isfinite(d->p2) && d->p2 >= d->p1;
     case MS_DIST_LOGNORMAL:
-        return isfinite(d->p2) && d->p1 > 0 && d->p2 >= d->p1;
+        return isfinite(d->p2) && d->p1 > 0 && d->p2 >= d->p1 && d->mu == log(d->p1) &&
+               d->sigma == (log(d->p2) - d->mu) / Z99;
     }
     return 0;
 }
@@ -49,7 +55,7 @@ double ms_dist_sample(const ms_dist *d, ms_rng *r) {
     case MS_DIST_EXP:
         return ms_rng_exponential(r, d->p1);
     case MS_DIST_LOGNORMAL:
-        return ms_rng_lognormal(r, d->p1, d->p2);
+        return exp(ms_rng_normal(r, d->mu, d->sigma)); /* as ms_rng_lognormal(r, p1, p2) */
     }
     return 0;
 }

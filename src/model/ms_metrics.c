@@ -102,11 +102,17 @@ void ms_metrics_done(ms_metrics *m, int op, ms_outcome o, int64_t arrived, int64
     }
     if (code) m->code_count[code_slot(m, code)]++;
     if (latency < 0) latency = 0;
-    ms_hist_record(m->lat_all, latency);
     ms_hist_record(overlapped ? m->lat_apply : m->lat_other, latency);
     ms_timeline_bucket *b = bucket_at(m, arrived);
     b->outcomes[o]++;
     b->lat[lat_bin(latency)]++;
+}
+
+const ms_hist *ms_metrics_lat_all(const ms_metrics *m) {
+    ms_hist_reset(m->lat_all);
+    ms_hist_merge(m->lat_all, m->lat_apply);
+    ms_hist_merge(m->lat_all, m->lat_other);
+    return m->lat_all;
 }
 
 size_t ms_metrics_open(ms_interval_list *l, int node, int64_t start, int kind) {

@@ -61,6 +61,8 @@ typedef struct ms_metrics {
     char code_name[MS_MAX_CODES][24];
     uint64_t code_count[MS_MAX_CODES];
     int ncodes;
+    /* lat_all is not recorded per read: it is lat_apply + lat_other, built
+     * on demand by ms_metrics_lat_all (read it only through that) */
     ms_hist *lat_all, *lat_apply, *lat_other, *wait, *stale_index, *stale_time;
     uint64_t monotonic_regressions;
     uint64_t load[16]; /* attempts served per master */
@@ -92,6 +94,11 @@ void ms_metrics_done(ms_metrics *m, int op, ms_outcome o, int64_t arrived, int64
                      int overlapped, const char *code);
 
 /* Open and close intervals (applies, phases); record a fault. */
+/* The latency of every logical read: lat_apply and lat_other merged into
+ * m->lat_all (a cache the metrics own, rebuilt on each call; exactly what
+ * recording every read into it would have given). */
+const ms_hist *ms_metrics_lat_all(const ms_metrics *m);
+
 size_t ms_metrics_open(ms_interval_list *l, int node, int64_t start, int kind);
 void ms_metrics_close(ms_interval_list *l, size_t i, int64_t finish);
 void ms_metrics_fault(ms_metrics *m, int64_t t, const char *action, int node);

@@ -6,13 +6,31 @@
 static void on_election(ms_sched *s, void *ctx, uint64_t a, uint64_t b);
 static void on_tick(ms_sched *s, void *ctx, uint64_t a, uint64_t b);
 
+/* Arm the election event for nd->election_at. */
+static void arm_election(rnode *nd) {
+    nd->election_armed_at = nd->election_at;
+    nd->election_ev = ms_sched_at(nd->g->sched, nd->election_at, MS_RAFT_EV_ELECTION, on_election,
+                                  nd, (uint64_t)nd->id, nd->term);
+}
+
+/* A follower resets its timer on every append from the leader (hundreds a
+ * second under writes). Cancelling and rescheduling each time left one
+ * dead heap entry per reset until the old deadline passed, ~1000 in all,
+ * which doubled the scheduler's heap depth for every other event. So the
+ * reset only moves the deadline; an event already armed no later than it
+ * stays, and on firing early re-arms for the deadline (one wake per
+ * election_min or so). Only a reset to an earlier deadline re-schedules.
+ * The election still starts exactly at the last reset's deadline. */
 void ms__raft_reset_election(rnode *nd) {
     ms_raft *g = nd->g;
-    if (nd->election_ev) ms_sched_cancel(g->sched, nd->election_ev);
     int64_t span = g->cfg.election_max - g->cfg.election_min;
     int64_t t = g->cfg.election_min + (int64_t)ms_rng_below(&g->rng, (uint64_t)span);
-    nd->election_ev = ms_sched_after(g->sched, t, MS_RAFT_EV_ELECTION, on_election, nd,
-                                     (uint64_t)nd->id, nd->term);
+    nd->election_at = ms_sched_now(g->sched) + t;
+    if (nd->election_ev) {
+        if (nd->election_armed_at <= nd->election_at) return;
+        ms_sched_cancel(g->sched, nd->election_ev);
+    }
+    arm_election(nd);
 }
 
 void ms__raft_stop_timers(rnode *nd) {
@@ -165,9 +183,13 @@ void ms__raft_campaign(rnode *nd, int prevote, int transfer) {
 }
 
 static void on_election(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
-    (void)s, (void)a, (void)b;
+    (void)a, (void)b;
     rnode *nd = ctx;
     nd->election_ev = 0;
+    if (ms_sched_now(s) < nd->election_at) { /* reset since armed: wait for the deadline */
+        arm_election(nd);
+        return;
+    }
     if (!nd->up || nd->role == MS_RAFT_LEADER) return;
     ms__raft_campaign(nd, nd->g->cfg.prevote, 0);
 }

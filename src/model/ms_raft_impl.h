@@ -93,6 +93,9 @@ typedef struct rnode {
     uint64_t commit, applied;
     uint8_t *votes; /* per node: 0 none, 1 granted, 2 rejected */
     ms_event_id election_ev, heartbeat_ev, watch_ev;
+    /* the election deadline, and the time election_ev is armed for (at or
+     * before it: see ms__raft_reset_election) */
+    int64_t election_at, election_armed_at;
     int64_t last_leader_contact;
     int64_t quorum_check_at;
     rprog *prog;

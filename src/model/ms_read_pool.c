@@ -75,5 +75,8 @@ void ms__reads_free(ms_cluster *c) {
     for (size_t i = 0; i < c->read_pool.n; i++) free(c->read_pool.blocks[i]);
     free(c->attempt_pool.blocks);
     free(c->read_pool.blocks);
-    for (int g = 0; g < MS_MAX_CLIENT_GROUPS; g++) free(c->clients[g]);
+    for (int g = 0; g < MS_MAX_CLIENT_GROUPS; g++) {
+        free(c->clients[g]);
+        ms_timerq_free(&c->timeouts[g]);
+    }
 }

@@ -65,7 +65,7 @@ static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
 static void on_retry(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     (void)s, (void)id, (void)b;
     ms_read *r = ctx;
-    r->timer = 0;
+    r->retry = 0;
     send_attempt(r->c, r);
 }
 
@@ -83,7 +83,7 @@ static void failed_attempt(ms_cluster *c, ms_read *r, ms_outcome o, const char *
     back *= 1.0 + g->jitter * (2.0 * ms_rng_uniform(&c->client) - 1.0);
     if (retry_after > 0 && (double)retry_after > back) back = (double)retry_after;
     if (g->retry_other) r->target = (r->target + 1) % c->n;
-    r->timer = ms_sched_after(c->s, (int64_t)back, EV_SEND, on_retry, r, r->id, 0);
+    r->retry = ms_sched_after(c->s, (int64_t)back, EV_SEND, on_retry, r, r->id, 0);
 }
 
 /* Ground truth: a complete read is fresh when it reflects every entry
@@ -180,8 +180,8 @@ static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
         return;
     }
     r->cur = NULL;
-    ms_sched_cancel(c->s, r->timer);
-    r->timer = 0;
+    ms_timerq_cancel(&c->timeouts[r->group], r->timeout);
+    r->timeout = 0;
     r->total_wait += a->waited;
     if (c->on_attempt) {
         const char *o = a->kind == REPLY_RESULT     ? result_outcome(r, &a->result)
@@ -225,13 +225,14 @@ static void reply_fail(ms_cluster *c, ms_attempt *a, const char *code, double re
     reply(c, a);
 }
 
-/* The client's attempt timer: give up on the attempt (the server may still
- * work on it) and retry or finish as a timeout. */
-static void on_timeout(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
-    (void)s, (void)id, (void)b;
-    ms_read *r = ctx;
+/* The client's attempt timer (from its group's timeout queue): give up on
+ * the attempt (the server may still work on it) and retry or finish as a
+ * timeout. */
+static void on_timeout(void *ctx, void *item, uint64_t id) {
+    (void)ctx, (void)id;
+    ms_read *r = item;
     ms_cluster *c = r->c;
-    r->timer = 0;
+    r->timeout = 0;
     if (r->cur) {
         r->total_wait += r->cur->waited;
         history(c, r, r->cur, "timeout", NULL);
@@ -274,8 +275,8 @@ static void send_attempt(ms_cluster *c, ms_read *r) {
     a->sent = ms_sched_now(c->s);
     a->stage = AT_NET;
     r->cur = a;
-    r->timer =
-        ms_sched_after(c->s, c->cfg.group[r->group].timeout, EV_TIMEOUT, on_timeout, r, r->id, 0);
+    int64_t deadline = ms_sched_now(c->s) + c->cfg.group[r->group].timeout;
+    r->timeout = ms_timerq_add(&c->timeouts[r->group], deadline, r, r->id);
     a->ev = ms_sched_after(c->s, hop(c), EV_AT_NODE, at_node, a, a->id, (uint64_t)a->node);
 }
 
@@ -611,7 +612,7 @@ static void on_arrive(ms_sched *s, void *ctx, uint64_t group, uint64_t b) {
     int client = c->client_base[group] + (int)ms_rng_below(&c->workload, (uint64_t)g->count);
     start_read(c, (int)group, client);
     double rate = g->rate * g->count;
-    double dt = g->poisson ? -log(1.0 - ms_rng_uniform(&c->workload)) / rate : 1.0 / rate;
+    double dt = g->poisson ? ms_rng_exponential(&c->workload, 1.0 / rate) : 1.0 / rate;
     int64_t next = ms_sched_now(s) + (int64_t)(dt * NS);
     if (next < c->cfg.duration) ms_sched_at(s, next, EV_ARRIVE, on_arrive, c, group, 0);
 }
@@ -630,6 +631,7 @@ int ms__reads_start(ms_cluster *c) {
     for (int gi = 0; gi < c->cfg.groups; gi++) {
         const ms_client_group *g = &c->cfg.group[gi];
         c->client_base[gi] = base;
+        ms_timerq_init(&c->timeouts[gi], c->s, EV_TIMEOUT, on_timeout, c);
         c->clients[gi] = calloc((size_t)(g->count > 0 ? g->count : 1), sizeof(client_state));
         if (!c->clients[gi]) return -1;
         for (int i = 0; i < g->count; i++) c->clients[gi][i].home = (base + i) % c->n;
@@ -641,7 +643,7 @@ int ms__reads_start(ms_cluster *c) {
                 schedule_next_closed(c, gi, c->client_base[gi] + i, off);
             }
         } else if (g->rate > 0) {
-            double dt = -log(1.0 - ms_rng_uniform(&c->workload)) / (g->rate * g->count);
+            double dt = ms_rng_exponential(&c->workload, 1.0 / (g->rate * g->count));
             ms_sched_at(c->s, (int64_t)(dt * NS), EV_ARRIVE, on_arrive, c, (uint64_t)gi, 0);
         }
     }

@@ -51,6 +51,8 @@ static void pw_free(ms_cluster *c, pending_write *p) {
 }
 
 void ms__writes_free(ms_cluster *c) {
+    ms_timerq_free(&c->write_checks[0]);
+    ms_timerq_free(&c->write_checks[1]);
     for (size_t i = 0; i < c->write_pool.n; i++) free(c->write_pool.blocks[i]);
     free(c->write_pool.blocks);
 }
@@ -72,7 +74,13 @@ static ms_write draw_write(ms_cluster *c) {
     return w;
 }
 
-static void on_check(ms_sched *s, void *ctx, uint64_t seq, uint64_t index);
+static void on_check(void *ctx, void *item, uint64_t seq);
+
+/* Check on p after the delay of write_checks[q]. */
+static void check_later(ms_cluster *c, pending_write *p, int q) {
+    int64_t d = q == 0 ? c->cfg.write_timeout : c->cfg.write_timeout / 10 + 1;
+    ms_timerq_add(&c->write_checks[q], ms_sched_now(c->s) + d, p, p->seq);
+}
 
 static void propose(ms_cluster *c, pending_write *p) {
     int leader = ms_cluster_leader(c);
@@ -82,11 +90,11 @@ static void propose(ms_cluster *c, pending_write *p) {
                                        NULL) == MS_RAFT_OK) {
         p->term = ms_raft_term(c->raft, leader);
         c->metrics.writes_proposed++;
-        ms_sched_after(c->s, c->cfg.write_timeout, EV_WRITE_CHECK, on_check, p, p->seq, p->index);
+        check_later(c, p, 0);
         return;
     }
     /* no leader to take it: look again shortly */
-    ms_sched_after(c->s, c->cfg.write_timeout / 10 + 1, EV_WRITE_CHECK, on_check, p, p->seq, 0);
+    check_later(c, p, 1);
 }
 
 /* Did the proposal commit? Only when the commit index passed its index and
@@ -97,9 +105,9 @@ static int committed(ms_cluster *c, const pending_write *p) {
     return c->commit_term[p->index] == p->term;
 }
 
-static void on_check(ms_sched *s, void *ctx, uint64_t seq, uint64_t index) {
-    (void)s, (void)seq, (void)index;
-    pending_write *p = ctx;
+static void on_check(void *ctx, void *item, uint64_t seq) {
+    (void)ctx, (void)seq;
+    pending_write *p = item;
     ms_cluster *c = p->c;
     if (committed(c, p)) {
         c->metrics.writes_committed++;
@@ -128,6 +136,8 @@ static void on_write(ms_sched *s, void *ctx, uint64_t seq, uint64_t b) {
 }
 
 int ms__writes_start(ms_cluster *c) {
+    ms_timerq_init(&c->write_checks[0], c->s, EV_WRITE_CHECK, on_check, c);
+    ms_timerq_init(&c->write_checks[1], c->s, EV_WRITE_CHECK, on_check, c);
     if (c->cfg.write_rate <= 0) return 0;
     double dt = -log(1.0 - ms_rng_uniform(&c->writes)) / c->cfg.write_rate;
     ms_sched_at(c->s, (int64_t)(dt * 1e9), EV_WRITE, on_write, c, 1, 0);
