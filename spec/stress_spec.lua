@@ -45,6 +45,7 @@ describe("core.stress", function()
     assert.has_error(function() core.stress(with { readers = 0 }) end,
       "core.stress: field 'readers' is out of range (got 0)")
     assert.has_error(function() core.stress(with { thread = 2 }) end, "core.stress: unknown field 'thread'")
+    assert.has_error(function() core.stress(with { pin = "yes" }) end, "core.stress: field 'pin' must be a boolean")
     local r, err = core.stress(with { policy = "stale_read", mode = "inplace" })
     assert.is_nil(r)
     assert.are.equal("ms_stress: policy stale_read needs mode aside (an inplace apply keeps no previous version)",
@@ -62,6 +63,15 @@ describe("mastersim stress", function()
     assert.matches("wake%-up", out)
   end)
 
+  it("pre-wakes the waiters and pins the readers when asked", function()
+    local code, out = support.cli({ "stress", "--prewake", "--pin", "--keys", "2000",
+      "--duration", "300ms", "--apply-every", "30ms" })
+    assert.are.equal(0, code)
+    assert.matches("policy    block, mode inplace, 2 readers %(pinned%)", out)
+    assert.matches("waiters pre%-woken before the last chunks", out)
+    assert.matches("timeouts 0", out)
+  end)
+
   it("rejects unknown flags and values with one line and exit 2", function()
     local cases = {
       { { "stress", "--threads", "2" }, "mastersim stress: unknown option '--threads'\n" },
@@ -73,6 +83,7 @@ describe("mastersim stress", function()
         "mastersim stress: bad --duration '2': expected a duration such as 2s or 250ms\n" },
       { { "stress", "--policy", "stale_read" },
         "mastersim stress: --policy stale_read needs --mode aside (an inplace apply keeps no previous version)\n" },
+      { { "stress", "--policy", "fail_fast", "--prewake" }, "mastersim stress: --prewake needs --policy block\n" },
     }
     for _, c in ipairs(cases) do
       local code, out, err = support.cli(c[1])

@@ -129,6 +129,45 @@ static void test_per_waiter_timeouts(void) {
     ms_gate_os_free(g);
 }
 
+/* Pre-waking (ms_gate_os_soon): waiters poll for the end, keep their own
+ * timeouts while polling, go back to sleep when the end is late, and are
+ * all released by it; none is lost. */
+static void test_soon_prewakes(void) {
+    enum { N = 6 };
+    ms_gate_os *g = ms_gate_os_new();
+    CHECK(ms_gate_os_soon(g) == -1); /* no apply */
+    waiter w[N];
+    uv_thread_t th[N];
+    int64_t timeout[N];
+    for (int i = 0; i < N; i++) timeout[i] = i < 2 ? MS_NS(40) : i % 2 ? -1 : MS_NS(60000);
+    start_waiters(g, w, th, timeout, N);
+    CHECK(wait_parked(g, N));
+    CHECK(ms_gate_os_soon(g) == 0);
+    for (int i = 0; i < 2; i++) uv_thread_join(&th[i]);
+    for (int i = 0; i < 2; i++) {
+        CHECK(w[i].rc == MS_GATE_OS_TIMEDOUT);
+        CHECK(w[i].waited >= w[i].timeout);
+    }
+    sleep_ms(30); /* past the polling bound: the others sleep again */
+    int64_t before = ms_gate_os_now();
+    CHECK_EQ_I64(ms_gate_os_end(g), N - 2);
+    for (int i = 2; i < N; i++) uv_thread_join(&th[i]);
+    for (int i = 2; i < N; i++) CHECK(w[i].rc == MS_GATE_OS_WOKEN && w[i].end_ns >= before);
+    /* and an end soon after the notice finds them polling */
+    start_waiters(g, w, th, timeout + 2, N - 2);
+    CHECK(wait_parked(g, N - 2));
+    CHECK(ms_gate_os_soon(g) == 0);
+    sleep_ms(1);
+    CHECK_EQ_I64(ms_gate_os_end(g), N - 2);
+    for (int i = 0; i < N - 2; i++) uv_thread_join(&th[i]);
+    for (int i = 0; i < N - 2; i++) CHECK(w[i].rc == MS_GATE_OS_WOKEN);
+    ms_gate_os_stats st = ms_gate_os_stats_get(g);
+    CHECK_EQ_I64(st.timeouts, 2);
+    CHECK_EQ_I64(st.wakeups, 2 * (N - 2));
+    CHECK_EQ_I64(st.waiting, 0);
+    ms_gate_os_free(g);
+}
+
 /* fail_fast: readers polling the flag get the error exactly while it is
  * set. A poll counts when the phase read before and after it agree: phase
  * 1 is stored after begin and left before end, phase 3 after end. */
@@ -363,6 +402,7 @@ int main(void) {
     RUN(test_open_gate);
     RUN(test_block_all_released);
     RUN(test_per_waiter_timeouts);
+    RUN(test_soon_prewakes);
     RUN(test_fail_fast_while_flag_set);
     RUN(test_stale_read_never_a_mix);
     RUN(test_inplace_live_reads_see_a_mix);

@@ -8,7 +8,8 @@ local M = {}
 
 M.USAGE = [[
 usage: mastersim stress [--policy P] [--mode M] [--readers N] [--keys K]
-                        [--duration D] [--apply-every D] [--seed N] [--json FILE]
+                        [--duration D] [--apply-every D] [--seed N] [--prewake]
+                        [--pin] [--json FILE]
 
 Run N reader threads against a store of about K keys while a writer thread
 writes and an applier thread installs a snapshot every --apply-every, and
@@ -24,6 +25,10 @@ blocked path), apply durations and the wake-up latency of blocked readers.
   --duration D      how long the readers run, e.g. 2s (default 2s)
   --apply-every D   time between snapshot installs, e.g. 200ms; 0 for none
   --seed N          the image's and the op mix's seed (default 1)
+  --prewake         (block) the applier tells the gate before its last chunks,
+                    and blocked readers poll for the end (at most 5 ms)
+                    instead of sleeping through it
+  --pin             run each reader on a CPU of its own (round robin; Linux)
   --json FILE       write every figure as JSON (schema mastersim.stress/1)
 ]]
 
@@ -64,7 +69,12 @@ function M.options(opt)
     seed = opt.seed and integer("seed", opt.seed, 0, math.maxinteger >> 1),
     duration = opt.duration and duration("duration", opt.duration),
     apply_every = opt["apply-every"] and duration("apply-every", opt["apply-every"], true),
+    prewake = opt.prewake or nil,
+    pin = opt.pin or nil,
   }
+  if o.prewake and o.policy ~= "block" then
+    errors.usage("mastersim stress: --prewake needs --policy block")
+  end
   if o.policy == "stale_read" and o.mode ~= "aside" then
     errors.usage("mastersim stress: --policy stale_read needs --mode aside"
       .. " (an inplace apply keeps no previous version)")
@@ -84,15 +94,17 @@ end
 function M.summary(r)
   local o, l, g = r.outcomes, r.latency, r.gate
   local out = {
-    ("policy    %s, mode %s, %d readers, %d keys, %.2f s\n"):format(r.policy, r.mode, r.readers, r.keys, r.seconds),
+    ("policy    %s, mode %s, %d readers%s, %d keys, %.2f s\n"):format(r.policy, r.mode, r.readers,
+      r.pin and " (pinned)" or "", r.keys, r.seconds),
     ("reads     %d (%.0f/s), served %.0f/s\n"):format(r.reads, r.reads_per_s, r.served_per_s),
     ("outcomes  fresh %d  stale %d  torn %d  failed %d  timed_out %d\n"):format(
       o.fresh, o.stale, o.torn, o.failed, o.timed_out),
     "latency\n",
     latency_line("fast path", l.fast),
     latency_line("blocked", l.blocked),
-    ("applies   %d (every %.3f s), %d writes, %d versions reclaimed\n"):format(
-      r.applies, r.apply_every, r.writes, r.reclaimed),
+    ("applies   %d (every %.3f s%s), %d writes, %d versions reclaimed\n"):format(
+      r.applies, r.apply_every, r.prewake and ", waiters pre-woken before the last chunks" or "",
+      r.writes, r.reclaimed),
     latency_line("apply", l.apply),
     "wake-up   end of an apply -> reader out of the gate (release)\n",
     latency_line("per waiter", l.release),
@@ -110,7 +122,8 @@ end
 function M.run(args, cli)
   local pos, opt = cli.parse("stress", args, {
     policy = "value", mode = "value", readers = "value", keys = "value", duration = "value",
-    ["apply-every"] = "value", seed = "value", json = "value", help = "flag" })
+    ["apply-every"] = "value", seed = "value", json = "value", prewake = "flag", pin = "flag",
+    help = "flag" })
   if opt.help then
     io.stdout:write(M.USAGE)
     return 0

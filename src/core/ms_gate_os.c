@@ -2,16 +2,21 @@
  * for everything that waits or counts. */
 #include "ms_gate_os.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <uv.h>
 
+/* How long a pre-woken waiter polls before it sleeps again. */
+#define SPIN_MAX_NS 5000000
+
 struct ms_gate_os {
     atomic_int applying; /* written only under mu */
+    atomic_int soon;     /* the applier said the end is near; under mu */
     uv_mutex_t mu;
     uv_cond_t cv;
-    uint64_t gen;   /* applies ended; under mu */
-    int64_t end_ns; /* when the last apply ended; under mu */
+    atomic_uint_fast64_t gen; /* applies ended; written under mu */
+    int64_t end_ns;           /* when the last apply ended; under mu */
     ms_gate_os_stats st;
 };
 
@@ -23,6 +28,8 @@ ms_gate_os *ms_gate_os_new(void) {
     ms_gate_os *g = calloc(1, sizeof *g);
     if (g == NULL) return NULL;
     atomic_init(&g->applying, 0);
+    atomic_init(&g->soon, 0);
+    atomic_init(&g->gen, 0);
     if (uv_mutex_init(&g->mu) != 0) {
         free(g);
         return NULL;
@@ -61,7 +68,9 @@ int ms_gate_os_end(ms_gate_os *g) {
         return -1;
     }
     g->end_ns = ms_gate_os_now();
-    g->gen++;
+    atomic_store_explicit(&g->gen, atomic_load_explicit(&g->gen, memory_order_relaxed) + 1,
+                          memory_order_release);
+    atomic_store_explicit(&g->soon, 0, memory_order_relaxed);
     g->st.applies++;
     int n = (int)g->st.waiting;
     atomic_store_explicit(&g->applying, 0, memory_order_release);
@@ -75,14 +84,49 @@ int ms_gate_os_end(ms_gate_os *g) {
     return n;
 }
 
+int ms_gate_os_soon(ms_gate_os *g) {
+    uv_mutex_lock(&g->mu);
+    int on = atomic_load_explicit(&g->applying, memory_order_relaxed);
+    if (on) atomic_store_explicit(&g->soon, 1, memory_order_relaxed);
+    uv_mutex_unlock(&g->mu);
+    if (on) uv_cond_broadcast(&g->cv);
+    return on ? 0 : -1;
+}
+
 int ms_gate_os_applying(ms_gate_os *g) {
     return atomic_load_explicit(&g->applying, memory_order_acquire);
+}
+
+static int gen_is(ms_gate_os *g, uint64_t gen) {
+    return atomic_load_explicit(&g->gen, memory_order_acquire) == gen;
+}
+
+/* Pre-woken: poll the generation without the mutex, so that the end is
+ * seen within a cache-line transfer instead of a sleeping thread's wake-up
+ * (on a virtual machine an idle CPU is halted, and waking it costs
+ * hundreds of microseconds). Bounded by SPIN_MAX_NS and the deadline, then
+ * back to sleep. Called and returns with mu held. */
+static void poll_for_end(ms_gate_os *g, uint64_t gen, int64_t deadline) {
+    uv_mutex_unlock(&g->mu);
+    int64_t stop = ms_gate_os_now() + SPIN_MAX_NS;
+    if (deadline >= 0 && deadline < stop) stop = deadline;
+    for (unsigned i = 1; gen_is(g, gen); i++) {
+        sched_yield(); /* the applier first, when it shares this CPU */
+        if (i % 16 == 0 && ms_gate_os_now() >= stop) break;
+    }
+    uv_mutex_lock(&g->mu);
 }
 
 /* Sleep on the condition until the generation moves on or the deadline
  * passes; called and returns with mu held. 1 when timed out. */
 static int sleep_until_end(ms_gate_os *g, uint64_t gen, int64_t deadline) {
-    while (g->gen == gen) {
+    int polled = 0;
+    while (gen_is(g, gen)) {
+        if (atomic_load_explicit(&g->soon, memory_order_relaxed) && !polled) {
+            polled = 1;
+            poll_for_end(g, gen, deadline);
+            continue;
+        }
         if (deadline < 0) {
             uv_cond_wait(&g->cv, &g->mu);
             continue;
@@ -105,7 +149,8 @@ ms_gate_os_wait_rc ms_gate_os_wait(ms_gate_os *g, int64_t timeout_ns, int64_t *e
     }
     g->st.waits++;
     if (++g->st.waiting > g->st.max_waiting) g->st.max_waiting = g->st.waiting;
-    int timed_out = sleep_until_end(g, g->gen, deadline);
+    int timed_out =
+        sleep_until_end(g, atomic_load_explicit(&g->gen, memory_order_relaxed), deadline);
     g->st.waiting--;
     int64_t waited = ms_gate_os_now() - start;
     g->st.total_wait_ns += waited;

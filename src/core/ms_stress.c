@@ -5,6 +5,7 @@
  * mutex is never held with another. Readers take only the publish rwlock's
  * read side (rarely: when the published version changed), the gate's
  * mutex (when they wait) and, for unguarded, the family lock. */
+#define _GNU_SOURCE /* sched_setaffinity and CPU_SET, for pin */
 #include "ms_stress.h"
 
 #include "ms_gen.h"
@@ -13,6 +14,7 @@
 #include "ms_shared_store.h"
 #include "ms_write.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,10 @@
 
 #define SNAP_GAP 1000      /* entries the snapshot is ahead of the node */
 #define FRAME_ENTRIES 1024 /* per data frame: the family lock is taken per frame */
+/* prewake: frames left when the applier tells the gate the end is near,
+ * about 1-2 ms of importing: time for a sleeping waiter to be woken (a
+ * halted virtual CPU takes hundreds of microseconds) and start polling */
+#define PREWAKE_FRAMES 8
 
 enum { OUT_FRESH, OUT_STALE, OUT_TORN, OUT_FAILED, OUT_TIMEDOUT, OUT_COUNT };
 
@@ -222,8 +228,31 @@ static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng
     return classify(&res, commit);
 }
 
+/* pin: run the calling reader on the id-th CPU it may use (round robin),
+ * so that readers woken together are not queued on one CPU while another
+ * idles (Linux moves a queued thread to an idle CPU only at the next
+ * balancing tick, milliseconds later). */
+static void pin_reader(stress *st, unsigned id) {
+#ifdef __linux__
+    cpu_set_t allowed, one;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+    int n = CPU_COUNT(&allowed), want = (int)(id % (unsigned)(n > 0 ? n : 1));
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed) || want-- > 0) continue;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) fail(st, "pinning a reader", NULL);
+        return;
+    }
+#else
+    (void)id;
+    fail(st, "pinning readers is supported on Linux only", NULL);
+#endif
+}
+
 static void reader_main(void *arg) {
     reader *r = arg;
+    if (r->st->c.pin) pin_reader(r->st, r->id);
     stress *st = r->st;
     char name[32];
     snprintf(name, sizeof name, "stress-reader-%u", r->id);
@@ -362,6 +391,9 @@ static int import_all(stress *st, frames *fr, char *err, size_t errlen) {
     if (imp == NULL) return snprintf(err, errlen, "out of memory"), -1;
     int rc = 0;
     for (size_t i = 0; i < fr->n && rc == 0; i++) {
+        /* the last chunks: blocked readers may start watching for the end */
+        if (i + PREWAKE_FRAMES == fr->n || (i == 0 && fr->n < PREWAKE_FRAMES))
+            if (st->gate && st->c.prewake) ms_gate_os_soon(st->gate);
         ms_shared_store_lock(st->ss);
         rc = ms_snap_import_chunk(imp, fr->f[i], fr->len[i], err, errlen);
         ms_shared_store_unlock(st->ss);

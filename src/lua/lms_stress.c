@@ -66,9 +66,19 @@ static uint64_t opt_count(lua_State *L, const char *name, uint64_t lo, uint64_t 
     return v;
 }
 
+/* Boolean field name of the options table; absent is false. */
+static int opt_flag(lua_State *L, const char *name) {
+    int t = lua_getfield(L, 1, name), on = lua_toboolean(L, -1);
+    if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+        luaL_error(L, WHAT ": field '%s' must be a boolean", name);
+    lua_pop(L, 1);
+    return on;
+}
+
 static void read_config(lua_State *L, ms_stress_config *c) {
-    static const char *const known[] = {"policy",      "mode",        "readers", "keys", "duration",
-                                        "apply_every", "write_every", "timeout", "seed", NULL};
+    static const char *const known[] = {"policy",   "mode",        "readers",     "keys",
+                                        "duration", "apply_every", "write_every", "timeout",
+                                        "seed",     "prewake",     "pin",         NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
     lms_checkfields(L, 1, WHAT, known);
     ms_stress_defaults(c);
@@ -82,6 +92,8 @@ static void read_config(lua_State *L, ms_stress_config *c) {
     c->apply_every_ns = opt_duration(L, 1, "apply_every", c->apply_every_ns);
     c->write_every_ns = opt_duration(L, 1, "write_every", c->write_every_ns);
     c->timeout_ns = opt_duration(L, 1, "timeout", c->timeout_ns);
+    c->prewake = opt_flag(L, "prewake");
+    c->pin = opt_flag(L, "pin");
 }
 
 /* A latency summary in seconds as field k. Stack: [-0, +0]. */
@@ -104,6 +116,8 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
     lms_setint(L, "keys", (int64_t)r->keys);
     lms_setnum(L, "seconds", r->seconds);
     lms_setnum(L, "apply_every", (double)c->apply_every_ns * 1e-9);
+    lua_pushboolean(L, c->prewake), lua_setfield(L, -2, "prewake");
+    lua_pushboolean(L, c->pin), lua_setfield(L, -2, "pin");
     lms_setint(L, "reads", (int64_t)r->reads);
     lms_setnum(L, "reads_per_s", r->reads_per_s);
     lms_setnum(L, "served_per_s", r->served_per_s);
@@ -132,7 +146,7 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
 }
 
 /* stress{policy=, mode=, readers=, keys=, duration=, apply_every=,
- * write_every=, timeout=, seed=} -> result | nil, message */
+ * write_every=, timeout=, seed=, prewake=, pin=} -> result | nil, message */
 static int lms_stress_run(lua_State *L) {
     ms_stress_config c;
     read_config(L, &c);
