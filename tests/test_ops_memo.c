@@ -29,11 +29,11 @@ static void compare_all(ms_ops_memo *m, const ms_view *v) {
 }
 
 /* One raw change of a partition record or a vol record of vol. */
-static void damage(ms_store *s, ms_rng *r, uint64_t vol) {
+static void damage(ms_ops_memo *m, ms_store *s, ms_rng *r, uint64_t vol) {
     char key[MS_LAYOUT_KEY_MAX];
     unsigned char junk[16] = {0x42, 0x01, 0x02};
     size_t kl;
-    switch (ms_rng_below(r, 4)) {
+    switch (ms_rng_below(r, 5)) {
     case 0: /* a listed partition disappears (or nothing, when unlisted) */
         kl = ms_layout_key_dp(key, vol, 1 + ms_rng_below(r, 200));
         CHECK(ms_store_del(s, key, kl) >= 0);
@@ -46,6 +46,22 @@ static void damage(ms_store *s, ms_rng *r, uint64_t vol) {
         kl = ms_layout_key_dp(key, vol, 1 + ms_rng_below(r, 200));
         CHECK_EQ_I64(ms_store_put(s, key, kl, junk, 1 + ms_rng_below(r, 15)), 0);
         break;
+    case 3: { /* a vol record that does not decode, read, then put back */
+        kl = ms_layout_key_vol(key, vol);
+        size_t vl;
+        const void *p = ms_store_get(s, key, kl, &vl);
+        if (p == NULL) break;
+        unsigned char copy[65536];
+        CHECK(vl <= sizeof copy);
+        memcpy(copy, p, vl);
+        CHECK_EQ_I64(ms_store_put(s, key, kl, junk, sizeof junk), 0);
+        ms_view v = ms_store_view(s);
+        for (int op = MS_OP_GET_VOL; op <= MS_OP_GET_META_PARTITIONS; op++)
+            same(ms_ops_run_memo(m, &v, (ms_read_op)op, vol, 0),
+                 ms_ops_run(&v, (ms_read_op)op, vol, 0));
+        CHECK_EQ_I64(ms_store_put(s, key, kl, copy, vl), 0);
+        break;
+    }
     default: { /* the vol record rewritten with the same bytes: a new entry */
         kl = ms_layout_key_vol(key, vol);
         size_t vl;
@@ -75,7 +91,7 @@ static void test_memo_matches_scans(void) {
     for (uint64_t i = 2; i < 1500; i++) {
         uint64_t vol = 1 + ms_rng_below(&r, VOLS + 2);
         if (ms_rng_below(&r, 3) == 0) {
-            damage(s, &r, vol);
+            damage(m, s, &r, vol);
         } else {
             ms_write w = {.op = (uint8_t)(1 + ms_rng_below(&r, 4)),
                           .vol = vol,
@@ -97,7 +113,7 @@ static void test_memo_matches_scans(void) {
         ms_view v = ms_store_view(s);
         for (int k = 0; k < 6; k++) {
             uint64_t q = 1 + ms_rng_below(&r, VOLS + 2);
-            for (int op = MS_OP_GET_PARTITIONS; op <= MS_OP_GET_META_PARTITIONS; op++)
+            for (int op = MS_OP_GET_VOL; op <= MS_OP_GET_META_PARTITIONS; op++)
                 same(ms_ops_run_memo(m, &v, (ms_read_op)op, q, 0),
                      ms_ops_run(&v, (ms_read_op)op, q, 0));
         }
@@ -117,6 +133,7 @@ static void test_memo_matches_scans(void) {
     /* every path was exercised */
     CHECK(st.hits > 1000 && st.misses > 1000);
     CHECK(st.covered > 100 && st.hits - st.covered > 100);
+    CHECK(st.vol_hits > 100 && st.vol_misses > 100);
     for (int k = 0; k < 4; k++) ms_version_release(pinned[k]);
     ms_ops_memo_free(m);
     ms_store_free(s);

@@ -297,8 +297,15 @@ typedef struct memo_slot {
     uint64_t entries, bytes;
 } memo_slot;
 
+/* Whether a vol record's entry decodes (get_vol), by the entry's stamp. */
+typedef struct vol_slot {
+    uint64_t vol, stamp; /* stamp 0: empty slot */
+    int decodes;
+} vol_slot;
+
 struct ms_ops_memo {
     memo_slot slot[MEMO_SLOTS];
+    vol_slot vols[MEMO_SLOTS];
     ms_ops_memo_stats st;
 };
 
@@ -367,8 +374,33 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
     return r;
 }
 
+/* ms_ops_get_vol through the memo: the record is found every time, and
+ * decoded only when its entry is not the one last seen for the vol. */
+static ms_read_result vol_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol) {
+    ms_read_result r = start(v);
+    if (final(&r)) return r;
+    char key[MS_LAYOUT_KEY_MAX];
+    size_t kl = ms_layout_key_vol(key, vol), vl;
+    uint64_t vs;
+    const void *p = kl ? ms_view_get_stamped(v, key, kl, &vl, &vs) : NULL;
+    if (p == NULL) return ms_ops_get_vol(v, vol); /* rule 4: not remembered */
+    r.entries++;
+    r.bytes += kl + vl;
+    vol_slot *sl = &m->vols[vol % MEMO_SLOTS];
+    if (sl->stamp == vs && sl->vol == vol) {
+        m->st.vol_hits++;
+    } else {
+        m->st.vol_misses++;
+        ms_layout_vol rec;
+        *sl =
+            (vol_slot){.vol = vol, .stamp = vs, .decodes = ms_layout_vol_decode(p, vl, &rec) == 0};
+    }
+    return sl->decodes ? r : verdict(r, MS_READ_TORN, "malformed vol record");
+}
+
 ms_read_result ms_ops_run_memo(ms_ops_memo *m, const ms_view *v, ms_read_op op, uint64_t a,
                                uint64_t b) {
+    if (m && op == MS_OP_GET_VOL) return vol_memo(m, v, a);
     if (m && (op == MS_OP_GET_PARTITIONS || op == MS_OP_GET_META_PARTITIONS))
         return parts_memo(m, v, a, op == MS_OP_GET_META_PARTITIONS);
     return ms_ops_run(v, op, a, b);

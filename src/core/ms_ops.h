@@ -78,13 +78,16 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
  * get_partitions and get_meta_partitions it skips the scan of the partition
  * records when the vol record and the leaves holding the range carry the
  * content stamps they had when the result was remembered (ms_store.h), which
- * means they hold the same bytes, in whatever view of whatever store. Rules
- * 1 and 2 and the applied index are read every time. */
+ * means they hold the same bytes, in whatever view of whatever store; for
+ * get_vol it skips decoding the vol record when the record's entry is the
+ * one it last decoded. Rules 1 and 2, the applied index and the vol record's
+ * key are read every time. */
 typedef struct ms_ops_memo ms_ops_memo;
 
 typedef struct ms_ops_memo_stats {
-    uint64_t hits, misses; /* scans skipped and scans made */
-    uint64_t covered;      /* hits decided by the subtree's stamp, no leaf read */
+    uint64_t hits, misses;         /* scans skipped and scans made */
+    uint64_t covered;              /* hits decided by the subtree's stamp, no leaf read */
+    uint64_t vol_hits, vol_misses; /* get_vol: decodes skipped and made */
 } ms_ops_memo_stats;
 
 /* NULL when out of memory (about 700 KB). */
