@@ -33,7 +33,7 @@ static void damage(ms_ops_memo *m, ms_store *s, ms_rng *r, uint64_t vol) {
     char key[MS_LAYOUT_KEY_MAX];
     unsigned char junk[16] = {0x42, 0x01, 0x02};
     size_t kl;
-    switch (ms_rng_below(r, 5)) {
+    switch (ms_rng_below(r, 6)) {
     case 0: /* a listed partition disappears (or nothing, when unlisted) */
         kl = ms_layout_key_dp(key, vol, 1 + ms_rng_below(r, 200));
         CHECK(ms_store_del(s, key, kl) >= 0);
@@ -46,6 +46,28 @@ static void damage(ms_ops_memo *m, ms_store *s, ms_rng *r, uint64_t vol) {
         kl = ms_layout_key_dp(key, vol, 1 + ms_rng_below(r, 200));
         CHECK_EQ_I64(ms_store_put(s, key, kl, junk, 1 + ms_rng_below(r, 15)), 0);
         break;
+    case 4: { /* the applied key and an id allocator gone, read, put back */
+        ms_view v = ms_store_view(s);
+        for (int op = MS_OP_GET_VOL; op <= MS_OP_GET_CLUSTER; op++)
+            same(ms_ops_run_memo(m, &v, (ms_read_op)op, vol, 1),
+                 ms_ops_run(&v, (ms_read_op)op, vol, 1));
+        static const char *const gone[] = {MS_LAYOUT_KEY_APPLIED, MS_LAYOUT_KEY_MAX_DP};
+        size_t vl;
+        unsigned char copy[2][8];
+        for (int g = 0; g < 2; g++) {
+            const void *p = ms_store_get(s, gone[g], strlen(gone[g]), &vl);
+            CHECK(p != NULL && vl == 8);
+            memcpy(copy[g], p, 8);
+            CHECK_EQ_I64(ms_store_del(s, gone[g], strlen(gone[g])), 1);
+            v = ms_store_view(s);
+            for (int op = MS_OP_GET_VOL; op <= MS_OP_GET_CLUSTER; op++)
+                same(ms_ops_run_memo(m, &v, (ms_read_op)op, vol, 1),
+                     ms_ops_run(&v, (ms_read_op)op, vol, 1));
+        }
+        for (int g = 0; g < 2; g++)
+            CHECK_EQ_I64(ms_store_put(s, gone[g], strlen(gone[g]), copy[g], 8), 0);
+        break;
+    }
     case 3: { /* a vol record that does not decode, read, then put back */
         kl = ms_layout_key_vol(key, vol);
         size_t vl;
@@ -116,6 +138,8 @@ static void test_memo_matches_scans(void) {
             for (int op = MS_OP_GET_VOL; op <= MS_OP_GET_META_PARTITIONS; op++)
                 same(ms_ops_run_memo(m, &v, (ms_read_op)op, q, 0),
                      ms_ops_run(&v, (ms_read_op)op, q, 0));
+            same(ms_ops_run_memo(m, &v, MS_OP_GET_CLUSTER, 0, 0),
+                 ms_ops_run(&v, MS_OP_GET_CLUSTER, 0, 0));
         }
         if (i % 100 == 0) {
             compare_all(m, &v);

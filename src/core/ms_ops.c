@@ -303,9 +303,17 @@ typedef struct vol_slot {
     int decodes;
 } vol_slot;
 
+/* A whole result for the tree whose root had stamp root (0: none). */
+typedef struct root_slot {
+    uint64_t root;
+    ms_read_result r;
+} root_slot;
+
 struct ms_ops_memo {
     memo_slot slot[MEMO_SLOTS];
     vol_slot vols[MEMO_SLOTS];
+    root_slot head;    /* rules 1-2 (the applied key) */
+    root_slot cluster; /* get_cluster */
     ms_ops_memo_stats st;
 };
 
@@ -321,12 +329,31 @@ ms_ops_memo_stats ms_ops_memo_stats_get(const ms_ops_memo *m) {
     return m->st;
 }
 
+/* start() through the memo: the store state is looked at every time, the
+ * applied key only when the tree changed since it was last read (every read
+ * reads it, and a master's tree changes once per entry applied: the tree's
+ * root stamp tells). */
+static ms_read_result start_memo(ms_ops_memo *m, const ms_view *v) {
+    uint64_t root = ms_view_stamp(v);
+    if (v->state != MS_STORE_OPEN || root == 0) return start(v);
+    if (m->head.root != root) m->head = (root_slot){root, start(v)};
+    return m->head.r;
+}
+
+/* ms_ops_get_cluster through the memo: one result per tree. */
+static ms_read_result cluster_memo(ms_ops_memo *m, const ms_view *v) {
+    uint64_t root = ms_view_stamp(v);
+    if (v->state != MS_STORE_OPEN || root == 0) return ms_ops_get_cluster(v);
+    if (m->cluster.root != root) m->cluster = (root_slot){root, ms_ops_get_cluster(v)};
+    return m->cluster.r;
+}
+
 /* parts() through the memo: rules 1-2 and the vol record are read every
  * time; the scan of the range is skipped when the vol record's entry and
  * the range's leaves carry the stamps they had when the slot was filled (so
  * hold the same bytes: ms_store.h), and its outcome reused. */
 static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol, int meta) {
-    ms_read_result r = start(v);
+    ms_read_result r = start_memo(m, v);
     if (final(&r)) return r;
     char key[MS_LAYOUT_KEY_MAX], pfx[MS_LAYOUT_KEY_MAX];
     size_t kl = ms_layout_key_vol(key, vol), vl;
@@ -377,7 +404,7 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
 /* ms_ops_get_vol through the memo: the record is found every time, and
  * decoded only when its entry is not the one last seen for the vol. */
 static ms_read_result vol_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol) {
-    ms_read_result r = start(v);
+    ms_read_result r = start_memo(m, v);
     if (final(&r)) return r;
     char key[MS_LAYOUT_KEY_MAX];
     size_t kl = ms_layout_key_vol(key, vol), vl;
@@ -401,6 +428,7 @@ static ms_read_result vol_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol) {
 ms_read_result ms_ops_run_memo(ms_ops_memo *m, const ms_view *v, ms_read_op op, uint64_t a,
                                uint64_t b) {
     if (m && op == MS_OP_GET_VOL) return vol_memo(m, v, a);
+    if (m && op == MS_OP_GET_CLUSTER) return cluster_memo(m, v);
     if (m && (op == MS_OP_GET_PARTITIONS || op == MS_OP_GET_META_PARTITIONS))
         return parts_memo(m, v, a, op == MS_OP_GET_META_PARTITIONS);
     return ms_ops_run(v, op, a, b);

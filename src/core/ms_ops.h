@@ -80,8 +80,10 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
  * content stamps they had when the result was remembered (ms_store.h), which
  * means they hold the same bytes, in whatever view of whatever store; for
  * get_vol it skips decoding the vol record when the record's entry is the
- * one it last decoded. Rules 1 and 2, the applied index and the vol record's
- * key are read every time. */
+ * one it last decoded; rules 1-2 (the applied key) and get_cluster are read
+ * once per tree (ms_view_stamp: a master's tree changes once per entry it
+ * applies, and is read many times between). The store state and the vol
+ * record's key are read every time. */
 typedef struct ms_ops_memo ms_ops_memo;
 
 typedef struct ms_ops_memo_stats {

@@ -152,6 +152,10 @@ const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vl
  * had, holds exactly what it held, in any view of any store: the test a
  * cache of read results needs (ms_ops_memo). */
 
+/* The stamp of v's root: every write to a tree renews its root's stamp, so
+ * two views with the same non-zero stamp hold the same contents (0: empty). */
+uint64_t ms_view_stamp(const ms_view *v);
+
 /* ms_view_get, also giving the entry's stamp. */
 const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, size_t *vlen,
                                 uint64_t *stamp);

@@ -50,6 +50,10 @@ const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vl
     return e->data + e->klen;
 }
 
+uint64_t ms_view_stamp(const ms_view *v) {
+    return v->root ? v->root->stamp : 0;
+}
+
 const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, size_t *vlen,
                                 uint64_t *stamp) {
     const struct ms_store_node *nd = v->root;
