@@ -246,7 +246,9 @@ return ms.scenario {
   writes = { rate = 50 },
   faults = { ms.at("2s", ms.partition({ "m1" }, { "m2", "m3" })), ms.at("4s", ms.heal()) },
 }]])
-    local code, out = support.cli({ "check", unsafe, "--seeds", "1-3" })
+    -- whether a seed violates depends on m1 leading when it is cut off (about
+    -- two seeds in three): eight seeds keep the spec from hanging on one draw
+    local code, out = support.cli({ "check", unsafe, "--seeds", "1-8" })
     assert.are.equal(1, code)
     assert.matches("seed %d+ %(block%): %d+ raft safety violations %(first: t=", out)
     assert.matches("replay: mastersim run " .. unsafe:gsub("%p", "%%%0") .. " %-%-policy block %-%-seed %d+\n", out)
