@@ -160,9 +160,9 @@ uint64_t ms_view_stamp(const ms_view *v);
 const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, size_t *vlen,
                                 uint64_t *stamp);
 
-/* The stamps, in key order, of the leaves that hold the keys carrying
- * prefix (the leaf where they would start when there are none): how many,
- * or -1 when there are more than max. */
+/* The stamps, in key order, of leaves that hold every key carrying prefix
+ * (and maybe a neighbour or two; the leaf where the keys would start when
+ * there are none): how many, or -1 when there are more than max. */
 int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint64_t *out, int max);
 
 /* The stamp of a node whose subtree holds every key carrying prefix (the

@@ -91,29 +91,59 @@ static int last_has_pfx(const struct ms_store_node *nd, const unsigned char *p, 
     return e->klen >= pl && ms__bytes_eq(e->data, p, pl);
 }
 
-uint64_t ms_view_prefix_cover(const ms_view *v, const void *prefix, size_t len) {
-    const struct ms_store_node *nd = v->root;
-    if (nd == NULL) return 0;
-    /* the first key past the range: prefix with its last non-0xff byte
-     * raised (bytes after it dropped); none when the prefix is all 0xff */
-    unsigned char hi[MS__PFX + 8];
-    size_t hl = len < sizeof hi ? len : 0;
+/* The first key past the keys carrying prefix: prefix with its last
+ * non-0xff byte raised (bytes after it dropped) into hi; its length, 0 when
+ * there is none (an all-0xff prefix, or one too long for hi). */
+static size_t past_prefix(const void *prefix, size_t len, unsigned char *hi, size_t cap) {
+    size_t hl = len < cap ? len : 0;
     memcpy(hi, prefix, hl);
     while (hl > 0 && hi[hl - 1] == 0xff) hl--;
-    if (hl == 0) return nd->stamp;
-    hi[hl - 1]++;
+    if (hl > 0) hi[hl - 1]++;
+    return hl;
+}
+
+/* Descend from v's root while one child holds the whole range [prefix, hi)
+ * and is not a leaf; the node reached, with the children *i..*j holding
+ * the range (i = j = -1 when the root is a leaf). */
+static const struct ms_store_node *range_top(const ms_view *v, const void *prefix, size_t len,
+                                             const unsigned char *hi, size_t hl, int *i, int *j) {
+    const struct ms_store_node *nd = v->root;
+    *i = *j = -1;
     while (!nd->leaf) {
-        int i = ms__inner_child(nd, prefix, len);
-        if (i != ms__inner_child(nd, hi, hl)) break; /* the range spans children */
-        const struct ms_store_node *c = AS_CINNER(nd)->c[i];
+        *i = ms__inner_child(nd, prefix, len);
+        *j = ms__inner_child(nd, hi, hl);
+        if (*i != *j) break; /* the range spans children */
+        const struct ms_store_node *c = AS_CINNER(nd)->c[*i];
         if (c->leaf) break; /* stop above the leaf: its parent is in cache */
         nd = c;
     }
-    return nd->stamp;
+    return nd;
+}
+
+uint64_t ms_view_prefix_cover(const ms_view *v, const void *prefix, size_t len) {
+    if (v->root == NULL) return 0;
+    unsigned char hi[MS__PFX + 8];
+    size_t hl = past_prefix(prefix, len, hi, sizeof hi);
+    if (hl == 0) return v->root->stamp;
+    int i, j;
+    return range_top(v, prefix, len, hi, hl, &i, &j)->stamp;
 }
 
 int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint64_t *out,
                           int max) {
+    /* When the children holding the range are leaves, their parent (in
+     * cache) lists them: no leaf is searched, only their headers read. */
+    unsigned char hi[MS__PFX + 8];
+    size_t hl = v->root ? past_prefix(prefix, len, hi, sizeof hi) : 0;
+    if (hl > 0) {
+        int i, j;
+        const struct ms_store_node *nd = range_top(v, prefix, len, hi, hl, &i, &j);
+        if (i >= 0 && AS_CINNER(nd)->c[i]->leaf) {
+            if (j - i + 1 > max) return -1;
+            for (int k = i; k <= j; k++) out[k - i] = AS_CINNER(nd)->c[k]->stamp;
+            return j - i + 1;
+        }
+    }
     ms_iter it;
     ms_iter_seek(&it, v, prefix, len);
     int n = 0;
