@@ -2,7 +2,6 @@
  * for everything that waits or counts. */
 #include "ms_gate_os.h"
 
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -111,8 +110,10 @@ static void poll_for_end(ms_gate_os *g, uint64_t gen, int64_t deadline) {
     int64_t stop = ms_gate_os_now() + SPIN_MAX_NS;
     if (deadline >= 0 && deadline < stop) stop = deadline;
     for (unsigned i = 1; gen_is(g, gen); i++) {
-        sched_yield(); /* the applier first, when it shares this CPU */
-        if (i % 16 == 0 && ms_gate_os_now() >= stop) break;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        if (i % 64 == 0 && ms_gate_os_now() >= stop) break;
     }
     uv_mutex_lock(&g->mu);
 }
