@@ -30,10 +30,17 @@ describe("core.stress", function()
   end)
 
   it("shows torn reads only for unguarded with an inplace apply", function()
-    -- 20 frames per apply: a reader pins the live store half-loaded often
-    local r = assert(core.stress(with { policy = "unguarded", mode = "inplace", keys = 20000, duration = "500ms" }))
-    assert.is_true(r.outcomes.torn > 0)
-    r = assert(core.stress(with { policy = "unguarded", mode = "aside" }))
+    -- 20 frames per apply: a reader pins the live store half-loaded often,
+    -- but real threads on a busy machine may miss it in one short run; up to
+    -- five runs, stopping at the first torn read
+    local torn = 0
+    for _ = 1, 5 do
+      local r = assert(core.stress(with { policy = "unguarded", mode = "inplace", keys = 20000, duration = "500ms" }))
+      torn = torn + r.outcomes.torn
+      if torn > 0 then break end
+    end
+    assert.is_true(torn > 0)
+    local r = assert(core.stress(with { policy = "unguarded", mode = "aside" }))
     assert.are.equal(0, r.outcomes.torn)
   end)
 
