@@ -28,7 +28,8 @@ blocked path), apply durations and the wake-up latency of blocked readers.
   --prewake         (block) the applier tells the gate before its last chunks,
                     and blocked readers poll for the end (at most 5 ms)
                     instead of sleeping through it
-  --pin             run each reader on a CPU of its own (round robin; Linux)
+  --pin             run each reader on a CPU of its own (round robin), the
+                    writer and applier on the CPUs left over if any (Linux)
   --json FILE       write every figure as JSON (schema mastersim.stress/1)
 ]]
 

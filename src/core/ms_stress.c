@@ -228,31 +228,37 @@ static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng
     return classify(&res, commit);
 }
 
-/* pin: run the calling reader on the id-th CPU it may use (round robin),
- * so that readers woken together are not queued on one CPU while another
- * idles (Linux moves a queued thread to an idle CPU only at the next
- * balancing tick, milliseconds later). */
-static void pin_reader(stress *st, unsigned id) {
+/* pin: each reader runs on a CPU of its own (round robin over the CPUs the
+ * process may use), so that readers woken together are not queued on one
+ * CPU while another idles (Linux moves a queued thread to an idle CPU only
+ * at the next balancing tick, milliseconds later); the writer and the
+ * applier run on the CPUs left over, when there are any, so that a burst of
+ * theirs (the writer frees a replaced tree: tens of milliseconds at 1M
+ * keys) does not share a reader's CPU. idx: the reader's id, or -1 for the
+ * writer and the applier. */
+static void pin_thread(stress *st, int idx) {
 #ifdef __linux__
-    cpu_set_t allowed, one;
+    cpu_set_t allowed, set;
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
-    int n = CPU_COUNT(&allowed), want = (int)(id % (unsigned)(n > 0 ? n : 1));
+    int n = CPU_COUNT(&allowed), k = 0, readers = (int)st->c.readers;
+    if (n <= 0) return;
+    CPU_ZERO(&set);
     for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (!CPU_ISSET(cpu, &allowed) || want-- > 0) continue;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
-        if (sched_setaffinity(0, sizeof one, &one) != 0) fail(st, "pinning a reader", NULL);
-        return;
+        if (!CPU_ISSET(cpu, &allowed)) continue;
+        if (idx >= 0 ? k == idx % n : k >= readers) CPU_SET(cpu, &set);
+        k++;
     }
+    if (CPU_COUNT(&set) == 0) return; /* no CPU left over for the writer and applier */
+    if (sched_setaffinity(0, sizeof set, &set) != 0) fail(st, "pinning a thread", NULL);
 #else
-    (void)id;
-    fail(st, "pinning readers is supported on Linux only", NULL);
+    (void)idx;
+    fail(st, "pinning threads is supported on Linux only", NULL);
 #endif
 }
 
 static void reader_main(void *arg) {
     reader *r = arg;
-    if (r->st->c.pin) pin_reader(r->st, r->id);
+    if (r->st->c.pin) pin_thread(r->st, (int)r->id);
     stress *st = r->st;
     char name[32];
     snprintf(name, sizeof name, "stress-reader-%u", r->id);
@@ -286,6 +292,7 @@ static void write_pick(stress *st, ms_rng *rng, ms_write *w) {
 
 static void writer_main(void *arg) {
     stress *st = arg;
+    if (st->c.pin) pin_thread(st, -1);
     ms_rng rng;
     ms_rng_init(&rng, st->c.seed, "stress-writer");
     int64_t next = ms_gate_os_now();
@@ -446,6 +453,7 @@ static int apply_once(stress *st, char *err, size_t errlen) {
 
 static void applier_main(void *arg) {
     stress *st = arg;
+    if (st->c.pin) pin_thread(st, -1);
     char err[200];
     int64_t next = ms_gate_os_now();
     while (!stopping(st)) {

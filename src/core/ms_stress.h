@@ -66,7 +66,8 @@ typedef struct ms_stress_config {
                              * and without the gate check; 0: off */
     int prewake;            /* block: the applier calls ms_gate_os_soon before its last
                              * chunks, so waiters poll for the end instead of sleeping */
-    int pin;                /* each reader runs on one CPU (round robin; Linux only) */
+    int pin;                /* each reader on a CPU of its own (round robin), the writer and
+                             * applier on the CPUs left over if any (Linux only) */
 } ms_stress_config;
 
 typedef struct ms_stress_result {
