@@ -11,7 +11,7 @@
 
 struct ms_gate_os {
     atomic_int applying; /* written only under mu */
-    atomic_int soon;     /* the applier said the end is near; under mu */
+    int soon;            /* the applier said the end is near; under mu */
     uv_mutex_t mu;
     uv_cond_t cv;
     atomic_uint_fast64_t gen; /* applies ended; written under mu */
@@ -27,7 +27,6 @@ ms_gate_os *ms_gate_os_new(void) {
     ms_gate_os *g = calloc(1, sizeof *g);
     if (g == NULL) return NULL;
     atomic_init(&g->applying, 0);
-    atomic_init(&g->soon, 0);
     atomic_init(&g->gen, 0);
     if (uv_mutex_init(&g->mu) != 0) {
         free(g);
@@ -69,7 +68,7 @@ int ms_gate_os_end(ms_gate_os *g) {
     g->end_ns = ms_gate_os_now();
     atomic_store_explicit(&g->gen, atomic_load_explicit(&g->gen, memory_order_relaxed) + 1,
                           memory_order_release);
-    atomic_store_explicit(&g->soon, 0, memory_order_relaxed);
+    g->soon = 0;
     g->st.applies++;
     int n = (int)g->st.waiting;
     atomic_store_explicit(&g->applying, 0, memory_order_release);
@@ -86,7 +85,7 @@ int ms_gate_os_end(ms_gate_os *g) {
 int ms_gate_os_soon(ms_gate_os *g) {
     uv_mutex_lock(&g->mu);
     int on = atomic_load_explicit(&g->applying, memory_order_relaxed);
-    if (on) atomic_store_explicit(&g->soon, 1, memory_order_relaxed);
+    if (on) g->soon = 1;
     uv_mutex_unlock(&g->mu);
     if (on) uv_cond_broadcast(&g->cv);
     return on ? 0 : -1;
@@ -123,7 +122,7 @@ static void poll_for_end(ms_gate_os *g, uint64_t gen, int64_t deadline) {
 static int sleep_until_end(ms_gate_os *g, uint64_t gen, int64_t deadline) {
     int polled = 0;
     while (gen_is(g, gen)) {
-        if (atomic_load_explicit(&g->soon, memory_order_relaxed) && !polled) {
+        if (g->soon && !polled) {
             polled = 1;
             poll_for_end(g, gen, deadline);
             continue;

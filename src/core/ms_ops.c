@@ -348,6 +348,18 @@ static ms_read_result cluster_memo(ms_ops_memo *m, const ms_view *v) {
     return m->cluster.r;
 }
 
+/* vol's record in v, not charged: its value (NULL when absent), value
+ * length, the bytes charging it would add (key + value) and the stamp of
+ * its entry. */
+static const void *vol_stamped(const ms_view *v, uint64_t vol, size_t *vl, size_t *bytes,
+                               uint64_t *stamp) {
+    char key[MS_LAYOUT_KEY_MAX];
+    size_t kl = ms_layout_key_vol(key, vol);
+    const void *p = kl ? ms_view_get_stamped(v, key, kl, vl, stamp) : NULL;
+    if (p) *bytes = kl + *vl;
+    return p;
+}
+
 /* parts() through the memo: rules 1-2 and the vol record are read every
  * time; the scan of the range is skipped when the vol record's entry and
  * the range's leaves carry the stamps they had when the slot was filled (so
@@ -355,10 +367,10 @@ static ms_read_result cluster_memo(ms_ops_memo *m, const ms_view *v) {
 static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol, int meta) {
     ms_read_result r = start_memo(m, v);
     if (final(&r)) return r;
-    char key[MS_LAYOUT_KEY_MAX], pfx[MS_LAYOUT_KEY_MAX];
-    size_t kl = ms_layout_key_vol(key, vol), vl;
+    char pfx[MS_LAYOUT_KEY_MAX];
+    size_t vl, vb;
     uint64_t vs;
-    const void *p = kl ? ms_view_get_stamped(v, key, kl, &vl, &vs) : NULL;
+    const void *p = vol_stamped(v, vol, &vl, &vb, &vs);
     if (p == NULL) return parts(v, vol, meta); /* rule 4: not remembered */
     size_t pl = parts_prefix(pfx, vol, meta);
     memo_slot *sl = &m->slot[(vol * 2 + (uint64_t)meta) % MEMO_SLOTS];
@@ -380,7 +392,7 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
     }
     m->st.misses++;
     r.entries++;
-    r.bytes += kl + vl;
+    r.bytes += vb;
     ms_layout_vol rec;
     if (ms_layout_vol_decode(p, vl, &rec) != 0)
         r = verdict(r, MS_READ_TORN, "malformed vol record");
@@ -406,13 +418,12 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
 static ms_read_result vol_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol) {
     ms_read_result r = start_memo(m, v);
     if (final(&r)) return r;
-    char key[MS_LAYOUT_KEY_MAX];
-    size_t kl = ms_layout_key_vol(key, vol), vl;
+    size_t vl, vb;
     uint64_t vs;
-    const void *p = kl ? ms_view_get_stamped(v, key, kl, &vl, &vs) : NULL;
+    const void *p = vol_stamped(v, vol, &vl, &vb, &vs);
     if (p == NULL) return ms_ops_get_vol(v, vol); /* rule 4: not remembered */
     r.entries++;
-    r.bytes += kl + vl;
+    r.bytes += vb;
     vol_slot *sl = &m->vols[vol % MEMO_SLOTS];
     if (sl->stamp == vs && sl->vol == vol) {
         m->st.vol_hits++;

@@ -193,14 +193,18 @@ static void node_added(node *nd, int i) {
 }
 
 /* Make *slot writable: when shared, replace it by a private copy (from the
- * pool) that holds its own references to the children and entries. */
+ * pool) that holds its own references to the children and entries. Either
+ * way it is stamped anew: the write follows. */
 static void own(pool *p, node **slot) {
     node *src = *slot;
-    if (src->refs == 1) return;
+    if (src->refs == 1) {
+        touch(src);
+        return;
+    }
     node *dst = pool_take(p, src->leaf);
     memcpy(dst, src, node_size(src->leaf));
     dst->refs = 1;
-    touch(dst);
+    touch(dst); /* the memcpy brought src's stamp */
     if (src->leaf) {
         for (int i = 0; i < src->n; i++) AS_LEAF(dst)->e[i]->refs++;
     } else {
@@ -239,12 +243,11 @@ static int path_shared_from(const path *pa) {
 }
 
 /* Copy the shared part of the path; afterwards every path node is private,
- * linked from its (private) parent and stamped anew (the write follows). */
+ * linked from its (private) parent and stamped anew (own). */
 static void path_own(ms_store *s, path *pa, pool *p) {
     node **slot = &s->root;
     for (int l = 0; l <= pa->leaf; l++) {
         own(p, slot);
-        touch(*slot);
         pa->node[l] = *slot;
         if (l < pa->leaf) slot = &AS_INNER(*slot)->c[pa->pos[l]];
     }
@@ -423,7 +426,6 @@ static void rebalance(ms_store *s, ms__inner *in, int i, pool *p) {
     own(p, &in->c[l]);
     own(p, &in->c[r]);
     node *a = in->c[l], *b = in->c[r];
-    touch(a), touch(b);
     int total = a->n + b->n, k = total <= FAN ? total : total / 2;
     if (a->leaf) {
         ms__entry *t[2 * FAN];

@@ -38,14 +38,19 @@ uint64_t ms_store_digest_entry(uint64_t h, const void *k, size_t klen, const voi
     return ms_store_hash(ms_store_hash(h, k, klen), v, vlen);
 }
 
-const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vlen) {
+/* The entry of key k in v, or NULL. */
+static const ms__entry *find(const ms_view *v, const void *k, size_t klen) {
     const struct ms_store_node *nd = v->root;
     if (nd == NULL) return NULL;
     while (!nd->leaf) nd = AS_CINNER(nd)->c[ms__inner_child(nd, k, klen)];
     int found;
     int pos = ms__leaf_lower(nd, k, klen, &found);
-    if (!found) return NULL;
-    const ms__entry *e = AS_CLEAF(nd)->e[pos];
+    return found ? AS_CLEAF(nd)->e[pos] : NULL;
+}
+
+const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vlen) {
+    const ms__entry *e = find(v, k, klen);
+    if (e == NULL) return NULL;
     if (vlen) *vlen = e->vlen;
     return e->data + e->klen;
 }
@@ -56,13 +61,8 @@ uint64_t ms_view_stamp(const ms_view *v) {
 
 const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, size_t *vlen,
                                 uint64_t *stamp) {
-    const struct ms_store_node *nd = v->root;
-    if (nd == NULL) return NULL;
-    while (!nd->leaf) nd = AS_CINNER(nd)->c[ms__inner_child(nd, k, klen)];
-    int found;
-    int pos = ms__leaf_lower(nd, k, klen, &found);
-    if (!found) return NULL;
-    const ms__entry *e = AS_CLEAF(nd)->e[pos];
+    const ms__entry *e = find(v, k, klen);
+    if (e == NULL) return NULL;
     *vlen = e->vlen;
     *stamp = e->stamp;
     return e->data + e->klen;
