@@ -142,6 +142,102 @@ static void test_mass_cancel(void) {
     ms_sched_free(s);
 }
 
+/* A reference for test_against_model: pending events in an array, the next
+ * one found by scanning for the least (time, order scheduled). */
+enum { REF_MAX = 4096 };
+typedef struct {
+    ms_sched *s;
+    uint64_t rng;
+    int64_t t[REF_MAX];
+    uint64_t seq[REF_MAX];
+    ms_event_id id[REF_MAX];
+    int alive[REF_MAX];
+    int n, ran, wrong, budget, mass;
+    uint64_t next_seq;
+} ref_t;
+
+static uint64_t ref_rand(ref_t *r, uint64_t below) {
+    r->rng ^= r->rng << 13, r->rng ^= r->rng >> 7, r->rng ^= r->rng << 17;
+    return r->rng % below;
+}
+
+static int ref_min(const ref_t *r) {
+    int m = -1;
+    for (int i = 0; i < r->n; i++)
+        if (r->alive[i] &&
+            (m < 0 || r->t[i] < r->t[m] || (r->t[i] == r->t[m] && r->seq[i] < r->seq[m])))
+            m = i;
+    return m;
+}
+
+static void ref_event(ms_sched *s, void *ctx, uint64_t a, uint64_t b);
+
+static void ref_schedule(ref_t *r, int64_t t) {
+    if (r->n == REF_MAX || r->budget == 0) return;
+    r->budget--;
+    int i = r->n++;
+    r->t[i] = t < ms_sched_now(r->s) ? ms_sched_now(r->s) : t;
+    r->seq[i] = r->next_seq++;
+    r->alive[i] = 1;
+    r->id[i] = ms_sched_at(r->s, t, 1, ref_event, r, (uint64_t)i, 0);
+}
+
+/* Run as event a: it must be the reference's least pending one; then
+ * schedule 0-3 events (some at the same instant, some before now), maybe
+ * cancel a few, maybe ask for the next time, in a random order. */
+static void ref_event(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
+    (void)b;
+    ref_t *r = ctx;
+    int m = ref_min(r);
+    if (m != (int)a || ms_sched_now(s) != r->t[a]) r->wrong++;
+    r->alive[a] = 0;
+    r->ran++;
+    if (r->ran == 1 && r->mass) { /* cancel most of the far block: the heap compacts */
+        for (int i = 40; i < r->n; i++)
+            if (i % 50 != 0 && r->alive[i]) ms_sched_cancel(s, r->id[i]), r->alive[i] = 0;
+    }
+    for (int k = (int)ref_rand(r, 6); k > 0; k--) {
+        uint64_t what = ref_rand(r, 10);
+        if (what < 5) {
+            int64_t d = (int64_t)ref_rand(r, 4) == 0 ? 0 : (int64_t)ref_rand(r, 1000) - 50;
+            ref_schedule(r, ms_sched_now(s) + d);
+        } else if (what < 8 && r->n > 0) {
+            int i = (int)ref_rand(r, (uint64_t)r->n);
+            int had = r->alive[i] && i != (int)a;
+            if (ms_sched_cancel(s, r->id[i]) != had) r->wrong++;
+            r->alive[i] = 0;
+        } else {
+            int n = ref_min(r);
+            if (ms_sched_next_time(s) != (n < 0 ? MS_TIME_MAX : r->t[n])) r->wrong++;
+        }
+    }
+}
+
+/* The heap, its deferred removal of the running event's entry (the first
+ * event it schedules takes that place) and its compaction, against the
+ * reference: handlers that schedule, cancel and peek in every order. */
+static void test_against_model(void) {
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        ref_t *r = calloc(1, sizeof *r);
+        r->s = ms_sched_new();
+        r->rng = seed * UINT64_C(0x9e3779b97f4a7c15);
+        r->budget = REF_MAX - 64;
+        for (int i = 0; i < 40; i++) ref_schedule(r, (int64_t)ref_rand(r, 100));
+        /* a far block the first event mostly cancels, compacting the heap
+         * while that event's entry is still at its top */
+        r->mass = seed % 2 == 0;
+        if (r->mass)
+            for (int i = 0; i < 1100; i++) ref_schedule(r, 5000 + (int64_t)i);
+        ms_sched_run(r->s, MS_TIME_MAX, 0);
+        CHECK_EQ_I64(r->wrong, 0);
+        CHECK(ref_min(r) < 0);
+        CHECK(r->ran > 100);
+        CHECK_EQ_I64(ms_sched_pending(r->s), 0);
+        ms_sched_free(r->s);
+        free(r);
+    }
+}
+
 int main(void) {
     RUN(test_order_and_ties);
     RUN(test_cancel);
@@ -149,5 +245,6 @@ int main(void) {
     RUN(test_stop);
     RUN(test_digest);
     RUN(test_mass_cancel);
+    RUN(test_against_model);
     return ms_test_end();
 }

@@ -366,6 +366,61 @@ static void test_swap(void) {
     CHECK_EQ_I64(mem.blocks, 0);
 }
 
+/* Hinted lookups give what plain ones give: probe keys (present, absent,
+ * deleted and put back) and prefixes, each with a hint of its own, read
+ * after every few random writes in the live store and in versions pinned
+ * along the way (one hint serves every view), with a clear and a swap of
+ * the tree's height in between. */
+static void test_hints(void) {
+    enum { PROBES = 64, PFX = 24 };
+    ms_store *s = ms_store_new(NULL);
+    ms_rng r;
+    ms_rng_init(&r, 99, "test_hints");
+    ms_hint kh[PROBES], ph[PFX];
+    memset(kh, 0, sizeof kh);
+    memset(ph, 0, sizeof ph);
+    ms_version *pinned[3] = {0};
+    char k[16], v[48] = {0};
+    int bad = 0, stops = 0, reads = 0;
+    for (int step = 0; step < 60000; step++) {
+        size_t kl = fmt_key(k, ms_rng_below(&r, 20000));
+        v[0] = (char)step;
+        if (ms_rng_below(&r, 100) < 65)
+            ms_store_put(s, k, kl, v, 1 + ms_rng_below(&r, sizeof v - 1));
+        else
+            ms_store_del(s, k, kl);
+        if (step == 40000) ms_store_clear(s);
+        if (step % 5000 == 0) {
+            int i = (int)ms_rng_below(&r, 3);
+            ms_version_release(pinned[i]);
+            pinned[i] = ms_store_snapshot(s);
+        }
+        if (step % 7 != 0) continue;
+        int which = (int)ms_rng_below(&r, 4);
+        ms_view w = which < 3 && pinned[which] ? ms_version_view(pinned[which]) : ms_store_view(s);
+        for (int p = 0; p < PROBES; p++) {
+            size_t pl = fmt_key(k, (uint64_t)p * 311), vl1 = 0, vl2 = 0;
+            uint64_t st1 = 0, st2 = 0;
+            /* read twice in a row in one view: the hint stops at the root */
+            stops +=
+                ms_view_stamp(&w) != 0 && kh[p].depth > 0 && kh[p].path[0] == ms_view_stamp(&w);
+            const void *a = ms_view_get_stamped(&w, k, pl, &vl1, &st1);
+            const void *b = ms_view_get_hinted(&w, k, pl, &vl2, &st2, &kh[p]);
+            bad += a != b || (a && (vl1 != vl2 || st1 != st2));
+            reads++;
+        }
+        for (int p = 0; p < PFX; p++) {
+            size_t pl = fmt_key(k, (uint64_t)p * 833) - 2; /* a range of about 100 keys */
+            bad +=
+                ms_view_prefix_cover(&w, k, pl) != ms_view_prefix_cover_hinted(&w, k, pl, &ph[p]);
+        }
+    }
+    CHECK_EQ_I64(bad, 0);
+    CHECK(stops > reads / 10); /* the hints were kept, not only refilled */
+    for (int i = 0; i < 3; i++) ms_version_release(pinned[i]);
+    ms_store_free(s);
+}
+
 int main(void) {
     RUN(test_basic);
     RUN(test_versions_unchanged);
@@ -373,5 +428,6 @@ int main(void) {
     RUN(test_scans);
     RUN(test_digest_shape_independent);
     RUN(test_swap);
+    RUN(test_hints);
     return ms_test_end();
 }

@@ -290,16 +290,21 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
 typedef struct memo_slot {
     uint64_t vol, vol_stamp;
     uint64_t cover;    /* ms_view_prefix_cover when the leaves were last checked */
-    int meta, nleaves; /* nleaves 0: empty slot */
+    ms_hint cover_at;  /* the descent to the cover */
+    int meta, nleaves; /* nleaves 0: nothing remembered */
     uint64_t leaf[MEMO_LEAVES];
     ms_read_verdict verdict;
     const char *why;
     uint64_t entries, bytes;
 } memo_slot;
 
-/* Whether a vol record's entry decodes (get_vol), by the entry's stamp. */
+/* One vol's record: the descent to it, and whether the entry whose stamp
+ * is `decoded` decodes (get_vol; 0: not known). */
 typedef struct vol_slot {
-    uint64_t vol, stamp; /* stamp 0: empty slot */
+    uint64_t vol;
+    int used;
+    ms_hint at;
+    uint64_t decoded;
     int decodes;
 } vol_slot;
 
@@ -348,14 +353,16 @@ static ms_read_result cluster_memo(ms_ops_memo *m, const ms_view *v) {
     return m->cluster.r;
 }
 
-/* vol's record in v, not charged: its value (NULL when absent), value
- * length, the bytes charging it would add (key + value) and the stamp of
- * its entry. */
-static const void *vol_stamped(const ms_view *v, uint64_t vol, size_t *vl, size_t *bytes,
-                               uint64_t *stamp) {
+/* vol's record in v, not charged, found through its slot's hint: its value
+ * (NULL when absent), value length, the bytes charging it would add (key +
+ * value) and the stamp of its entry; *slp the vol's slot. */
+static const void *vol_stamped(ms_ops_memo *m, const ms_view *v, uint64_t vol, vol_slot **slp,
+                               size_t *vl, size_t *bytes, uint64_t *stamp) {
+    vol_slot *sl = *slp = &m->vols[vol % MEMO_SLOTS];
+    if (!sl->used || sl->vol != vol) *sl = (vol_slot){.vol = vol, .used = 1};
     char key[MS_LAYOUT_KEY_MAX];
     size_t kl = ms_layout_key_vol(key, vol);
-    const void *p = kl ? ms_view_get_stamped(v, key, kl, vl, stamp) : NULL;
+    const void *p = kl ? ms_view_get_hinted(v, key, kl, vl, stamp, &sl->at) : NULL;
     if (p) *bytes = kl + *vl;
     return p;
 }
@@ -370,13 +377,15 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
     char pfx[MS_LAYOUT_KEY_MAX];
     size_t vl, vb;
     uint64_t vs;
-    const void *p = vol_stamped(v, vol, &vl, &vb, &vs);
+    vol_slot *vsl;
+    const void *p = vol_stamped(m, v, vol, &vsl, &vl, &vb, &vs);
     if (p == NULL) return parts(v, vol, meta); /* rule 4: not remembered */
     size_t pl = parts_prefix(pfx, vol, meta);
     memo_slot *sl = &m->slot[(vol * 2 + (uint64_t)meta) % MEMO_SLOTS];
-    int mine = sl->nleaves > 0 && sl->vol == vol && sl->meta == meta && sl->vol_stamp == vs;
+    if (sl->vol != vol || sl->meta != meta) *sl = (memo_slot){.vol = vol, .meta = meta};
+    int mine = sl->nleaves > 0 && sl->vol_stamp == vs;
     /* first the subtree around the range (no leaf read), then its leaves */
-    uint64_t cover = ms_view_prefix_cover(v, pfx, pl), leaf[MEMO_LEAVES];
+    uint64_t cover = ms_view_prefix_cover_hinted(v, pfx, pl, &sl->cover_at), leaf[MEMO_LEAVES];
     int nl = mine && cover == sl->cover ? sl->nleaves
                                         : ms_view_prefix_stamps(v, pfx, pl, leaf, MEMO_LEAVES);
     if (mine && (cover == sl->cover ||
@@ -398,16 +407,14 @@ static ms_read_result parts_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol,
         r = verdict(r, MS_READ_TORN, "malformed vol record");
     else
         r = parts_scan(v, r, &rec, pfx, pl, meta);
+    sl->nleaves = nl > 0 ? nl : 0; /* -1 (too many leaves): not remembered */
     if (nl > 0) {
-        *sl = (memo_slot){.vol = vol,
-                          .vol_stamp = vs,
-                          .cover = cover,
-                          .meta = meta,
-                          .nleaves = nl,
-                          .verdict = r.verdict,
-                          .why = r.why,
-                          .entries = r.entries,
-                          .bytes = r.bytes};
+        sl->vol_stamp = vs;
+        sl->cover = cover;
+        sl->verdict = r.verdict;
+        sl->why = r.why;
+        sl->entries = r.entries;
+        sl->bytes = r.bytes;
         memcpy(sl->leaf, leaf, (size_t)nl * sizeof leaf[0]);
     }
     return r;
@@ -420,18 +427,18 @@ static ms_read_result vol_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol) {
     if (final(&r)) return r;
     size_t vl, vb;
     uint64_t vs;
-    const void *p = vol_stamped(v, vol, &vl, &vb, &vs);
+    vol_slot *sl;
+    const void *p = vol_stamped(m, v, vol, &sl, &vl, &vb, &vs);
     if (p == NULL) return ms_ops_get_vol(v, vol); /* rule 4: not remembered */
     r.entries++;
     r.bytes += vb;
-    vol_slot *sl = &m->vols[vol % MEMO_SLOTS];
-    if (sl->stamp == vs && sl->vol == vol) {
+    if (sl->decoded == vs) {
         m->st.vol_hits++;
     } else {
         m->st.vol_misses++;
         ms_layout_vol rec;
-        *sl =
-            (vol_slot){.vol = vol, .stamp = vs, .decodes = ms_layout_vol_decode(p, vl, &rec) == 0};
+        sl->decoded = vs;
+        sl->decodes = ms_layout_vol_decode(p, vl, &rec) == 0;
     }
     return sl->decodes ? r : verdict(r, MS_READ_TORN, "malformed vol record");
 }

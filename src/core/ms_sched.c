@@ -40,6 +40,10 @@ struct ms_sched {
     uint64_t digest;
     ms_event_id current;
     int stop;
+    /* heap[0] is the event being run, already taken out: the first event
+     * it schedules goes there (one sift down, and a near event stops high
+     * in the heap), else it is removed when the event returns (fill_hole) */
+    int hole;
 };
 
 ms_sched *ms_sched_new(void) {
@@ -121,6 +125,15 @@ static void sift_down(entry *h, size_t len, size_t i) {
     h[i] = e;
 }
 
+/* Remove the stale top left by the event just run, if still there. Every
+ * function that looks at the heap calls this first. */
+static void fill_hole(ms_sched *s) {
+    if (!s->hole) return;
+    s->hole = 0;
+    s->heap[0] = s->heap[--s->len];
+    if (s->len > 0) sift_down(s->heap, s->len, 0);
+}
+
 static uint32_t slot_alloc(ms_sched *s) {
     if (s->free_head != UINT32_MAX) {
         uint32_t i = s->free_head;
@@ -167,8 +180,15 @@ ms_event_id ms_sched_at(ms_sched *s, int64_t t, uint32_t kind, ms_event_fn fn, v
     sl->kind = kind;
     sl->gen++;
     sl->live = 1;
-    s->heap[s->len] = (entry){t, (++s->seq << SLOT_BITS) | i};
-    sift_up(s->heap, s->len++);
+    entry e = {t, (++s->seq << SLOT_BITS) | i};
+    if (s->hole) { /* the order (time, seq) is total: any correct heap pops the same */
+        s->hole = 0;
+        s->heap[0] = e;
+        sift_down(s->heap, s->len, 0);
+    } else {
+        s->heap[s->len] = e;
+        sift_up(s->heap, s->len++);
+    }
     s->live++;
     return ((uint64_t)sl->gen << 32) | i;
 }
@@ -195,6 +215,7 @@ int ms_sched_pending_id(const ms_sched *s, ms_event_id id) {
 /* Drop dead entries from the heap and rebuild it: keeps the heap from
  * growing without bound when most timers are cancelled (request timeouts). */
 static void compact(ms_sched *s) {
+    fill_hole(s);
     size_t j = 0;
     for (size_t i = 0; i < s->len; i++) {
         uint32_t k = (uint32_t)(s->heap[i].key & SLOT_MASK);
@@ -221,6 +242,7 @@ int ms_sched_cancel(ms_sched *s, ms_event_id id) {
 
 /* Pop dead entries off the top so that heap[0], if any, is live. */
 static void skip_dead(ms_sched *s) {
+    fill_hole(s);
     while (s->len > 0) {
         uint32_t k = (uint32_t)(s->heap[0].key & SLOT_MASK);
         if (s->slots[k].fn != NULL) return;
@@ -247,8 +269,7 @@ uint64_t ms_sched_run(ms_sched *s, int64_t until, uint64_t max_events) {
             break;
         }
         entry e = s->heap[0];
-        s->heap[0] = s->heap[--s->len];
-        if (s->len > 0) sift_down(s->heap, s->len, 0);
+        s->hole = 1;
         uint32_t k = (uint32_t)(e.key & SLOT_MASK);
         slot sl = s->slots[k];
         slot_release(s, k);
@@ -263,6 +284,7 @@ uint64_t ms_sched_run(ms_sched *s, int64_t until, uint64_t max_events) {
         s->current = ((uint64_t)sl.gen << 32) | k;
         sl.fn(s, sl.ctx, sl.a, sl.b);
         s->current = 0;
+        fill_hole(s);
     }
     return ran;
 }

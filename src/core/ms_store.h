@@ -172,6 +172,32 @@ int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint
  * prefix of 36 bytes or more gets the root's stamp. */
 uint64_t ms_view_prefix_cover(const ms_view *v, const void *prefix, size_t len);
 
+/* A remembered descent, for the hinted lookups below: the stamps of the
+ * nodes it went through, root first, and what it found. A node met again
+ * at the same depth with the stamp recorded there is the same node holding
+ * the same keys (stamps are never reused), so the answer found under it
+ * stands and the descent stops there: a read of an unchanged subtree costs
+ * the levels above it, not a leaf search. Zero-initialise one per key (or
+ * prefix) and never pass it for another; any view of any store may use it. */
+#define MS_HINT_DEPTH 6
+typedef struct ms_hint {
+    uint64_t path[MS_HINT_DEPTH];
+    /* what was found, kept here so that a stop reads no entry:
+     * ms_view_get_hinted: the value (NULL for none), its length and the
+     * entry's stamp; ms_view_prefix_cover_hinted: the cover in stamp */
+    const void *value;
+    uint64_t stamp;
+    uint32_t vlen;
+    int depth; /* levels recorded in path; 0: none yet */
+} ms_hint;
+
+/* ms_view_get_stamped through h (same results). */
+const void *ms_view_get_hinted(const ms_view *v, const void *k, size_t klen, size_t *vlen,
+                               uint64_t *stamp, ms_hint *h);
+
+/* ms_view_prefix_cover through h (same result). */
+uint64_t ms_view_prefix_cover_hinted(const ms_view *v, const void *prefix, size_t len, ms_hint *h);
+
 /* Order-sensitive digest of every (key, value) pair in key order: the fold
  * of ms_store_digest_entry from MS_STORE_DIGEST_INIT. Equal contents give
  * equal digests, whatever the tree shape. */

@@ -102,21 +102,29 @@ static size_t past_prefix(const void *prefix, size_t len, unsigned char *hi, siz
     return hl;
 }
 
+/* One step of range_top: the child of nd holding the whole range [prefix,
+ * hi) when there is one and it is not a leaf, else NULL (the range spans
+ * children, or they are leaves: stop above them, their parent is in
+ * cache); the children *i..*j of nd hold the range (-1 for a leaf nd). */
+static const struct ms_store_node *range_step(const struct ms_store_node *nd, const void *prefix,
+                                              size_t len, const unsigned char *hi, size_t hl,
+                                              int *i, int *j) {
+    *i = *j = -1;
+    if (nd->leaf) return NULL;
+    *i = ms__inner_child(nd, prefix, len);
+    *j = ms__inner_child(nd, hi, hl);
+    if (*i != *j) return NULL;
+    const struct ms_store_node *c = AS_CINNER(nd)->c[*i];
+    return c->leaf ? NULL : c;
+}
+
 /* Descend from v's root while one child holds the whole range [prefix, hi)
  * and is not a leaf; the node reached, with the children *i..*j holding
  * the range (i = j = -1 when the root is a leaf). */
 static const struct ms_store_node *range_top(const ms_view *v, const void *prefix, size_t len,
                                              const unsigned char *hi, size_t hl, int *i, int *j) {
-    const struct ms_store_node *nd = v->root;
-    *i = *j = -1;
-    while (!nd->leaf) {
-        *i = ms__inner_child(nd, prefix, len);
-        *j = ms__inner_child(nd, hi, hl);
-        if (*i != *j) break; /* the range spans children */
-        const struct ms_store_node *c = AS_CINNER(nd)->c[*i];
-        if (c->leaf) break; /* stop above the leaf: its parent is in cache */
-        nd = c;
-    }
+    const struct ms_store_node *nd = v->root, *c;
+    while ((c = range_step(nd, prefix, len, hi, hl, i, j)) != NULL) nd = c;
     return nd;
 }
 
@@ -127,6 +135,59 @@ uint64_t ms_view_prefix_cover(const ms_view *v, const void *prefix, size_t len) 
     if (hl == 0) return v->root->stamp;
     int i, j;
     return range_top(v, prefix, len, hi, hl, &i, &j)->stamp;
+}
+
+/* Whether the descent reaching nd at depth d may stop on h's answer (nd is
+ * the node h passed there); else record nd there. */
+static int hint_stops(ms_hint *h, int d, const struct ms_store_node *nd) {
+    if (d < h->depth && h->path[d] == nd->stamp) return 1;
+    if (d < MS_HINT_DEPTH) h->path[d] = nd->stamp;
+    return 0;
+}
+
+/* A descent that ended at depth d (the root's is 0) has recorded its path:
+ * the part of it the hint keeps. Levels past the last recorded keep what
+ * they held (the subtree they lie in is unchanged when they are reached). */
+static void hint_done(ms_hint *h, int d) {
+    h->depth = d + 1 < MS_HINT_DEPTH ? d + 1 : MS_HINT_DEPTH;
+}
+
+uint64_t ms_view_prefix_cover_hinted(const ms_view *v, const void *prefix, size_t len, ms_hint *h) {
+    if (v->root == NULL) return 0;
+    unsigned char hi[MS__PFX + 8];
+    size_t hl = past_prefix(prefix, len, hi, sizeof hi);
+    if (hl == 0) return v->root->stamp;
+    const struct ms_store_node *nd = v->root, *c;
+    int d = 0, i, j;
+    for (;; d++, nd = c) {
+        if (hint_stops(h, d, nd)) return h->stamp;
+        if ((c = range_step(nd, prefix, len, hi, hl, &i, &j)) == NULL) break;
+    }
+    hint_done(h, d);
+    return h->stamp = nd->stamp;
+}
+
+const void *ms_view_get_hinted(const ms_view *v, const void *k, size_t klen, size_t *vlen,
+                               uint64_t *stamp, ms_hint *h) {
+    const struct ms_store_node *nd = v->root;
+    if (nd == NULL) return NULL;
+    for (int d = 0; !hint_stops(h, d, nd); d++) {
+        if (!nd->leaf) {
+            nd = AS_CINNER(nd)->c[ms__inner_child(nd, k, klen)];
+            continue;
+        }
+        int found, pos = ms__leaf_lower(nd, k, klen, &found);
+        const ms__entry *e = found ? AS_CLEAF(nd)->e[pos] : NULL;
+        h->value = e ? e->data + e->klen : NULL;
+        h->vlen = e ? e->vlen : 0;
+        h->stamp = e ? e->stamp : 0;
+        hint_done(h, d);
+        break;
+    }
+    if (h->value == NULL) return NULL;
+    *vlen = h->vlen;
+    *stamp = h->stamp;
+    return h->value;
 }
 
 int ms_view_prefix_stamps(const ms_view *v, const void *prefix, size_t len, uint64_t *out,
