@@ -8,11 +8,16 @@
 
 /* --- keys --------------------------------------------------------------- */
 
-/* Append 10 zero-padded digits of id at buf[n]; new length. */
+/* Append 10 zero-padded digits of id (< 10^10) at buf[n]; new length.
+ * Two digits a step: every read builds a key or two. */
 static size_t put_id(char *buf, size_t n, uint64_t id) {
-    for (int i = 9; i >= 0; i--) {
-        buf[n + (size_t)i] = (char)('0' + id % 10);
-        id /= 10;
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    for (int i = 8; i >= 0; i -= 2) {
+        memcpy(buf + n + (size_t)i, pairs + 2 * (id % 100), 2);
+        id /= 100;
     }
     return n + 10;
 }
@@ -127,7 +132,12 @@ static void w_ids(wr *w, const ms_layout_ids *ids) {
         w_bytes(w, ids->raw, (size_t)ids->n * 8);
         return;
     }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* the wire order is the host's: one copy (a vol lists thousands) */
+    w_bytes(w, ids->v, (size_t)ids->n * 8);
+#else
     for (uint32_t i = 0; i < ids->n; i++) w_uint(w, ids->v[i], 8);
+#endif
 }
 
 static void w_head(wr *w, void *buf, size_t cap, int kind) {
