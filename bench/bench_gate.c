@@ -8,13 +8,16 @@
  * condition-variable ping-pong between two threads. The wake-up runs are
  * made twice: plain, and with the waiters pre-woken before the apply's
  * last chunks (ms_gate_os_soon: they poll for the end instead of sleeping
- * through it) and the readers pinned to CPUs of their own. Prints, asserts
- * nothing. Targets: the gate costs <= 3% of read throughput when no apply
- * runs; wake-up p99 <= 200 us.
+ * through it) and the readers pinned to CPUs of their own. First, the
+ * floor the machine itself sets: how often a thread spinning on each CPU is
+ * taken off it (cpu_probe). Prints, asserts nothing. Targets: the gate costs <= 3% of read
+ * throughput when no apply runs; wake-up p99 <= 200 us.
  *
  * Usage: bench_gate [keys] (default 1000000). */
+#define _GNU_SOURCE /* sched_setaffinity, for the CPU probe */
 #include "ms_stress.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,7 +288,73 @@ static void condvar_pingpong(void) {
     ms_hist_free(pp.h);
 }
 
+/* --- the machine's floor: how often a running thread loses its CPU ------ */
+
+#define PROBE_SECONDS 10.0
+#define PROBE_GAP_NS 10000   /* a clock read this long after the last: off the CPU */
+#define PROBE_LATE_NS 200000 /* the wake-up target */
+#define PROBE_MAX_CPUS 64
+
+typedef struct probe {
+    int cpu;
+    int64_t lost, late, n_late, n_1ms, max; /* ns, ns past PROBE_LATE_NS, counts, ns */
+} probe;
+
+/* Spin on the clock on one CPU and account every gap between two reads. */
+static void probe_main(void *arg) {
+    probe *p = arg;
+#ifdef __linux__
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(p->cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+#endif
+    int64_t prev = ms_gate_os_now(), end = prev + (int64_t)(PROBE_SECONDS * 1e9);
+    while (prev < end) {
+        int64_t t = ms_gate_os_now(), g = t - prev;
+        prev = t;
+        if (g < PROBE_GAP_NS) continue;
+        p->lost += g;
+        if (g > p->max) p->max = g;
+        if (g > PROBE_LATE_NS) p->late += g - PROBE_LATE_NS, p->n_late++;
+        if (g >= 1000000) p->n_1ms++;
+    }
+}
+
+/* One thread per CPU, every CPU busy (as in a wake-up with readers, the
+ * applier and the writer all running): the share of time a running thread
+ * is off its CPU (the hypervisor, interrupts, the kernel's own threads),
+ * how often for more than 200 us, and the chance that a given instant is
+ * followed by more than 200 us off the CPU: the rate at which a wake-up on
+ * this machine misses the target whatever the gate does. */
+static void cpu_probe(void) {
+    probe p[PROBE_MAX_CPUS];
+    uv_thread_t th[PROBE_MAX_CPUS];
+    int n = 0;
+#ifdef __linux__
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+        for (int cpu = 0; cpu < CPU_SETSIZE && n < PROBE_MAX_CPUS; cpu++)
+            if (CPU_ISSET(cpu, &allowed)) p[n++] = (probe){.cpu = cpu};
+#endif
+    if (n == 0) {
+        printf("cpu probe: needs Linux CPU affinity; skipped\n");
+        return;
+    }
+    for (int i = 0; i < n; i++) uv_thread_create(&th[i], probe_main, &p[i]);
+    for (int i = 0; i < n; i++) uv_thread_join(&th[i]);
+    printf("cpu probe,   %d CPUs all busy, %.0f s: a spinning thread's gaps >= %d us\n", n,
+           PROBE_SECONDS, PROBE_GAP_NS / 1000);
+    for (int i = 0; i < n; i++)
+        printf("  cpu %d: off-CPU %.2f%% of the time; gaps > 200 us %.1f/s, >= 1 ms %.1f/s, "
+               "max %.2f ms; an instant followed by > 200 us off-CPU: %.3f%%\n",
+               p[i].cpu, 100.0 * (double)p[i].lost / (PROBE_SECONDS * 1e9),
+               (double)p[i].n_late / PROBE_SECONDS, (double)p[i].n_1ms / PROBE_SECONDS,
+               (double)p[i].max / 1e6, 100.0 * (double)p[i].late / (PROBE_SECONDS * 1e9));
+}
+
 int main(int argc, char **argv) {
+    cpu_probe();
     fast_path_cost();
     condvar_pingpong();
     for (unsigned n = 1; n <= 2; n++) gate_wakeup(n);

@@ -148,7 +148,8 @@ static void test_soon_prewakes(void) {
         CHECK(w[i].rc == MS_GATE_OS_TIMEDOUT);
         CHECK(w[i].waited >= w[i].timeout);
     }
-    sleep_ms(30); /* past the polling bound: the others sleep again */
+    sleep_ms((int)(MS_GATE_OS_POLL_NS / 1000000) +
+             10); /* past the polling bound: they sleep again */
     int64_t before = ms_gate_os_now();
     CHECK_EQ_I64(ms_gate_os_end(g), N - 2);
     for (int i = 2; i < N; i++) uv_thread_join(&th[i]);

@@ -25,8 +25,8 @@ blocked path), apply durations and the wake-up latency of blocked readers.
   --duration D      how long the readers run, e.g. 2s (default 2s)
   --apply-every D   time between snapshot installs, e.g. 200ms; 0 for none
   --seed N          the image's and the op mix's seed (default 1)
-  --prewake         (block) the applier tells the gate before its last chunks,
-                    and blocked readers poll for the end (at most 5 ms)
+  --prewake         (block) the applier tells the gate when ~6 ms of the apply
+                    are left, and blocked readers poll for the end (<= 20 ms)
                     instead of sleeping through it
   --pin             run each reader on a CPU of its own (round robin), the
                     writer and applier on the CPUs left over if any (Linux)
@@ -104,7 +104,7 @@ function M.summary(r)
     latency_line("fast path", l.fast),
     latency_line("blocked", l.blocked),
     ("applies   %d (every %.3f s%s), %d writes, %d versions reclaimed\n"):format(
-      r.applies, r.apply_every, r.prewake and ", waiters pre-woken before the last chunks" or "",
+      r.applies, r.apply_every, r.prewake and ", waiters pre-woken near the end" or "",
       r.writes, r.reclaimed),
     latency_line("apply", l.apply),
     "wake-up   end of an apply -> reader out of the gate (release)\n",

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <uv.h>
 
-/* How long a pre-woken waiter polls before it sleeps again. */
-#define SPIN_MAX_NS 5000000
-
 struct ms_gate_os {
     atomic_int applying; /* written only under mu */
     int soon;            /* the applier said the end is near; under mu */
@@ -102,11 +99,11 @@ static int gen_is(ms_gate_os *g, uint64_t gen) {
 /* Pre-woken: poll the generation without the mutex, so that the end is
  * seen within a cache-line transfer instead of a sleeping thread's wake-up
  * (on a virtual machine an idle CPU is halted, and waking it costs
- * hundreds of microseconds). Bounded by SPIN_MAX_NS and the deadline, then
+ * hundreds of microseconds). Bounded by MS_GATE_OS_POLL_NS and the deadline, then
  * back to sleep. Called and returns with mu held. */
 static void poll_for_end(ms_gate_os *g, uint64_t gen, int64_t deadline) {
     uv_mutex_unlock(&g->mu);
-    int64_t stop = ms_gate_os_now() + SPIN_MAX_NS;
+    int64_t stop = ms_gate_os_now() + MS_GATE_OS_POLL_NS;
     if (deadline >= 0 && deadline < stop) stop = deadline;
     for (unsigned i = 1; gen_is(g, gen); i++) {
 #if defined(__x86_64__) || defined(__i386__)

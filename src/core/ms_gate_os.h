@@ -54,10 +54,14 @@ int ms_gate_os_begin(ms_gate_os *g);
  * of waiters woken, or -1 when no apply was in progress. */
 int ms_gate_os_end(ms_gate_os *g);
 
-/* The applier expects the apply to end shortly (its last chunk is being
- * applied): wake the waiters so that they poll for the end (for at most 5
- * ms, then sleep again) instead of sleeping through it. 0, or -1 when no
- * apply is in progress. Optional: without it waiters sleep until the end. */
+/* How long a waiter woken by ms_gate_os_soon polls before it sleeps again. */
+#define MS_GATE_OS_POLL_NS INT64_C(20000000)
+
+/* The applier expects the apply to end shortly (within a few milliseconds):
+ * wake the waiters so that they poll for the end (for at most
+ * MS_GATE_OS_POLL_NS, then sleep again) instead of sleeping through it. 0,
+ * or -1 when no apply is in progress. Optional: without it waiters sleep
+ * until the end. */
 int ms_gate_os_soon(ms_gate_os *g);
 
 /* The flag: one atomic load (acquire), no lock. */

@@ -24,10 +24,13 @@
 
 #define SNAP_GAP 1000      /* entries the snapshot is ahead of the node */
 #define FRAME_ENTRIES 1024 /* per data frame: the family lock is taken per frame */
-/* prewake: frames left when the applier tells the gate the end is near,
- * about 1-2 ms of importing: time for a sleeping waiter to be woken (a
- * halted virtual CPU takes hundreds of microseconds) and start polling */
-#define PREWAKE_FRAMES 8
+/* prewake: how long before the end of an apply (estimated from the frames
+ * imported so far) the applier tells the gate the end is near: time for a
+ * sleeping waiter to be woken and start polling. A halted virtual CPU
+ * takes ~150 us to wake at the median and, on a busy host, milliseconds
+ * now and then; a fixed 8 frames (1-3 ms at 1M keys) left waits of 4-8 ms
+ * in the tail. The waiter polls at most MS_GATE_OS_POLL_NS. */
+#define PREWAKE_NS INT64_C(6000000)
 
 enum { OUT_FRESH, OUT_STALE, OUT_TORN, OUT_FAILED, OUT_TIMEDOUT, OUT_COUNT };
 
@@ -396,14 +399,22 @@ static int import_all(stress *st, frames *fr, char *err, size_t errlen) {
     ms_snap_imp *imp = ms_snap_import_begin(ms_shared_store_live(st->ss), st->c.mode);
     ms_shared_store_unlock(st->ss);
     if (imp == NULL) return snprintf(err, errlen, "out of memory"), -1;
-    int rc = 0;
+    int rc = 0, told = !(st->gate && st->c.prewake);
+    double pace = -1; /* ns per data frame (FRAME_ENTRIES entries), recent ones weighted most */
     for (size_t i = 0; i < fr->n && rc == 0; i++) {
-        /* the last chunks: blocked readers may start watching for the end */
-        if (i + PREWAKE_FRAMES == fr->n || (i == 0 && fr->n < PREWAKE_FRAMES))
-            if (st->gate && st->c.prewake) ms_gate_os_soon(st->gate);
+        /* near the end: blocked readers may start watching for it (the
+         * time left estimated from the frames left at the recent pace;
+         * frames differ in bytes more than in cost) */
+        if (!told &&
+            (pace >= 0 ? pace * (double)(fr->n - i) <= (double)PREWAKE_NS : i + 1 == fr->n))
+            told = 1, ms_gate_os_soon(st->gate);
+        int64_t t0 = ms_gate_os_now();
         ms_shared_store_lock(st->ss);
         rc = ms_snap_import_chunk(imp, fr->f[i], fr->len[i], err, errlen);
         ms_shared_store_unlock(st->ss);
+        double took = (double)(ms_gate_os_now() - t0);
+        if (i > 0) /* the first frame holds the header alone */
+            pace = pace < 0 ? took : pace + (took - pace) / 16;
         free(fr->f[i]);
         fr->f[i] = NULL;
     }
