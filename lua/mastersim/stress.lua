@@ -26,7 +26,7 @@ blocked path), apply durations and the wake-up latency of blocked readers.
   --apply-every D   time between snapshot installs, e.g. 200ms; 0 for none
   --seed N          the image's and the op mix's seed (default 1)
   --prewake         (block) the applier tells the gate when ~6 ms of the apply
-                    are left, and blocked readers poll for the end (<= 20 ms)
+                    are left, and blocked readers poll for the end (<= 60 ms)
                     instead of sleeping through it
   --pin             run each reader on a CPU of its own (round robin), the
                     writer and applier on the CPUs left over if any (Linux)

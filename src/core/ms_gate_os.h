@@ -54,8 +54,10 @@ int ms_gate_os_begin(ms_gate_os *g);
  * of waiters woken, or -1 when no apply was in progress. */
 int ms_gate_os_end(ms_gate_os *g);
 
-/* How long a waiter woken by ms_gate_os_soon polls before it sleeps again. */
-#define MS_GATE_OS_POLL_NS INT64_C(20000000)
+/* How long a waiter woken by ms_gate_os_soon polls before it sleeps again:
+ * long enough for an apply whose CPU a poller shares to finish (the stress
+ * harness announces ~6 ms ahead, which can stretch to ~20 ms). */
+#define MS_GATE_OS_POLL_NS INT64_C(60000000)
 
 /* The applier expects the apply to end shortly (within a few milliseconds):
  * wake the waiters so that they poll for the end (for at most
