@@ -189,6 +189,7 @@ typedef struct ms_hint {
     uint64_t stamp;
     uint32_t vlen;
     int depth; /* levels recorded in path; 0: none yet */
+    int pos;   /* ms_view_get_hinted: the entry's slot in its leaf */
 } ms_hint;
 
 /* ms_view_get_stamped through h (same results). */

@@ -176,8 +176,17 @@ const void *ms_view_get_hinted(const ms_view *v, const void *k, size_t klen, siz
             nd = AS_CINNER(nd)->c[ms__inner_child(nd, k, klen)];
             continue;
         }
-        int found, pos = ms__leaf_lower(nd, k, klen, &found);
-        const ms__entry *e = found ? AS_CLEAF(nd)->e[pos] : NULL;
+        /* A leaf written since (its stamp moved) mostly still holds the
+         * entry in the same slot: that slot's entry having the stamp found
+         * last time makes it the same entry, without the search. */
+        const ms__entry *e = NULL;
+        if (h->value != NULL && h->pos < nd->n && AS_CLEAF(nd)->e[h->pos]->stamp == h->stamp)
+            e = AS_CLEAF(nd)->e[h->pos];
+        if (e == NULL) {
+            int found, pos = ms__leaf_lower(nd, k, klen, &found);
+            e = found ? AS_CLEAF(nd)->e[pos] : NULL;
+            h->pos = pos;
+        }
         h->value = e ? e->data + e->klen : NULL;
         h->vlen = e ? e->vlen : 0;
         h->stamp = e ? e->stamp : 0;
