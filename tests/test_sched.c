@@ -144,7 +144,7 @@ static void test_mass_cancel(void) {
 
 /* A reference for test_against_model: pending events in an array, the next
  * one found by scanning for the least (time, order scheduled). */
-enum { REF_MAX = 4096 };
+enum { REF_MAX = 16384 };
 typedef struct {
     ms_sched *s;
     uint64_t rng;
@@ -215,23 +215,31 @@ static void ref_event(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
 
 /* The heap, its deferred removal of the running event's entry (the first
  * event it schedules takes that place) and its compaction, against the
- * reference: handlers that schedule, cancel and peek in every order. */
+ * reference: handlers that schedule, cancel and peek in every order. The
+ * last seeds start with a heap past the length where the deferral stops
+ * (8192) and run down through it. */
 static void test_against_model(void) {
-    for (uint64_t seed = 1; seed <= 20; seed++) {
+    for (uint64_t seed = 1; seed <= 22; seed++) {
         ref_t *r = calloc(1, sizeof *r);
         r->s = ms_sched_new();
         r->rng = seed * UINT64_C(0x9e3779b97f4a7c15);
-        r->budget = REF_MAX - 64;
+        r->budget = 4032;
         for (int i = 0; i < 40; i++) ref_schedule(r, (int64_t)ref_rand(r, 100));
         /* a far block the first event mostly cancels, compacting the heap
          * while that event's entry is still at its top */
         r->mass = seed % 2 == 0;
         if (r->mass)
             for (int i = 0; i < 1100; i++) ref_schedule(r, 5000 + (int64_t)i);
+        if (seed > 20) {
+            r->budget = 8400;
+            for (int i = 0; i < 8400; i++) ref_schedule(r, (int64_t)ref_rand(r, 20000));
+            r->budget = 600; /* the reference's scan is linear: keep the run short */
+        }
         ms_sched_run(r->s, MS_TIME_MAX, 0);
         CHECK_EQ_I64(r->wrong, 0);
         CHECK(ref_min(r) < 0);
         CHECK(r->ran > 100);
+        CHECK(seed <= 20 || r->n > 8192 + 40); /* it ran down through 8192 */
         CHECK_EQ_I64(ms_sched_pending(r->s), 0);
         ms_sched_free(r->s);
         free(r);

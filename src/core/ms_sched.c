@@ -42,7 +42,8 @@ struct ms_sched {
     int stop;
     /* heap[0] is the event being run, already taken out: the first event
      * it schedules goes there (one sift down, and a near event stops high
-     * in the heap), else it is removed when the event returns (fill_hole) */
+     * in the heap), else it is removed when the event returns (fill_hole);
+     * only while the heap is at most CACHED_LEN long */
     int hole;
 };
 
@@ -269,7 +270,12 @@ uint64_t ms_sched_run(ms_sched *s, int64_t until, uint64_t max_events) {
             break;
         }
         entry e = s->heap[0];
+        /* keep the top for the handler's first event while the heap is
+         * cache-resident; past that, a sift-down of a new event from the
+         * top is slower than a plain pop and a short sift-up (bench_sched,
+         * 100K pending: 6.1 -> 4.5-5.0 M events/s) */
         s->hole = 1;
+        if (s->len > CACHED_LEN) fill_hole(s);
         uint32_t k = (uint32_t)(e.key & SLOT_MASK);
         slot sl = s->slots[k];
         slot_release(s, k);
