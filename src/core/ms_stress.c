@@ -1,4 +1,5 @@
-/* The stress harness: setup, the three kinds of thread, teardown.
+/* The stress harness: setup, the readers, teardown (the writer and the
+ * applier: ms_stress_apply.c).
  *
  * Locks, outermost first: raft (the writer and the applier, one raft apply
  * loop), the shared store's family lock, its publish rwlock; the gate's
@@ -6,13 +7,12 @@
  * read side (rarely: when the published version changed), the gate's
  * mutex (when they wait) and, for unguarded, the family lock. */
 #define _GNU_SOURCE /* sched_setaffinity and CPU_SET, for pin */
-#include "ms_stress.h"
+#include "ms_stress_impl.h"
 
 #include "ms_gen.h"
 #include "ms_ops.h"
 #include "ms_rng.h"
 #include "ms_shared_store.h"
-#include "ms_write.h"
 
 #include <sched.h>
 #include <stdatomic.h>
@@ -22,60 +22,12 @@
 #include <time.h>
 #include <uv.h>
 
-#define SNAP_GAP 1000      /* entries the snapshot is ahead of the node */
-#define FRAME_ENTRIES 1024 /* per data frame: the family lock is taken per frame */
-/* prewake: how long before the end of an apply (estimated from the frames
- * imported so far) the applier tells the gate the end is near: time for a
- * sleeping waiter to be woken and start polling. A halted virtual CPU
- * takes ~150 us to wake at the median and, on a busy host, milliseconds
- * now and then; a fixed 8 frames (1-3 ms at 1M keys) left waits of 4-8 ms
- * in the tail. The waiter polls at most MS_GATE_OS_POLL_NS. */
-#define PREWAKE_NS INT64_C(6000000)
-
-enum { OUT_FRESH, OUT_STALE, OUT_TORN, OUT_FAILED, OUT_TIMEDOUT, OUT_COUNT };
-
 static const char *const policy_names[MS_STRESS_POLICY_COUNT] = {
     "block", "fail_fast", "stale_read", "unguarded", "none",
 };
 
 /* The read mix (ms_read_op order). */
 static const double op_weights[MS_OP_COUNT] = {20, 2, 5, 40, 25, 7, 1};
-
-struct stress;
-
-typedef struct reader {
-    struct stress *st;
-    unsigned id;
-    uv_thread_t th;
-    uint64_t n[OUT_COUNT];
-    int64_t cpu_ns; /* the thread's CPU time over its read loop */
-    int phase;      /* ab_phase_ns: 0 gated, 1 not */
-    int64_t phase_cpu0;
-    uint64_t ab_reads[2];
-    int64_t ab_cpu_ns[2];
-    ms_hist *fast, *blocked, *wake, *first, *release, *release_first;
-} reader;
-
-typedef struct stress {
-    ms_stress_config c;
-    ms_store_mem mem;
-    ms_gen_desc desc;
-    uint64_t dn, mn; /* data / meta node counts */
-    ms_shared_store *ss;
-    ms_gate_os *gate; /* NULL: unguarded, none */
-    uv_mutex_t raft;
-    uint64_t index; /* raft index of the live store; under raft */
-    atomic_uint_fast64_t commit;
-    atomic_int_fast64_t last_first;   /* end time of the last apply whose first read was seen */
-    atomic_int_fast64_t last_release; /* same, for the first waiter out of the gate */
-    int64_t t_start;                  /* when the threads started; set before */
-    atomic_int stop;
-    atomic_int failed;
-    char err[320]; /* written by the first thread to set failed */
-    uint64_t writes, applies;
-    ms_hist *apply;
-    reader rd[MS_STRESS_MAX_READERS];
-} stress;
 
 const char *ms_stress_policy_name(ms_stress_policy p) {
     return (unsigned)p < MS_STRESS_POLICY_COUNT ? policy_names[p] : NULL;
@@ -103,14 +55,14 @@ void ms_stress_defaults(ms_stress_config *c) {
 }
 
 /* Record a thread's failure (the first one wins) and stop the run. */
-static void fail(stress *st, const char *what, const char *detail) {
+void ms__stress_fail(stress *st, const char *what, const char *detail) {
     if (atomic_exchange(&st->failed, 1) == 0)
         snprintf(st->err, sizeof st->err, "ms_stress: %s%s%s", what, detail ? ": " : "",
                  detail ? detail : "");
     atomic_store(&st->stop, 1);
 }
 
-static int stopping(stress *st) {
+int ms__stress_stopping(stress *st) {
     return atomic_load_explicit(&st->stop, memory_order_relaxed);
 }
 
@@ -118,10 +70,10 @@ static int stopping(stress *st) {
  * is seen soon. Not much shorter: the main thread and the applier sleep
  * here for most of a run, and each slice is a wake-up competing with the
  * readers for the CPUs (2 ms slices were 500 a second per thread). */
-static void sleep_until(stress *st, int64_t t) {
+void ms__stress_sleep_until(stress *st, int64_t t) {
     for (;;) {
         int64_t left = t - ms_gate_os_now();
-        if (left <= 0 || stopping(st)) return;
+        if (left <= 0 || ms__stress_stopping(st)) return;
         if (left > 20000000) left = 20000000;
         struct timespec ts = {0, (long)left};
         nanosleep(&ts, NULL);
@@ -206,7 +158,7 @@ static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng
     if (st->c.policy == MS_STRESS_UNGUARDED) {
         ms_version *v = ms_shared_store_pin_live(st->ss);
         if (v == NULL) {
-            fail(st, "out of memory pinning the live store", NULL);
+            ms__stress_fail(st, "out of memory pinning the live store", NULL);
             return OUT_FAILED;
         }
         ms_view w = ms_version_view(v);
@@ -239,7 +191,7 @@ static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng
  * theirs (the writer frees a replaced tree: tens of milliseconds at 1M
  * keys) does not share a reader's CPU. idx: the reader's id, or -1 for the
  * writer and the applier. */
-static void pin_thread(stress *st, int idx) {
+void ms__stress_pin(stress *st, int idx) {
 #ifdef __linux__
     cpu_set_t allowed, set;
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
@@ -252,16 +204,16 @@ static void pin_thread(stress *st, int idx) {
         k++;
     }
     if (CPU_COUNT(&set) == 0) return; /* no CPU left over for the writer and applier */
-    if (sched_setaffinity(0, sizeof set, &set) != 0) fail(st, "pinning a thread", NULL);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) ms__stress_fail(st, "pinning a thread", NULL);
 #else
     (void)idx;
-    fail(st, "pinning threads is supported on Linux only", NULL);
+    ms__stress_fail(st, "pinning threads is supported on Linux only", NULL);
 #endif
 }
 
 static void reader_main(void *arg) {
     reader *r = arg;
-    if (r->st->c.pin) pin_thread(r->st, (int)r->id);
+    if (r->st->c.pin) ms__stress_pin(r->st, (int)r->id);
     stress *st = r->st;
     char name[32];
     snprintf(name, sizeof name, "stress-reader-%u", r->id);
@@ -270,211 +222,11 @@ static void reader_main(void *arg) {
     ms_shared_reader cache = {0};
     int64_t cpu0 = thread_cpu_ns();
     r->phase_cpu0 = cpu0;
-    while (!stopping(st)) r->n[read_once(st, r, &cache, &rng)]++;
+    while (!ms__stress_stopping(st)) r->n[read_once(st, r, &cache, &rng)]++;
     int64_t cpu1 = thread_cpu_ns();
     r->cpu_ns = cpu1 - cpu0;
     r->ab_cpu_ns[r->phase] += cpu1 - r->phase_cpu0;
     ms_shared_reader_drop(st->ss, &cache);
-}
-
-/* --- the writer ------------------------------------------------------------ */
-
-static void write_pick(stress *st, ms_rng *rng, ms_write *w) {
-    memset(w, 0, sizeof *w);
-    uint64_t v = st->desc.volumes;
-    if (ms_rng_below(rng, 10) == 0) {
-        w->op = MS_W_CREATE_DP;
-        w->vol = 1 + ms_rng_below(rng, v);
-        for (int i = 0; i < MS_WRITE_HOSTS; i++) w->dp_hosts[i] = v + 1 + ms_rng_below(rng, st->dn);
-    } else {
-        w->op = MS_W_HEARTBEAT;
-        w->node = v + 1 + ms_rng_below(rng, st->dn + st->mn);
-        w->used = ms_rng_below(rng, UINT64_C(1) << 40);
-    }
-}
-
-static void writer_main(void *arg) {
-    stress *st = arg;
-    if (st->c.pin) pin_thread(st, -1);
-    ms_rng rng;
-    ms_rng_init(&rng, st->c.seed, "stress-writer");
-    int64_t next = ms_gate_os_now();
-    char err[128];
-    while (!stopping(st)) {
-        next += st->c.write_every_ns;
-        sleep_until(st, next);
-        if (stopping(st)) break;
-        ms_write w;
-        write_pick(st, &rng, &w);
-        uv_mutex_lock(&st->raft);
-        ms_shared_store_lock(st->ss);
-        uint64_t idx = st->index + 1;
-        int rc = ms_write_apply(ms_shared_store_live(st->ss), &w, idx, err, sizeof err);
-        if (rc >= 0) rc = ms_shared_store_publish(st->ss);
-        ms_shared_store_unlock(st->ss);
-        if (rc >= 0) {
-            st->index = idx;
-            st->writes++;
-            /* after the publish: a reader that sees idx finds it published */
-            atomic_store_explicit(&st->commit, idx, memory_order_release);
-        }
-        uv_mutex_unlock(&st->raft);
-        if (rc < 0) fail(st, "write", err);
-        int64_t now = ms_gate_os_now();
-        if (next < now) next = now;
-    }
-}
-
-/* --- the applier ------------------------------------------------------------ */
-
-typedef struct frames {
-    unsigned char **f;
-    size_t *len;
-    size_t n, cap;
-} frames;
-
-static void frames_free(frames *fr) {
-    for (size_t i = 0; i < fr->n; i++) free(fr->f[i]);
-    free(fr->f);
-    free(fr->len);
-    memset(fr, 0, sizeof *fr);
-}
-
-static int frames_add(frames *fr, const void *p, size_t len) {
-    if (fr->n == fr->cap) {
-        size_t cap = fr->cap ? 2 * fr->cap : 64;
-        unsigned char **f = realloc(fr->f, cap * sizeof *f);
-        if (f) fr->f = f;
-        size_t *l = realloc(fr->len, cap * sizeof *l);
-        if (l) fr->len = l;
-        if (!f || !l) return -1;
-        fr->cap = cap;
-    }
-    unsigned char *c = malloc(len);
-    if (c == NULL) return -1;
-    memcpy(c, p, len);
-    fr->f[fr->n] = c;
-    fr->len[fr->n++] = len;
-    return 0;
-}
-
-/* The leader's state: the live contents at index `target`, pinned. Raft
- * and family locks held. */
-static ms_version *leader_state(stress *st, uint64_t target) {
-    ms_version *pin = ms_store_snapshot(ms_shared_store_live(st->ss));
-    ms_store *lead = pin ? ms_store_from_version(pin) : NULL;
-    ms_version_release(pin);
-    ms_version *v = NULL;
-    if (lead && ms_write_mark_applied(lead, target) == 0) v = ms_store_snapshot(lead);
-    ms_store_free(lead);
-    return v;
-}
-
-/* Export v's frames (reads v's immutable tree: no lock). */
-static int export_all(ms_version *v, frames *fr, char *err, size_t errlen) {
-    ms_snap_opts o = {.max_entries = FRAME_ENTRIES};
-    ms_snap_exp *e = ms_snap_export_begin(v, &o);
-    if (e == NULL) return snprintf(err, errlen, "out of memory"), -1;
-    const void *p;
-    size_t len;
-    int rc;
-    while ((rc = ms_snap_export_next(e, &p, &len, err, errlen)) == 1)
-        if (frames_add(fr, p, len) != 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-    ms_snap_export_end(e);
-    return rc;
-}
-
-/* Import every frame, taking the family lock per frame so that readers of
- * the live store (unguarded) see it half-applied; finish and publish.
- * Each frame is freed once imported, as a streamed install consumes its
- * chunks: the frames of a 1M-key image (~1000 of up to 1 MB, 104 MB) are
- * not handed back to the OS all at once right after the gate opens, on the
- * CPUs the woken readers need. Raft lock held. */
-static int import_all(stress *st, frames *fr, char *err, size_t errlen) {
-    ms_shared_store_lock(st->ss);
-    ms_snap_imp *imp = ms_snap_import_begin(ms_shared_store_live(st->ss), st->c.mode);
-    ms_shared_store_unlock(st->ss);
-    if (imp == NULL) return snprintf(err, errlen, "out of memory"), -1;
-    int rc = 0, told = !(st->gate && st->c.prewake);
-    double pace = -1; /* ns per data frame (FRAME_ENTRIES entries), recent ones weighted most */
-    for (size_t i = 0; i < fr->n && rc == 0; i++) {
-        /* near the end: blocked readers may start watching for it (the
-         * time left estimated from the frames left at the recent pace;
-         * frames differ in bytes more than in cost) */
-        if (!told &&
-            (pace >= 0 ? pace * (double)(fr->n - i) <= (double)PREWAKE_NS : i + 1 == fr->n))
-            told = 1, ms_gate_os_soon(st->gate);
-        int64_t t0 = ms_gate_os_now();
-        ms_shared_store_lock(st->ss);
-        rc = ms_snap_import_chunk(imp, fr->f[i], fr->len[i], err, errlen);
-        ms_shared_store_unlock(st->ss);
-        double took = (double)(ms_gate_os_now() - t0);
-        if (i > 0) /* the first frame holds the header alone */
-            pace = pace < 0 ? took : pace + (took - pace) / 16;
-        free(fr->f[i]);
-        fr->f[i] = NULL;
-    }
-    ms_shared_store_lock(st->ss);
-    if (rc == 0) rc = ms_snap_import_finish(imp, err, errlen);
-    if (rc != 0)
-        ms_snap_import_abort(imp);
-    else if (ms_shared_store_publish(st->ss) != 0)
-        rc = -1, snprintf(err, errlen, "out of memory");
-    ms_shared_store_unlock(st->ss);
-    return rc;
-}
-
-/* One install: build and export the leader's state, then apply it under
- * the gate. */
-static int apply_once(stress *st, char *err, size_t errlen) {
-    uv_mutex_lock(&st->raft);
-    ms_shared_store_lock(st->ss);
-    uint64_t target = st->index + SNAP_GAP;
-    ms_version *v = leader_state(st, target);
-    ms_shared_store_unlock(st->ss);
-    uv_mutex_unlock(&st->raft);
-    if (v == NULL) return snprintf(err, errlen, "out of memory"), -1;
-    frames fr = {0};
-    int rc = export_all(v, &fr, err, errlen);
-    /* Drop the leader's state before the apply: cheap now (the published
-     * version shares its tree), and no free of a whole tree competes with
-     * the readers woken at the end. */
-    ms_shared_store_lock(st->ss);
-    ms_version_release(v);
-    ms_shared_store_unlock(st->ss);
-    if (rc == 0) {
-        uv_mutex_lock(&st->raft);
-        int64_t t0 = ms_gate_os_now();
-        if (st->gate) ms_gate_os_begin(st->gate);
-        /* after the flag: a reader that sees the new commit sees the flag */
-        atomic_store_explicit(&st->commit, target, memory_order_release);
-        rc = import_all(st, &fr, err, errlen);
-        if (st->gate) ms_gate_os_end(st->gate);
-        ms_hist_record(st->apply, ms_gate_os_now() - t0);
-        if (rc == 0) st->index = target, st->applies++;
-        uv_mutex_unlock(&st->raft);
-    }
-    frames_free(&fr);
-    return rc;
-}
-
-static void applier_main(void *arg) {
-    stress *st = arg;
-    if (st->c.pin) pin_thread(st, -1);
-    char err[200];
-    int64_t next = ms_gate_os_now();
-    while (!stopping(st)) {
-        next += st->c.apply_every_ns;
-        sleep_until(st, next);
-        if (stopping(st)) break;
-        if (apply_once(st, err, sizeof err) != 0) fail(st, "snapshot install", err);
-        int64_t now = ms_gate_os_now();
-        if (next < now) next = now;
-    }
 }
 
 /* --- setup and teardown ---------------------------------------------------- */
@@ -616,10 +368,12 @@ int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, siz
            uv_thread_create(&st->rd[started].th, reader_main, &st->rd[started]) == 0)
         started++;
     int ok = started == c->readers;
-    int wok = ok && c->write_every_ns > 0 && uv_thread_create(&wth, writer_main, st) == 0;
-    int aok = ok && c->apply_every_ns > 0 && uv_thread_create(&ath, applier_main, st) == 0;
-    if (!ok) fail(st, "cannot start a thread", NULL);
-    sleep_until(st, t0 + c->duration_ns);
+    int wok =
+        ok && c->write_every_ns > 0 && uv_thread_create(&wth, ms__stress_writer_main, st) == 0;
+    int aok =
+        ok && c->apply_every_ns > 0 && uv_thread_create(&ath, ms__stress_applier_main, st) == 0;
+    if (!ok) ms__stress_fail(st, "cannot start a thread", NULL);
+    ms__stress_sleep_until(st, t0 + c->duration_ns);
     atomic_store(&st->stop, 1);
     r->seconds = (double)(ms_gate_os_now() - t0) * 1e-9;
     for (unsigned i = 0; i < started; i++) uv_thread_join(&st->rd[i].th);
