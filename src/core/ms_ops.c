@@ -334,23 +334,20 @@ ms_ops_memo_stats ms_ops_memo_stats_get(const ms_ops_memo *m) {
     return m->st;
 }
 
-/* start() through the memo: the store state is looked at every time, the
- * applied key only when the tree changed since it was last read (every read
- * reads it, and a master's tree changes once per entry applied: the tree's
- * root stamp tells). */
-static ms_read_result start_memo(ms_ops_memo *m, const ms_view *v) {
+/* read(v) through sl: read once per tree (the root's stamp tells), the
+ * store state looked at every time. */
+static ms_read_result per_tree(root_slot *sl, const ms_view *v,
+                               ms_read_result (*read)(const ms_view *)) {
     uint64_t root = ms_view_stamp(v);
-    if (v->state != MS_STORE_OPEN || root == 0) return start(v);
-    if (m->head.root != root) m->head = (root_slot){root, start(v)};
-    return m->head.r;
+    if (v->state != MS_STORE_OPEN || root == 0) return read(v);
+    if (sl->root != root) *sl = (root_slot){root, read(v)};
+    return sl->r;
 }
 
-/* ms_ops_get_cluster through the memo: one result per tree. */
-static ms_read_result cluster_memo(ms_ops_memo *m, const ms_view *v) {
-    uint64_t root = ms_view_stamp(v);
-    if (v->state != MS_STORE_OPEN || root == 0) return ms_ops_get_cluster(v);
-    if (m->cluster.root != root) m->cluster = (root_slot){root, ms_ops_get_cluster(v)};
-    return m->cluster.r;
+/* start() through the memo: every read reads the applied key, and a
+ * master's tree changes once per entry applied. */
+static ms_read_result start_memo(ms_ops_memo *m, const ms_view *v) {
+    return per_tree(&m->head, v, start);
 }
 
 /* vol's record in v, not charged, found through its slot's hint: its value
@@ -446,7 +443,7 @@ static ms_read_result vol_memo(ms_ops_memo *m, const ms_view *v, uint64_t vol) {
 ms_read_result ms_ops_run_memo(ms_ops_memo *m, const ms_view *v, ms_read_op op, uint64_t a,
                                uint64_t b) {
     if (m && op == MS_OP_GET_VOL) return vol_memo(m, v, a);
-    if (m && op == MS_OP_GET_CLUSTER) return cluster_memo(m, v);
+    if (m && op == MS_OP_GET_CLUSTER) return per_tree(&m->cluster, v, ms_ops_get_cluster);
     if (m && (op == MS_OP_GET_PARTITIONS || op == MS_OP_GET_META_PARTITIONS))
         return parts_memo(m, v, a, op == MS_OP_GET_META_PARTITIONS);
     return ms_ops_run(v, op, a, b);

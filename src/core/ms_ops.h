@@ -92,7 +92,7 @@ typedef struct ms_ops_memo_stats {
     uint64_t vol_hits, vol_misses; /* get_vol: decodes skipped and made */
 } ms_ops_memo_stats;
 
-/* NULL when out of memory (about 700 KB). */
+/* NULL when out of memory (about 1.6 MB). */
 ms_ops_memo *ms_ops_memo_new(void);
 void ms_ops_memo_free(ms_ops_memo *m);
 ms_ops_memo_stats ms_ops_memo_stats_get(const ms_ops_memo *m);

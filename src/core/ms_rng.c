@@ -132,11 +132,13 @@ double ms_rng_normal(ms_rng *r, double mean, double sd) {
     return mean + sd * std_normal(r);
 }
 
+double ms_rng_lognormal_sigma(double median, double p99) {
+    return (log(p99) - log(median)) / Z99;
+}
+
 double ms_rng_lognormal(ms_rng *r, double median, double p99) {
     if (!(median > 0)) return 0;
-    double mu = log(median);
-    double sigma = (log(p99) - mu) / Z99;
-    return exp(ms_rng_normal(r, mu, sigma));
+    return exp(ms_rng_normal(r, log(median), ms_rng_lognormal_sigma(median, p99)));
 }
 
 double ms_rng_pareto(ms_rng *r, double scale, double shape) {

@@ -50,6 +50,10 @@ double ms_rng_normal(ms_rng *r, double mean, double sd);
  * 0 < median <= p99; returns 0 when median <= 0. */
 double ms_rng_lognormal(ms_rng *r, double median, double p99);
 
+/* The sigma of the lognormal with that median and p99, (ln p99 - ln
+ * median) / z99: ms_rng_lognormal draws exp(normal(ln median, sigma)). */
+double ms_rng_lognormal_sigma(double median, double p99);
+
 /* Pareto (type I) with minimum `scale` and tail index `shape` > 0
  * (scale / (1-u)^(1/shape); 1 output). */
 double ms_rng_pareto(ms_rng *r, double scale, double shape);

@@ -42,7 +42,7 @@ struct ms_sched {
     int stop;
     /* heap[0] is the event being run, already taken out: the first event
      * it schedules goes there (one sift down, and a near event stops high
-     * in the heap), else it is removed when the event returns (fill_hole);
+     * in the heap), else the next look at the heap removes it (fill_hole);
      * only while the heap is at most CACHED_LEN long */
     int hole;
 };
@@ -290,7 +290,6 @@ uint64_t ms_sched_run(ms_sched *s, int64_t until, uint64_t max_events) {
         s->current = ((uint64_t)sl.gen << 32) | k;
         sl.fn(s, sl.ctx, sl.a, sl.b);
         s->current = 0;
-        fill_hole(s);
     }
     return ran;
 }

@@ -145,12 +145,12 @@ ms_store *ms_store_from_version(const ms_version *v);
 /* Value of k in view v and its length, or NULL when absent. */
 const void *ms_view_get(const ms_view *v, const void *k, size_t klen, size_t *vlen);
 
-/* Content stamps. Every entry and every tree leaf carries a stamp that is
+/* Content stamps. Every entry and every tree node carries a stamp that is
  * unique in the process: an entry's is taken when it is made (entries are
- * immutable), a leaf's whenever it is made or written. So a key whose entry
- * has the stamp it had, or a key range whose leaves have the stamps they
- * had, holds exactly what it held, in any view of any store: the test a
- * cache of read results needs (ms_ops_memo). */
+ * immutable), a node's whenever it is made or written. So a key whose entry
+ * has the stamp it had, or a subtree or key range whose nodes have the
+ * stamps they had, holds exactly what it held, in any view of any store:
+ * the test a cache of read results needs (ms_ops_memo). */
 
 /* The stamp of v's root: every write to a tree renews its root's stamp, so
  * two views with the same non-zero stamp hold the same contents (0: empty). */

@@ -213,8 +213,8 @@ void ms__stress_pin(stress *st, int idx) {
 
 static void reader_main(void *arg) {
     reader *r = arg;
-    if (r->st->c.pin) ms__stress_pin(r->st, (int)r->id);
     stress *st = r->st;
+    if (st->c.pin) ms__stress_pin(st, (int)r->id);
     char name[32];
     snprintf(name, sizeof name, "stress-reader-%u", r->id);
     ms_rng rng;

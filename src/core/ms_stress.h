@@ -64,8 +64,8 @@ typedef struct ms_stress_config {
     uint64_t seed;          /* image and op choices */
     int64_t ab_phase_ns;    /* > 0 (block only): alternate phases of this length with
                              * and without the gate check; 0: off */
-    int prewake;            /* block: the applier calls ms_gate_os_soon before its last
-                             * chunks, so waiters poll for the end instead of sleeping */
+    int prewake;            /* block: the applier calls ms_gate_os_soon ~6 ms before the
+                             * end, so waiters poll for it instead of sleeping */
     int pin;                /* each reader on a CPU of its own (round robin), the writer and
                              * applier on the CPUs left over if any (Linux only) */
 } ms_stress_config;

@@ -3,14 +3,11 @@
 
 #include <math.h>
 
-/* Standard normal quantile at 0.99 (as in ms_rng_lognormal). */
-#define Z99 2.3263478740408408
-
 ms_dist ms_dist_make(ms_dist_kind kind, double p1, double p2) {
     ms_dist d = {kind, p1, p2, 0, 0};
     if (kind == MS_DIST_LOGNORMAL && p1 > 0) {
         d.mu = log(p1);
-        d.sigma = (log(p2) - d.mu) / Z99;
+        d.sigma = ms_rng_lognormal_sigma(p1, p2);
     }
     return d;
 }
@@ -41,7 +38,7 @@ int ms_dist_valid(const ms_dist *d) {
         return isfinite(d->p2) && d->p2 >= d->p1;
     case MS_DIST_LOGNORMAL:
         return isfinite(d->p2) && d->p1 > 0 && d->p2 >= d->p1 && d->mu == log(d->p1) &&
-               d->sigma == (log(d->p2) - d->mu) / Z99;
+               d->sigma == ms_rng_lognormal_sigma(d->p1, d->p2);
     }
     return 0;
 }
@@ -77,7 +74,7 @@ double ms_dist_mean(const ms_dist *d) {
         return (d->p1 + d->p2) / 2;
     case MS_DIST_LOGNORMAL: {
         if (d->p1 <= 0) return 0;
-        double sigma = (log(d->p2) - log(d->p1)) / Z99;
+        double sigma = ms_rng_lognormal_sigma(d->p1, d->p2);
         return d->p1 * exp(sigma * sigma / 2);
     }
     }
