@@ -69,11 +69,11 @@ static void issue4(void) {
     ms_cluster_config cfg;
     ms_cluster_config_default(&cfg);
     cfg.duration = 300 * SEC;
-    cfg.image = (ms_gen_desc){.volumes = 500,
-                              .data_partitions = 90000,
-                              .meta_partitions = 9000,
-                              .nodes = 500,
-                              .users = 20};
+    cfg.image_volumes = 500;
+    cfg.image_data_partitions = 90000;
+    cfg.image_meta_partitions = 9000;
+    cfg.image_nodes = 500;
+    cfg.image_users = 20;
     cfg.write_rate = 1000;
     ms_sched *s = ms_sched_new();
     double t0 = wall();
@@ -104,17 +104,16 @@ static void issue5(void) {
     ms_cluster_config cfg;
     ms_cluster_config_default(&cfg);
     cfg.duration = 300 * SEC;
-    cfg.image = (ms_gen_desc){.volumes = 1000,
-                              .data_partitions = 180000,
-                              .meta_partitions = 18000,
-                              .nodes = 1000,
-                              .users = 20};
+    cfg.image_volumes = 1000;
+    cfg.image_data_partitions = 180000;
+    cfg.image_meta_partitions = 18000;
+    cfg.image_nodes = 1000;
+    cfg.image_users = 20;
     cfg.write_rate = 300;
     cfg.groups = 1;
     ms_client_group *g = &cfg.group[0];
     *g = (ms_client_group){.count = 200,
                            .rate = 100,
-                           .poisson = 1,
                            .route = MS_ROUTE_LOCAL,
                            .timeout = 2 * SEC,
                            .retry_max = 3,

@@ -49,3 +49,11 @@ describe("documentation samples", function()
     end
   end
 end)
+
+describe("the settings tables of docs/writing-sims.md", function()
+  it("are what lua/mastersim/settings.lua renders (scripts/gen-settings-doc)", function()
+    local doc = require "mastersim.settings_doc"
+    local text = support.read(ROOT .. "/docs/writing-sims.md")
+    assert.are.equal(doc.splice(text, doc.render()), text)
+  end)
+end)

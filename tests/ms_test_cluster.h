@@ -41,11 +41,11 @@ static inline void tcl_config(ms_cluster_config *cfg, uint64_t seed) {
     ms_cluster_config_default(cfg);
     cfg->seed = seed;
     cfg->duration = 30 * SEC;
-    cfg->image = (ms_gen_desc){.volumes = 200,
-                               .data_partitions = 20000,
-                               .meta_partitions = 2000,
-                               .nodes = 200,
-                               .users = 10};
+    cfg->image_volumes = 200;
+    cfg->image_data_partitions = 20000;
+    cfg->image_meta_partitions = 2000;
+    cfg->image_nodes = 200;
+    cfg->image_users = 10;
     cfg->retain = 500;
     cfg->apply_rate = 20000;
     cfg->write_rate = 300;
@@ -54,7 +54,6 @@ static inline void tcl_config(ms_cluster_config *cfg, uint64_t seed) {
     ms_client_group *g = &cfg->group[0];
     *g = (ms_client_group){.count = 30,
                            .rate = 20,
-                           .poisson = 1,
                            .route = MS_ROUTE_LOCAL,
                            .timeout = 2 * SEC,
                            .retry_max = 2,

@@ -114,8 +114,11 @@ static chaos_result chaos_run(uint64_t seed, int unsafe_commit) {
     tcl_config(&x.t.cfg, seed);
     x.t.cfg.masters = seed % 3 == 0 ? 5 : 3;
     x.t.cfg.duration = (int64_t)(FAULTS_END * SEC);
-    x.t.cfg.image = (ms_gen_desc){
-        .volumes = 20, .data_partitions = 1500, .meta_partitions = 150, .nodes = 40, .users = 4};
+    x.t.cfg.image_volumes = 20;
+    x.t.cfg.image_data_partitions = 1500;
+    x.t.cfg.image_meta_partitions = 150;
+    x.t.cfg.image_nodes = 40;
+    x.t.cfg.image_users = 4;
     x.t.cfg.retain = 200;
     x.t.cfg.apply_rate = 4000; /* installs of ~0.4 s */
     x.t.cfg.write_rate = 150;

@@ -5,7 +5,6 @@ local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
 local sandbox = require "mastersim.sandbox"
-local scenario = require "mastersim.scenario"
 
 local M = {}
 
@@ -20,47 +19,36 @@ local function node_names(n)
   return names, index
 end
 
---- The model's configuration from a validated scenario.
+--- The model's configuration: the validated scenario itself (the binding
+-- reads every setting by its key, see settings.lua), with the run's seed
+-- and apply style.
 function M.config(sc, seed, mode)
-  local cl, snap, srv = sc.cluster, sc.snapshot or {}, sc.server or {}
-  local net, raft, master, w = sc.network or {}, sc.raft or {}, sc.master or {}, sc.writes or {}
-  local service = {}
-  for _, op in ipairs(scenario.OPS) do service[op] = srv.service and (srv.service[op] or srv.service.default) end
-  local groups = {}
-  for i, g in ipairs(sc.clients or {}) do
-    groups[i] = {
-      count = g.count, rate = g.rate, closed_loop = g.arrivals == "closed", think = g.think,
-      poisson = g.arrivals == "poisson", route = g.route, timeout = g.timeout,
-      retry_max = g.retry.max, backoff = g.retry.backoff, backoff_cap = g.retry.cap,
-      jitter = g.retry.jitter, retry_other = g.retry.other, ops = g.ops, keys = g.keys, zipf_s = g.zipf_s,
-    }
-  end
-  return {
-    masters = cl.masters, seed = seed, duration = sc.duration,
-    image = { volumes = cl.volumes, data_partitions = cl.data_partitions,
-              meta_partitions = cl.meta_partitions, nodes = cl.nodes, users = cl.users },
-    retain = (sc.log or {}).retain or 20000, mode = mode,
-    chunk_entries = snap.chunk, chunk_bytes = snap.chunk_bytes, bandwidth = snap.bandwidth,
-    apply_rate = snap.apply_rate, load_rate = master.load_rate, restart_delay = master.restart_delay,
-    election_min = raft.election_min, election_max = raft.election_max, heartbeat = raft.heartbeat,
-    unsafe_commit = raft.unsafe_commit_without_majority,
-    latency = net.latency, loss = net.loss, workers = srv.workers, queue = srv.queue, service = service,
-    write_rate = w.rate, write_ops = w.ops, write_timeout = w.timeout,
-    groups = groups, bucket = (sc.timeline or {}).bucket,
-  }
+  local cfg = {}
+  for k, v in pairs(sc) do cfg[k] = v end
+  cfg.seed = seed
+  cfg.snapshot = {}
+  for k, v in pairs(sc.snapshot) do cfg.snapshot[k] = v end
+  cfg.snapshot.mode = mode
+  return cfg
 end
 
 --- A read-only view of the cluster for triggers: c.m3.phase, c.leader.
 local function cluster_view(cl, index)
-  return setmetatable({}, { __index = function(_, k)
-    if k == "leader" then
-      local l = cl:leader()
-      return l and ("m" .. l) or nil
-    end
-    local i = index[k]
-    if not i then error(("no node '%s' in this cluster"):format(tostring(k)), 2) end
-    return cl:node(i)
-  end })
+  return setmetatable({}, {
+    __index = function(_, k)
+      if k == "leader" then
+        local l = cl:leader()
+        return l and ("m" .. l) or nil
+      end
+      local i = index[k]
+      if not i then error(("no node '%s' in this cluster"):format(tostring(k)), 2) end
+      return cl:node(i)
+    end,
+    __newindex = function(_, k)
+      error(("the cluster view is read-only (assignment to '%s')"):format(tostring(k)), 2)
+    end,
+    __metatable = false,
+  })
 end
 
 --- Carry out action a; `state.last_crashed` remembers the node the last

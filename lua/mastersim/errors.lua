@@ -29,13 +29,22 @@ function M.raise_key(where, key, fmt, ...)
   error(setmetatable({ msg = msg, bare = bare, key = key, code = 1 }, UserError), 0)
 end
 
---- The line of `text` that defines `key` (its last path segment followed
--- by "="), else the line of the first `anchor` pattern, else nil.
+--- The line of `text` that defines `key`: for a path "a.b[2].c", the
+-- first "c =" after the first "b =" after the first "a ="; else the first
+-- "c =" anywhere; else the line of the first `anchor` pattern; else nil.
 function M.locate(text, key, anchor)
   local function line_of(pos) return select(2, text:sub(1, pos):gsub("\n", "")) + 1 end
-  local last = key and tostring(key):match("([%w_]+)$")
-  if last then
-    local pos = text:find("%f[%w_]" .. last .. "%s*=[^=]")
+  local function find(name, from) return text:find("%f[%w_]" .. name .. "%s*=[^=]", from) end
+  local names = {}
+  for name in tostring(key or ""):gmatch("[%a_][%w_]*") do names[#names + 1] = name end
+  if #names > 0 then
+    local pos = 1
+    for _, name in ipairs(names) do
+      pos = find(name, pos)
+      if not pos then break end
+    end
+    if pos then return line_of(pos) end
+    pos = find(names[#names], 1)
     if pos then return line_of(pos) end
   end
   if anchor then

@@ -7,6 +7,7 @@
 -- An action may also be a function(c) receiving the same cluster view.
 local errors = require "mastersim.errors"
 local schema = require "mastersim.schema"
+local settings = require "mastersim.settings"
 
 local M = {}
 
@@ -14,9 +15,13 @@ local Action = { __name = "mastersim.Action" }
 local Trigger = { __name = "mastersim.Trigger" }
 local Dist = { __name = "mastersim.Dist" }
 
+-- Fault times and periods stay within the longest run a scenario may ask for.
+local LONGEST = settings.row("duration").max
+
 local function duration(v, what)
   local s, err = schema.scalars.duration(v)
   if s == nil then error(("%s: %s"):format(what, err), 3) end
+  if s > LONGEST then error(("%s: %gs is beyond the longest run (%gs)"):format(what, s, LONGEST), 3) end
   return s
 end
 
@@ -108,6 +113,18 @@ end
 
 -- Node names resolved when the fault fires rather than when it is set.
 M.DYNAMIC = { leader = true, last_crashed = true }
+
+--- The node names an action (or a trigger's action) refers to, in order.
+function M.node_names(a)
+  if type(a) ~= "table" then return {} end
+  if getmetatable(a) == Trigger then return M.node_names(a.action) end
+  local out = {}
+  for _, k in ipairs({ "node", "from", "to" }) do out[#out + 1] = a[k] end
+  for _, list in ipairs({ a.a or {}, a.b or {} }) do
+    for _, n in ipairs(list) do out[#out + 1] = n end
+  end
+  return out
+end
 
 --- Resolve node names in an action against `index` (name -> 1-based
 -- index); raises a user error at `where` for an unknown name. "leader" and

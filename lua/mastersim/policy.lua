@@ -15,6 +15,12 @@ M.limits = { instructions = 10000000, memory = 64 * 1024 * 1024 }
 
 M.MODES = { reopen = true, inplace = true, aside = true }
 
+-- A wait or retry_after longer than this is this (a policy may say
+-- math.huge: wait until woken); error codes are short names (the model
+-- keeps 23 bytes).
+M.MAX_WAIT = 1e7
+M.MAX_CODE = 23
+
 local FIELDS = {
   name = { type = "string", required = true },
   summary = { type = "string", required = true },
@@ -112,14 +118,20 @@ function Policy:check(d, a, b)
       errors.raise(self:where(), "on_read returned 'wait' without a number of seconds")
     end
     if a < 0 then errors.raise(self:where(), "on_read returned 'wait' with a negative time (%s)", a) end
-    return d, a
+    return d, math.min(a, M.MAX_WAIT)
   end
   if d == "fail" then
     if type(a) ~= "string" or a == "" then
       errors.raise(self:where(), "on_read returned 'fail' without an error code (a string such as 'EAGAIN')")
     end
-    if b ~= nil and (type(b) ~= "number" or b < 0) then
-      errors.raise(self:where(), "on_read returned 'fail' with a bad retry_after (%s)", tostring(b))
+    if #a > M.MAX_CODE or a:find("[^%w_.:-]") then
+      local shown = a:sub(1, 32):gsub("[^%w_.:-]", "?") .. (#a > 32 and "..." or "")
+      errors.raise(self:where(), "on_read returned 'fail' with a bad error code '%s' (1 to %d letters, digits,"
+        .. " '_', '.', ':' or '-')", shown, M.MAX_CODE)
+    end
+    if b ~= nil and (type(b) ~= "number" or not (b >= 0 and b <= M.MAX_WAIT)) then
+      errors.raise(self:where(), "on_read returned 'fail' with a bad retry_after (%s; expected 0 to %g seconds)",
+        type(b) ~= "number" and type(b) or b ~= b and "nan" or ("%g"):format(b), M.MAX_WAIT)
     end
     return d, a, b
   end

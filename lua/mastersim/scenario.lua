@@ -1,8 +1,10 @@
 --- Scenarios: what a sim file returns. ms.scenario validates the table at
 -- the point of definition so errors name the sim file and line.
+local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
 local schema = require "mastersim.schema"
+local settings = require "mastersim.settings"
 
 local M = {}
 
@@ -11,110 +13,158 @@ Scenario.__index = Scenario
 Scenario.__name = "mastersim.Scenario"
 M.Scenario = Scenario
 
-local function positive(v) return v > 0, "must be greater than 0" end
-local function at_least_one(v) return v >= 1, "must be at least 1" end
-local function weights(v)
-  for k, w in pairs(v) do
-    if type(k) ~= "string" or type(w) ~= "number" or w < 0 then
-      return false, "must map names to non-negative weights"
-    end
-  end
-  return true
-end
-local function one_of(...)
-  local set, names = {}, { ... }
-  for _, n in ipairs(names) do set[n] = true end
-  return function(v) return set[v] ~= nil, "must be one of '" .. table.concat(names, "', '") .. "'" end
-end
 local function dist(v) return faults.is_dist(v), "must be a distribution (ms.lognormal, ms.exponential, ...)" end
 local function trigger(v) return faults.is_trigger(v), "must be a trigger (ms.at, ms.every, ms.when)" end
 
-local OPS = { "get_vol", "get_partitions", "get_meta_partitions", "get_dp", "get_node", "get_cluster",
-              "list_vols" }
-M.OPS = OPS
+M.OPS = core.read_ops
+M.WRITE_OPS = core.write_ops
 
-local function ops_check(v)
-  local ok, why = weights(v)
-  if not ok then return false, why end
-  local set = {}
-  for _, o in ipairs(OPS) do set[o] = true end
-  for k in pairs(v) do
-    if not set[k] then return false, ("names unknown op '%s' (ops: %s)"):format(k, table.concat(OPS, ", ")) end
+-- A value in a row's unit, for messages: durations as 250us / 10ms / 2s.
+local function shown(row, v)
+  if row.type == "duration" then
+    local a = math.abs(v)
+    if a == 0 or a >= 1 then return ("%gs"):format(v) end
+    if a >= 1e-3 then return ("%gms"):format(v * 1e3) end
+    if a >= 1e-6 then return ("%gus"):format(v * 1e6) end
+    return ("%gns"):format(v * 1e9)
   end
-  return true
+  if row.type == "size" then return ("%g bytes"):format(v) end
+  return ("%g"):format(v)
 end
 
-local service_fields = { default = { type = "table", check = dist } }
-for _, o in ipairs(OPS) do service_fields[o] = { type = "table", check = dist } end
+-- The range check of a numeric row, or nil when it has none.
+local function range(row)
+  if row.min == nil and row.max == nil and row.above == nil and row.type ~= "number" then return nil end
+  return function(v)
+    if v ~= v or v == math.huge or v == -math.huge then return false, "must be a finite number" end
+    if row.above and v <= row.above then
+      return false, ("must be greater than %s (got %s)"):format(shown(row, row.above), shown(row, v))
+    end
+    if row.min and v < row.min then
+      return false, ("must be at least %s (got %s)"):format(shown(row, row.min), shown(row, v))
+    end
+    if row.max and v > row.max then
+      return false, ("must be at most %s (got %s)"):format(shown(row, row.max), shown(row, v))
+    end
+    return true
+  end
+end
 
-M.spec = {
-  fields = {
-    name = { type = "string", required = true },
-    description = { type = "string", default = "" },
-    duration = { type = "duration", required = true, check = positive },
-    setup = "func",
-    cluster = { fields = {
-      masters = { type = "count", default = 3, check = at_least_one },
-      volumes = { type = "count", default = 50, check = at_least_one },
-      data_partitions = { type = "count", default = 2000, check = at_least_one },
-      meta_partitions = { type = "count", default = 200, check = at_least_one },
-      nodes = { type = "count", default = 100, check = at_least_one },
-      users = { type = "count", default = 10 },
-    } },
-    log = { fields = { retain = { type = "count", default = 20000, check = at_least_one } } },
-    snapshot = { fields = {
-      mode = { type = "string", default = "inplace", check = one_of("reopen", "inplace", "aside") },
-      chunk = { type = "count", default = 4096, check = at_least_one },
-      chunk_bytes = { type = "size", default = 1048576 },
-      bandwidth = { type = "rate", default = 200e6, check = positive },
-      apply_rate = { type = "number", default = 400000, check = positive },
-    } },
-    master = { fields = {
-      load_rate = { type = "number", default = 0 },
-      restart_delay = { type = "duration", default = 5 },
-    } },
-    raft = { fields = {
-      election_min = { type = "duration", default = 1 },
-      election_max = { type = "duration", default = 2 },
-      heartbeat = { type = "duration", default = 0.2 },
-      unsafe_commit_without_majority = { type = "boolean", default = false },
-    } },
-    network = { fields = {
-      latency = { type = "table", check = dist },
-      loss = { type = "fraction", default = 0 },
-    } },
-    server = { fields = {
-      workers = { type = "count", default = 8, check = at_least_one },
-      queue = { type = "count", default = 1024 },
-      service = { fields = service_fields, default = {} },
-    } },
-    clients = { list = { fields = {
-      count = { type = "count", default = 1, check = at_least_one },
-      rate = { type = "number", default = 10 },
-      arrivals = { type = "string", default = "poisson", check = one_of("poisson", "fixed", "closed") },
-      think = { type = "duration", default = 0 },
-      route = { type = "string", default = "leader", check = one_of("leader", "any", "local") },
-      timeout = { type = "duration", default = 1, check = positive },
-      retry = { fields = {
-        max = { type = "count", default = 0 },
-        backoff = { type = "duration", default = 0.02 },
-        cap = { type = "duration", default = 1 },
-        jitter = { type = "fraction", default = 0.1 },
-        other = { type = "boolean", default = true },
-      }, default = {} },
-      ops = { type = "table", default = { get_vol = 1 }, check = ops_check },
-      keys = { type = "string", default = "uniform", check = one_of("uniform", "zipf") },
-      zipf_s = { type = "number", default = 1.1, check = positive },
-    } } },
-    writes = { fields = {
-      rate = { type = "number", default = 0 },
-      ops = { type = "table", default = { heartbeat = 1 }, check = weights },
-      timeout = { type = "duration", default = 1, check = positive },
-    } },
-    faults = { list = { type = "table", check = trigger } },
-    timeline = { fields = { bucket = { type = "duration", default = 1, check = positive } } },
-  },
-}
+local function one_of(names)
+  local set = {}
+  for _, n in ipairs(names) do set[n] = true end
+  return function(v) return set[v] ~= nil, "must be one of '" .. table.concat(names, "', '") .. "'" end
+end
+
+-- A table of op -> non-negative weight over the ops in `names`.
+local function weights_over(names)
+  local set = {}
+  for _, o in ipairs(names) do set[o] = true end
+  return function(v)
+    for k, w in pairs(v) do
+      if type(k) ~= "string" or math.type(w) == nil or w < 0 or w ~= w or w == math.huge then
+        return false, "must map op names to finite non-negative weights"
+      end
+      if not set[k] then return false, ("names unknown op '%s' (ops: %s)"):format(k, table.concat(names, ", ")) end
+    end
+    return true
+  end
+end
+
+local function make_dist(d) return faults[d[1]](d[2], d[3]) end
+
+local function copy(t)
+  if type(t) ~= "table" then return t end
+  local c = {}
+  for k, v in pairs(t) do c[k] = copy(v) end
+  return c
+end
+
+-- Per-op record: a field per op and `default`, each checked by `leaf`.
+local function per_op(leaf, default)
+  local fields = { default = leaf(default) }
+  for _, op in ipairs(M.OPS) do fields[op] = leaf(nil) end
+  return { fields = fields, default = {} }
+end
+
+-- The schema entry of one row under `profile`.
+local function leaf_spec(row, profile)
+  local def = settings.default(row, profile)
+  local t = row.type
+  if t == "enum" then return { type = "string", default = def, check = one_of(row.choices) } end
+  if t == "dist" then return { type = "table", check = dist, default = def and make_dist(def) } end
+  if t == "service" then
+    return per_op(function(d) return { type = "table", check = dist, default = d and make_dist(d) } end,
+      def and def.default)
+  end
+  if t == "routing" then
+    return per_op(function(v) return { type = "string", check = one_of(row.choices), default = v } end,
+      def and def.default)
+  end
+  if t == "read_weights" then return { type = "table", default = copy(def), check = weights_over(M.OPS) } end
+  if t == "write_weights" then return { type = "table", default = copy(def), check = weights_over(M.WRITE_OPS) } end
+  if t == "faults" then return { list = { type = "table", check = trigger } } end
+  if t == "func" then return "func" end
+  return { type = t, default = def, required = row.required, check = range(row) }
+end
+
+-- The schema of a scenario under `profile`, built from the settings rows:
+-- every section but `cluster` (whose presence makes a cluster scenario,
+-- as opposed to a scripted sim) defaults to {} so that its keys always get
+-- their defaults.
+local specs = {}
+function M.spec_for(profile)
+  if specs[profile] then return specs[profile] end
+  local root = { fields = {} }
+  for _, row in ipairs(settings.rows) do
+    local node = root
+    local parts = {}
+    for part in row.key:gmatch("[^.]+") do parts[#parts + 1] = part end
+    for i = 1, #parts - 1 do
+      local name = parts[i]
+      if name == "clients[]" then
+        node = node.fields.clients.list
+      else
+        -- `cluster` makes a sim a cluster scenario: it is never implied
+        node.fields[name] = node.fields[name] or { fields = {}, default = name ~= "cluster" and {} or nil }
+        node = node.fields[name]
+      end
+    end
+    local last = parts[#parts]
+    if row.type == "groups" then
+      node.fields[last] = { list = { fields = {} } }
+    else
+      node.fields[last] = leaf_spec(row, profile)
+    end
+  end
+  specs[profile] = root
+  return root
+end
+
+M.spec = M.spec_for(settings.rows[1].default)
+
+-- Checks across settings (settings.relations), on a validated scenario.
+local function check_relations(sc, where)
+  if not sc.cluster then return end
+  local groups = settings.row("clients")
+  if sc.clients and #sc.clients > groups.max then
+    errors.raise_key(where, "clients", "'clients' has %d groups (at most %d)", #sc.clients, groups.max)
+  end
+  for _, rel in ipairs(settings.relations) do
+    local why = rel.why(sc)
+    if why then errors.raise_key(where, rel.key, "'%s' %s", rel.key, why) end
+  end
+  -- faults name nodes of this cluster (or leader / last_crashed)
+  for i, f in ipairs(sc.faults or {}) do
+    for _, n in ipairs(faults.node_names(f)) do
+      local k = type(n) == "string" and n:match("^m(%d+)$")
+      if not (faults.DYNAMIC[n] or (k and tonumber(k) >= 1 and tonumber(k) <= sc.cluster.masters)) then
+        errors.raise_key(where, "faults", "'faults[%d]' names unknown node '%s' (nodes: m1..m%d, leader,"
+          .. " last_crashed)", i, tostring(n), sc.cluster.masters)
+      end
+    end
+  end
+end
 
 --- Where the caller at stack `level` stands, as "file:line"; nil when it
 -- is not a Lua file (e.g. `return ms.scenario {...}` is a tail call, whose
@@ -183,7 +233,10 @@ end
 function M.new(t)
   local where = M.caller(2)
   if M.pending_overrides and type(t) == "table" then M.apply_overrides(t, M.pending_overrides) end
-  local sc = schema.check(t, M.spec, "", where)
+  if type(t) ~= "table" then errors.raise(where, "ms.scenario expects a table, got %s", type(t)) end
+  local profile = schema.check(t.profile, M.spec.fields.profile, "profile", where)
+  local sc = schema.check(t, M.spec_for(profile), "", where)
+  check_relations(sc, where)
   sc.where = where
   return setmetatable(sc, Scenario)
 end

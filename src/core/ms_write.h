@@ -27,6 +27,9 @@ typedef enum ms_write_op {
     MS_W_DELETE_VOL = 4
 } ms_write_op;
 
+/* Slots of a table indexed by ms_write_op (slot 0 unused). */
+#define MS_WRITE_OP_SLOTS 5
+
 #define MS_WRITE_HOSTS 3
 #define MS_WRITE_BYTES (1 + 8 * 3 + 16 * MS_WRITE_HOSTS)
 

@@ -1,155 +1,157 @@
-/* The normalised scenario table (built by lua/mastersim/runner.lua) into an
- * ms_cluster_config. Times arrive in seconds and become nanoseconds. A
- * missing field keeps the model's default; a field of the wrong type is an
- * error naming it (the Lua side validates first, so this guards the
- * binding's own contract). */
+/* A validated scenario table (lua/mastersim/scenario.lua: durations in
+ * seconds, sizes in bytes, distributions as {kind, p1, p2}) into an
+ * ms_cluster_config, by walking the settings tables of ms_settings.h: no
+ * setting is named here. The config starts from the defaults of the
+ * scenario's profile; `seed` is read from the top level. A value of the
+ * wrong type is an error naming its key (the Lua side validates first, so
+ * this guards the binding's own contract). */
 #include "lms_cluster.h"
 
-#include "ms_write.h"
+#include "ms_settings.h"
 
 #include <string.h>
 
-/* Get t[k] onto the stack; 0 (and nothing pushed) when absent. */
-static int field(lua_State *L, int t, const char *k) {
-    if (lua_getfield(L, t, k) == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0;
+/* Push t[key] for a dotted key; returns its type (LUA_TNIL: nothing found,
+ * nil pushed). Stack: [-0, +1]. */
+static int push_path(lua_State *L, int t, const char *key) {
+    lua_pushvalue(L, t);
+    for (const char *p = key;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            return LUA_TNIL;
+        }
+        lua_pushlstring(L, p, n);
+        int type = lua_gettable(L, -2);
+        lua_remove(L, -2);
+        if (!dot) return type;
+        p = dot + 1;
     }
-    return 1;
 }
 
-static double num(lua_State *L, int t, const char *k, double def) {
-    if (!field(L, t, k)) return def;
-    if (!lua_isnumber(L, -1)) luaL_error(L, "cluster config: '%s' must be a number", k);
-    double v = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    return v;
+static void bad(lua_State *L, const ms_setting *s, const char *what) {
+    luaL_error(L, "cluster config: '%s' must be %s", s->key, what);
 }
 
-static int64_t ns(lua_State *L, int t, const char *k, int64_t def) {
-    return (int64_t)(num(L, t, k, (double)def / 1e9) * 1e9 + 0.5);
-}
-
-static int boolean(lua_State *L, int t, const char *k, int def) {
-    if (!field(L, t, k)) return def;
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static const char *str(lua_State *L, int t, const char *k, const char *def) {
-    if (!field(L, t, k)) return def;
-    const char *v = lua_tostring(L, -1);
-    if (!v) luaL_error(L, "cluster config: '%s' must be a string", k);
-    lua_pop(L, 1); /* the string stays alive in the table */
-    return v;
-}
-
-/* A distribution {kind=, p1=, p2=} in seconds -> ns. */
-static void dist(lua_State *L, int t, const char *k, ms_dist *out) {
-    if (!field(L, t, k)) return;
-    int d = lua_gettop(L);
+/* A distribution {kind =, p1 =, p2 =} (seconds) at the top of the stack. */
+static ms_dist dist_at(lua_State *L, const ms_setting *s) {
     static const char *const kinds[] = {"constant", "uniform", "exponential", "lognormal", NULL};
-    lua_getfield(L, d, "kind");
-    int kind = luaL_checkoption(L, -1, NULL, kinds);
-    lua_pop(L, 1);
-    double p1 = num(L, d, "p1", 0) * 1e9, p2 = num(L, d, "p2", 0) * 1e9;
-    *out = ms_dist_make((ms_dist_kind)kind, p1, p2);
-    if (!ms_dist_valid(out)) luaL_error(L, "cluster config: bad distribution for '%s'", k);
-    lua_pop(L, 1);
+    if (!lua_istable(L, -1)) bad(L, s, "a distribution");
+    lua_getfield(L, -1, "kind");
+    lua_getfield(L, -2, "p1");
+    lua_getfield(L, -3, "p2");
+    const char *kind = lua_tostring(L, -3);
+    int k = -1;
+    for (int i = 0; kind && kinds[i]; i++)
+        if (strcmp(kind, kinds[i]) == 0) k = i;
+    if (k < 0 || !lua_isnumber(L, -2)) bad(L, s, "a distribution");
+    ms_dist d = ms_dist_make((ms_dist_kind)k, lua_tonumber(L, -2) * 1e9, lua_tonumber(L, -1) * 1e9);
+    lua_pop(L, 3);
+    return d;
 }
 
-/* Weights by name: ops[] indexed by ms_ops_op_parse, or write ops. */
-static void read_weights(lua_State *L, int t, const char *k, double *w) {
-    if (!field(L, t, k)) return;
-    for (int i = 0; i < MS_OP_COUNT; i++) {
-        w[i] = num(L, lua_gettop(L), ms_ops_op_name((ms_read_op)i), 0);
+/* SERVICE: each op's distribution, or the table's `default` for the rest. */
+static void service_at(lua_State *L, void *base, const ms_setting *s) {
+    int t = lua_gettop(L);
+    for (int op = 0; op < MS_OP_COUNT; op++) {
+        if (lua_getfield(L, t, ms_ops_op_name((ms_read_op)op)) == LUA_TNIL) {
+            lua_pop(L, 1);
+            if (lua_getfield(L, t, "default") == LUA_TNIL) {
+                lua_pop(L, 1);
+                continue;
+            }
+        }
+        ms_dist d = dist_at(L, s);
+        if (ms_setting_set_dist(base, s, op, &d) != 0) bad(L, s, "a valid distribution");
+        lua_pop(L, 1);
+    }
+}
+
+/* Weights or routes by op name: the table's pairs, in any order (each
+ * pair sets its own slot; weights not named stay 0). */
+static void ops_at(lua_State *L, void *base, const ms_setting *s) {
+    int t = lua_gettop(L);
+    if (s->kind != MS_SET_ROUTING) {
+        size_t slots = s->kind == MS_SET_READ_WEIGHTS ? MS_OP_COUNT : MS_WRITE_OP_SLOTS;
+        memset((char *)base + s->offset, 0, slots * sizeof(double));
+    }
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (!name || ms_setting_set_op(base, s, name, lua_tonumber(L, -1),
+                                       lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL) != 0)
+            bad(L, s, "a table of known ops");
+        lua_pop(L, 1);
+    }
+}
+
+/* Set the field of s at base from the value at the top (popped). */
+static void set_from_top(lua_State *L, void *base, const ms_setting *s) {
+    switch (s->kind) {
+    case MS_SET_ENUM:
+        if (!lua_isstring(L, -1) || ms_setting_set_choice(base, s, lua_tostring(L, -1)) != 0)
+            bad(L, s, "one of its choices");
+        break;
+    case MS_SET_DIST: {
+        ms_dist d = dist_at(L, s);
+        if (ms_setting_set_dist(base, s, -1, &d) != 0) bad(L, s, "a valid distribution");
+        break;
+    }
+    case MS_SET_SERVICE:
+        if (!lua_istable(L, -1)) bad(L, s, "a table");
+        service_at(L, base, s);
+        break;
+    case MS_SET_ROUTING:
+    case MS_SET_READ_WEIGHTS:
+    case MS_SET_WRITE_WEIGHTS:
+        if (!lua_istable(L, -1)) bad(L, s, "a table");
+        ops_at(L, base, s);
+        break;
+    case MS_SET_BOOL:
+        ms_setting_set_number(base, s, lua_toboolean(L, -1));
+        break;
+    default:
+        if (!lua_isnumber(L, -1)) bad(L, s, "a number");
+        ms_setting_set_number(base, s, lua_tonumber(L, -1));
     }
     lua_pop(L, 1);
 }
 
-static void write_weights(lua_State *L, int t, const char *k, double *w) {
-    if (!field(L, t, k)) return;
-    for (int i = 1; i <= 4; i++) w[i] = num(L, lua_gettop(L), ms_write_op_name(i), 0);
-    lua_pop(L, 1);
-}
-
-static void group(lua_State *L, int t, ms_client_group *g) {
-    static const char *const routes[] = {"leader", "any", "local", NULL};
-    memset(g, 0, sizeof *g);
-    g->count = (int)num(L, t, "count", 1);
-    g->rate = num(L, t, "rate", 10);
-    g->closed_loop = boolean(L, t, "closed_loop", 0);
-    g->think = num(L, t, "think", 0);
-    g->poisson = boolean(L, t, "poisson", 1);
-    lua_pushstring(L, str(L, t, "route", "leader"));
-    g->route = (ms_route)luaL_checkoption(L, -1, NULL, routes);
-    lua_pop(L, 1);
-    g->timeout = ns(L, t, "timeout", 1000000000);
-    g->retry_max = (int)num(L, t, "retry_max", 0);
-    g->backoff = ns(L, t, "backoff", 20000000);
-    g->backoff_cap = ns(L, t, "backoff_cap", 1000000000);
-    g->jitter = num(L, t, "jitter", 0);
-    g->retry_other = boolean(L, t, "retry_other", 1);
-    g->ops[MS_OP_GET_VOL] = 1;
-    read_weights(L, t, "ops", g->ops);
-    g->zipf = strcmp(str(L, t, "keys", "uniform"), "zipf") == 0;
-    g->zipf_s = num(L, t, "zipf_s", 1.1);
+/* Every setting of `table` found in the Lua table at t. */
+static void fill(lua_State *L, int t, void *base, const ms_setting *table, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (push_path(L, t, table[i].key) == LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        set_from_top(L, base, &table[i]);
+    }
 }
 
 void lms_cluster_config(lua_State *L, int t, ms_cluster_config *cfg) {
     t = lua_absindex(L, t);
-    ms_cluster_config_default(cfg);
-    cfg->masters = (int)num(L, t, "masters", cfg->masters);
-    cfg->seed = (uint64_t)num(L, t, "seed", (double)cfg->seed);
-    cfg->duration = ns(L, t, "duration", cfg->duration);
-    if (field(L, t, "image")) {
-        int i = lua_gettop(L);
-        ms_gen_desc *d = &cfg->image;
-        d->volumes = (uint64_t)num(L, i, "volumes", (double)d->volumes);
-        d->data_partitions = (uint64_t)num(L, i, "data_partitions", (double)d->data_partitions);
-        d->meta_partitions = (uint64_t)num(L, i, "meta_partitions", (double)d->meta_partitions);
-        d->nodes = (uint64_t)num(L, i, "nodes", (double)d->nodes);
-        d->users = (uint64_t)num(L, i, "users", (double)d->users);
-        lua_pop(L, 1);
-    }
-    cfg->retain = (uint64_t)num(L, t, "retain", (double)cfg->retain);
-    if (ms_snap_mode_parse(str(L, t, "mode", "inplace"), &cfg->mode) != 0)
-        luaL_error(L, "cluster config: unknown snapshot mode");
-    cfg->chunk_entries = (uint32_t)num(L, t, "chunk_entries", cfg->chunk_entries);
-    cfg->chunk_bytes = (uint32_t)num(L, t, "chunk_bytes", cfg->chunk_bytes);
-    cfg->bandwidth = num(L, t, "bandwidth", cfg->bandwidth);
-    cfg->apply_rate = num(L, t, "apply_rate", cfg->apply_rate);
-    cfg->load_rate = num(L, t, "load_rate", cfg->load_rate);
-    cfg->restart_delay = ns(L, t, "restart_delay", cfg->restart_delay);
-    cfg->election_min = ns(L, t, "election_min", cfg->election_min);
-    cfg->election_max = ns(L, t, "election_max", cfg->election_max);
-    cfg->heartbeat = ns(L, t, "heartbeat", cfg->heartbeat);
-    dist(L, t, "latency", &cfg->latency);
-    cfg->loss = num(L, t, "loss", cfg->loss);
-    cfg->workers = (int)num(L, t, "workers", cfg->workers);
-    cfg->queue = (int)num(L, t, "queue", cfg->queue);
-    if (field(L, t, "service")) {
-        int sv = lua_gettop(L);
-        for (int i = 0; i < MS_OP_COUNT; i++)
-            dist(L, sv, ms_ops_op_name((ms_read_op)i), &cfg->service[i]);
-        lua_pop(L, 1);
-    }
-    cfg->write_rate = num(L, t, "write_rate", cfg->write_rate);
-    write_weights(L, t, "write_ops", cfg->write_ops);
-    cfg->write_timeout = ns(L, t, "write_timeout", cfg->write_timeout);
-    cfg->bucket = ns(L, t, "bucket", cfg->bucket);
-    cfg->unsafe_commit = boolean(L, t, "unsafe_commit", 0);
-    if (field(L, t, "groups")) {
+    lua_getfield(L, t, "profile");
+    int profile = lua_isstring(L, -1) ? ms_profile_parse(lua_tostring(L, -1)) : MS_PROFILE_GENERIC;
+    if (profile < 0) luaL_error(L, "cluster config: unknown profile '%s'", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    ms_settings_defaults(cfg, (ms_profile)profile);
+    fill(L, t, cfg, ms_cluster_settings, ms_cluster_nsettings);
+    lua_getfield(L, t, "seed");
+    if (!lua_isnil(L, -1)) cfg->seed = (uint64_t)luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    if (lua_getfield(L, t, "clients") == LUA_TTABLE) {
         int gs = lua_gettop(L);
-        cfg->groups = (int)luaL_len(L, gs);
-        if (cfg->groups > MS_MAX_CLIENT_GROUPS)
-            luaL_error(L, "cluster config: at most 8 client groups");
+        lua_Integer n = luaL_len(L, gs);
+        if (n > MS_MAX_CLIENT_GROUPS)
+            luaL_error(L, "cluster config: at most %d client groups", MS_MAX_CLIENT_GROUPS);
+        cfg->groups = (int)n;
         for (int i = 0; i < cfg->groups; i++) {
             lua_geti(L, gs, i + 1);
-            group(L, lua_gettop(L), &cfg->group[i]);
+            fill(L, lua_gettop(L), &cfg->group[i], ms_group_settings, ms_group_nsettings);
             lua_pop(L, 1);
         }
-        lua_pop(L, 1);
     }
+    lua_pop(L, 1);
 }

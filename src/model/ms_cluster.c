@@ -2,38 +2,15 @@
  * observation; commit times for staleness. */
 #include "ms_cluster_impl.h"
 
+#include "ms_settings.h"
 #include "ms_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MS_ 1000000LL /* ns per ms */
-
 void ms_cluster_config_default(ms_cluster_config *cfg) {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->masters = 3;
-    cfg->seed = 1;
-    cfg->duration = 60000 * MS_;
-    cfg->image = (ms_gen_desc){
-        .volumes = 50, .data_partitions = 2000, .meta_partitions = 200, .nodes = 100, .users = 10};
-    cfg->retain = 20000;
-    cfg->mode = MS_SNAP_INPLACE;
-    cfg->chunk_entries = 4096;
-    cfg->chunk_bytes = 1u << 20;
-    cfg->bandwidth = 200e6;
-    cfg->apply_rate = 400000;
-    cfg->restart_delay = 5000 * MS_;
-    cfg->election_min = 1000 * MS_;
-    cfg->election_max = 2000 * MS_;
-    cfg->heartbeat = 200 * MS_;
-    cfg->latency = ms_dist_lognormal(250e3, 2e6);
-    cfg->workers = 8;
-    cfg->queue = 1024;
-    for (int i = 0; i < MS_OP_COUNT; i++) cfg->service[i] = ms_dist_lognormal(200e3, 2e6);
-    cfg->write_ops[MS_W_HEARTBEAT] = 1;
-    cfg->write_timeout = 1000 * MS_;
-    cfg->bucket = 1000 * MS_;
+    ms_settings_defaults(cfg, MS_PROFILE_GENERIC);
 }
 
 static int bad(char *err, size_t n, const char *msg) {
@@ -64,7 +41,7 @@ static int check_config(const ms_cluster_config *cfg, const ms_policy *pol, char
 /* Node ids in the generated image: vols take 1..V of the common allocator,
  * then data nodes, then meta nodes (see ms_gen.h). */
 static void image_ids(ms_cluster *c) {
-    const ms_gen_desc *d = &c->cfg.image;
+    const ms_gen_desc *d = &c->image;
     uint64_t dn = d->data_nodes, mn = d->meta_nodes;
     if (!(dn && mn)) {
         dn = (d->nodes + 1) / 2;
@@ -89,6 +66,11 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
     c->pol = *pol;
     if (pol->ud == &pol->param) c->pol.ud = &c->pol.param; /* a built-in's parameter */
     c->n = cfg->masters;
+    c->image = (ms_gen_desc){.volumes = cfg->image_volumes,
+                             .data_partitions = cfg->image_data_partitions,
+                             .meta_partitions = cfg->image_meta_partitions,
+                             .nodes = cfg->image_nodes,
+                             .users = cfg->image_users};
     image_ids(c);
     ms_rng_init(&c->workload, cfg->seed, "workload");
     ms_rng_init(&c->writes, cfg->seed, "writes");

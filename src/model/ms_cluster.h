@@ -18,7 +18,9 @@
 #include "ms_ops.h"
 #include "ms_policy.h"
 #include "ms_sched.h"
+#include "ms_settings_gen.h"
 #include "ms_snapshot.h"
+#include "ms_write.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,56 +29,28 @@
 #define MS_MAX_CLIENT_GROUPS 8
 
 typedef enum ms_route { MS_ROUTE_LEADER = 0, MS_ROUTE_ANY, MS_ROUTE_LOCAL } ms_route;
+typedef enum ms_arrivals {
+    MS_ARRIVALS_POISSON = 0,
+    MS_ARRIVALS_FIXED,
+    MS_ARRIVALS_CLOSED
+} ms_arrivals;
+typedef enum ms_keys { MS_KEYS_UNIFORM = 0, MS_KEYS_ZIPF } ms_keys;
+
+/* The fields of both structs below that are scenario settings are
+ * declared by the generated lists of ms_settings_gen.h: their key, type,
+ * unit, defaults and range are rows of lua/mastersim/settings.lua (units
+ * here: durations in ns, rates per second). See ms_settings.h. */
+#define MS_SETTING_FIELD(ctype, name, dims, kind, key, choices) ctype name dims;
 
 typedef struct ms_client_group {
-    int count;       /* clients */
-    double rate;     /* reads per second per client (open loop) */
-    int closed_loop; /* 1: each client sends its next read when the last ends */
-    double think;    /* closed loop: seconds between a reply and the next read */
-    int poisson;     /* open loop: 1 Poisson arrivals, 0 fixed rate */
-    ms_route route;
-    int64_t timeout;         /* per attempt, ns */
-    int retry_max;           /* retries after the first attempt */
-    int64_t backoff;         /* first backoff, ns; doubles per retry */
-    int64_t backoff_cap;     /* ns */
-    double jitter;           /* backoff *= 1 + jitter * U(-1, 1) */
-    int retry_other;         /* 1: retry on another master */
-    double ops[MS_OP_COUNT]; /* mix weights */
-    int zipf;                /* keys: 0 uniform, 1 zipf(zipf_s) over vols */
-    double zipf_s;
+    MS_GROUP_SETTINGS(MS_SETTING_FIELD)
 } ms_client_group;
 
 typedef struct ms_cluster_config {
-    int masters;
+    MS_CLUSTER_SETTINGS(MS_SETTING_FIELD)
     uint64_t seed;
-    int64_t duration; /* ns: clients and writes stop sending at this time */
-    ms_gen_desc image;
-    /* log and snapshot */
-    uint64_t retain;
-    ms_snap_mode mode;
-    uint32_t chunk_entries, chunk_bytes;
-    double bandwidth;      /* bytes/s of a snapshot stream */
-    double apply_rate;     /* entries/s: log entries and snapshot entries */
-    double load_rate;      /* keys/s a new leader rebuilds its view at (0: no loading phase) */
-    int64_t restart_delay; /* a node crashed by a read restarts after this, ns */
-    /* raft timing */
-    int64_t election_min, election_max, heartbeat;
-    /* network between masters and to clients */
-    ms_dist latency;
-    double loss;
-    /* request server */
-    int workers, queue;
-    ms_dist service[MS_OP_COUNT];
-    /* writes */
-    double write_rate;   /* proposals per second, to the leader */
-    double write_ops[5]; /* weights indexed by ms_write_op (0 unused) */
-    int64_t write_timeout;
-    /* reads */
-    int groups;
+    int groups; /* client groups in use */
     ms_client_group group[MS_MAX_CLIENT_GROUPS];
-    int64_t bucket; /* timeline bucket, ns */
-    /* TEST ONLY: raft commits without a majority (the checker must catch it). */
-    int unsafe_commit;
     /* TEST ONLY: every read scans its records (no ms_ops_memo); results must
      * be identical either way. */
     int read_memo_off;
@@ -84,7 +58,7 @@ typedef struct ms_cluster_config {
 
 typedef struct ms_cluster ms_cluster;
 
-/* Defaults: 3 masters, a small image, inplace snapshots, no clients. */
+/* Defaults: the generic profile's (ms_settings_defaults), no clients. */
 void ms_cluster_config_default(ms_cluster_config *cfg);
 
 /* Build the cluster on s: generate the image (identical on every master),

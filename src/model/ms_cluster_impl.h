@@ -144,6 +144,7 @@ typedef struct client_state {
 typedef struct ms_cluster {
     ms_sched *s;
     ms_cluster_config cfg;
+    ms_gen_desc image; /* the generated image, from cfg's image_* settings */
     ms_policy pol;
     ms_net *net;
     ms_raft *raft;

@@ -352,7 +352,7 @@ int ms__master_init(ms_cluster *c, int i) {
     if (!c->cfg.read_memo_off) m->memo = ms_ops_memo_new();
     if (!m->store || !m->gate || (!c->cfg.read_memo_off && !m->memo)) return -1;
     char err[256];
-    if (ms_gen_build(m->store, &c->cfg.image, c->cfg.seed, NULL, err, sizeof err) != 0) {
+    if (ms_gen_build(m->store, &c->image, c->cfg.seed, NULL, err, sizeof err) != 0) {
         snprintf(c->err, sizeof c->err, "cluster image: %.200s", err);
         return -1;
     }

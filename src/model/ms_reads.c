@@ -59,7 +59,7 @@ static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
     int group = r->group, client = r->client;
     ms__read_free(c, r);
     const ms_client_group *g = &c->cfg.group[group];
-    if (g->closed_loop) schedule_next_closed(c, group, client, (int64_t)(g->think * NS));
+    if (g->arrivals == MS_ARRIVALS_CLOSED) schedule_next_closed(c, group, client, g->think);
 }
 
 static void on_retry(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
@@ -565,9 +565,9 @@ static int draw_op(ms_cluster *c, const ms_client_group *g) {
 
 /* Keys drawn from the generated image: vols 1..V, their dps, nodes. */
 static void draw_keys(ms_cluster *c, const ms_client_group *g, int op, uint64_t *a, uint64_t *b) {
-    uint64_t vols = c->cfg.image.volumes;
+    uint64_t vols = c->image.volumes;
     uint64_t v;
-    if (g->zipf) {
+    if (g->keys == MS_KEYS_ZIPF) {
         /* inverse-CDF approximation of a zipf(s) rank over 1..vols */
         double u = ms_rng_uniform(&c->workload), s = g->zipf_s;
         double x = s == 1.0 ? exp(u * log((double)vols))
@@ -580,7 +580,7 @@ static void draw_keys(ms_cluster *c, const ms_client_group *g, int op, uint64_t 
     }
     *a = v;
     *b = 0;
-    if (op == MS_OP_GET_DP) *b = 1 + ms_rng_below(&c->workload, c->cfg.image.data_partitions);
+    if (op == MS_OP_GET_DP) *b = 1 + ms_rng_below(&c->workload, c->image.data_partitions);
     if (op == MS_OP_GET_NODE)
         *a = c->min_node_id + ms_rng_below(&c->workload, c->max_node_id - c->min_node_id + 1);
 }
@@ -612,7 +612,8 @@ static void on_arrive(ms_sched *s, void *ctx, uint64_t group, uint64_t b) {
     int client = c->client_base[group] + (int)ms_rng_below(&c->workload, (uint64_t)g->count);
     start_read(c, (int)group, client);
     double rate = g->rate * g->count;
-    double dt = g->poisson ? ms_rng_exponential(&c->workload, 1.0 / rate) : 1.0 / rate;
+    double dt = g->arrivals == MS_ARRIVALS_POISSON ? ms_rng_exponential(&c->workload, 1.0 / rate)
+                                                   : 1.0 / rate;
     int64_t next = ms_sched_now(s) + (int64_t)(dt * NS);
     if (next < c->cfg.duration) ms_sched_at(s, next, EV_ARRIVE, on_arrive, c, group, 0);
 }
@@ -637,7 +638,7 @@ int ms__reads_start(ms_cluster *c) {
         for (int i = 0; i < g->count; i++) c->clients[gi][i].home = (base + i) % c->n;
         base += g->count;
         if (g->count <= 0) continue;
-        if (g->closed_loop) {
+        if (g->arrivals == MS_ARRIVALS_CLOSED) {
             for (int i = 0; i < g->count; i++) {
                 int64_t off = (int64_t)(ms_rng_uniform(&c->workload) * NS * 0.01);
                 schedule_next_closed(c, gi, c->client_base[gi] + i, off);

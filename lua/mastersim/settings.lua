@@ -1,0 +1,190 @@
+--- Every scenario setting, declared once. A row gives the key (a dotted
+-- path; `clients[].x` is a field of each client group), its type, its
+-- default (one for both profiles, or one per profile), its range, its C
+-- config field and a doc line. Everything else derives from these rows:
+-- the scenario schema and its range checks (lua/mastersim/scenario.lua),
+-- the C config struct and its defaults (scripts/gen-settings.lua writes
+-- ms_settings_gen.h at build time), the binding that fills the struct
+-- (src/lua/lms_cluster_config.c), and the table in docs/writing-sims.md
+-- (scripts/gen-settings-doc; spec/docs_spec.lua checks it is current).
+--
+-- This file is plain data (no require): the build reads it with lua5.4.
+--
+-- Row fields:
+--   key       dotted path
+--   type      string | enum | boolean | count | number | fraction |
+--             duration | size | rate | dist | service | routing |
+--             read_weights | write_weights | func | faults | groups
+--   default   the default of both profiles, or
+--   cubefs, generic   the default per profile (nil: none)
+--   required  the key must be given
+--   min, max  inclusive bounds of a number (durations in seconds, sizes in
+--             bytes); `above` an exclusive lower bound
+--   choices   the values of an enum (their order is the C enum's)
+--   c         the C field the value is stored in (absent: Lua only);
+--   ctype     the C type when not the type's usual one
+--   unit      the unit shown in the docs, for plain numbers
+--   doc       one line for the docs table
+--   cite      where in CubeFS's source the cubefs default comes from
+local S = {}
+
+S.PROFILES = { "cubefs", "generic" }
+
+S.rows = {
+  { key = "profile", type = "enum", choices = { "cubefs", "generic" }, default = "cubefs",
+    doc = "the model's defaults: `cubefs` follows the CubeFS master's source; `generic` is the what-if"
+      .. " in which followers serve reads from their own store" },
+  { key = "name", type = "string", required = true, doc = "the scenario's name in results" },
+  { key = "description", type = "string", default = "", doc = "one line, shown by `mastersim list`" },
+  { key = "duration", type = "duration", required = true, above = 0, max = 1e7, c = "duration",
+    doc = "reads and writes arrive until this time; in-flight reads then get their clients' timeouts"
+      .. " (with retries) to finish" },
+  { key = "setup", type = "func",
+    doc = "scripted set-up: `run:at(t, fn)`, `run:after(d, fn)`, `run:fault(action)`, `run:now()`,"
+      .. " `run.cluster` (the view below)" },
+
+  { key = "cluster.masters", type = "count", default = 3, min = 1, max = 16, c = "masters", ctype = "int",
+    doc = "raft masters, named `m1`, `m2`, ..." },
+  { key = "cluster.volumes", type = "count", default = 50, min = 1, max = 1e6, c = "image_volumes",
+    doc = "volumes in the generated image every master starts with" },
+  { key = "cluster.data_partitions", type = "count", default = 2000, min = 1, max = 1e8,
+    c = "image_data_partitions", doc = "data partitions in the image (one key each)" },
+  { key = "cluster.meta_partitions", type = "count", default = 200, min = 1, max = 1e7,
+    c = "image_meta_partitions", doc = "meta partitions in the image (one key each)" },
+  { key = "cluster.nodes", type = "count", default = 100, min = 1, max = 1e6, c = "image_nodes",
+    doc = "data and meta nodes in the image, half each (one key each)" },
+  { key = "cluster.users", type = "count", default = 10, min = 0, max = 1e6, c = "image_users",
+    doc = "users in the image (one key each)" },
+
+  { key = "log.retain", type = "count", default = 20000, min = 1, max = 1e9, c = "retain", ctype = "uint64_t",
+    doc = "entries a leader keeps behind its applied index; a follower further behind needs a snapshot" },
+
+  { key = "snapshot.mode", type = "enum", choices = { "reopen", "inplace", "aside" }, default = "inplace",
+    c = "mode", ctype = "ms_snap_mode", doc = "the apply style (a policy's `snapshot_mode` overrides it)" },
+  { key = "snapshot.chunk", type = "count", default = 4096, min = 1, max = 1e7, c = "chunk_entries",
+    ctype = "uint32_t", doc = "entries per snapshot frame" },
+  { key = "snapshot.chunk_bytes", type = "size", default = 1048576, min = 1024, max = 1073741824,
+    c = "chunk_bytes", ctype = "uint32_t", doc = "bytes per frame at most" },
+  { key = "snapshot.bandwidth", type = "rate", default = 200e6, min = 1e3, max = 1e12, c = "bandwidth",
+    doc = "bandwidth of the link a snapshot streams over; streams on one link take turns" },
+  { key = "snapshot.apply_rate", type = "number", unit = "entries/s", default = 400000, min = 1, max = 1e9,
+    c = "apply_rate", doc = "entries per second a master applies, log entries and snapshot entries alike" },
+
+  { key = "master.load_rate", type = "number", unit = "keys/s", default = 0, min = 0, max = 1e9,
+    c = "load_rate", doc = "keys per second a new leader rebuilds its in-memory view at (phase `loading`,"
+      .. " reads get `ENOTREADY`); 0 = no loading phase" },
+  { key = "master.restart_delay", type = "duration", default = 5, min = 0, max = 1e6, c = "restart_delay",
+    doc = "a master crashed by a read restarts after this" },
+
+  { key = "raft.election_min", type = "duration", default = 1, above = 0, max = 3600, c = "election_min",
+    doc = "election timeouts are drawn uniformly between `election_min` and `election_max`" },
+  { key = "raft.election_max", type = "duration", default = 2, above = 0, max = 3600, c = "election_max",
+    doc = "see `raft.election_min`" },
+  { key = "raft.heartbeat", type = "duration", default = 0.2, min = 1e-3, max = 600, c = "heartbeat",
+    doc = "leader heartbeat interval" },
+  { key = "raft.unsafe_commit_without_majority", type = "boolean", default = false, c = "unsafe_commit",
+    ctype = "int", doc = "test only: a broken raft, to show the checker catches it" },
+
+  { key = "network.latency", type = "dist", default = { "lognormal", 250e-6, 2e-3 }, c = "latency",
+    doc = "one-way latency between masters and between clients and masters" },
+  { key = "network.loss", type = "fraction", default = 0, c = "loss", doc = "message loss between masters" },
+
+  { key = "server.workers", type = "count", default = 8, min = 1, max = 1e5, c = "workers", ctype = "int",
+    doc = "requests a master serves at once" },
+  { key = "server.queue", type = "count", default = 1024, min = 0, max = 1e7, c = "queue", ctype = "int",
+    doc = "requests waiting for a worker; beyond it a read fails with `EBUSY`" },
+  { key = "server.service", type = "service", default = { default = { "lognormal", 200e-6, 2e-3 } },
+    c = "service", doc = "service time per read op (`server.service.<op>`, `.default` for the rest)" },
+
+  { key = "clients", type = "groups", max = 8, doc = "client groups: see the table below" },
+  { key = "clients[].count", type = "count", default = 1, min = 1, max = 1e6, c = "count", ctype = "int",
+    doc = "clients in the group" },
+  { key = "clients[].rate", type = "number", unit = "1/s", default = 10, min = 0, max = 1e6, c = "rate",
+    doc = "reads per second per client" },
+  { key = "clients[].arrivals", type = "enum", choices = { "poisson", "fixed", "closed" }, default = "poisson",
+    c = "arrivals", ctype = "ms_arrivals",
+    doc = "open loop (Poisson or fixed rate; latency counts from the intended send time, so there is no"
+      .. " coordinated omission) or closed loop" },
+  { key = "clients[].think", type = "duration", default = 0, min = 0, max = 3600, c = "think",
+    doc = "closed loop: pause between a reply and the next read" },
+  { key = "clients[].route", type = "enum", choices = { "leader", "any", "local" }, default = "leader",
+    c = "route", ctype = "ms_route",
+    doc = "to the leader; to the client's own master, which forwards to the leader (one more hop each way);"
+      .. " or to the client's own master, which serves it (the follower-read path where the bug bites)" },
+  { key = "clients[].timeout", type = "duration", default = 1, above = 0, max = 3600, c = "timeout",
+    doc = "per attempt" },
+  { key = "clients[].retry.max", type = "count", default = 0, min = 0, max = 1000, c = "retry_max",
+    ctype = "int", doc = "retries after a failure or timeout" },
+  { key = "clients[].retry.backoff", type = "duration", default = 0.02, min = 0, max = 3600, c = "backoff",
+    doc = "first backoff; it doubles per retry" },
+  { key = "clients[].retry.cap", type = "duration", default = 1, min = 0, max = 3600, c = "backoff_cap",
+    doc = "the backoff's cap" },
+  { key = "clients[].retry.jitter", type = "fraction", default = 0.1, c = "jitter",
+    doc = "the backoff is multiplied by 1 ± jitter" },
+  { key = "clients[].retry.other", type = "boolean", default = true, c = "retry_other", ctype = "int",
+    doc = "retry on the next master" },
+  { key = "clients[].ops", type = "read_weights", default = { get_vol = 1 }, c = "ops",
+    doc = "mix of read ops" },
+  { key = "clients[].keys", type = "enum", choices = { "uniform", "zipf" }, default = "uniform", c = "keys",
+    ctype = "ms_keys", doc = "which vol a read is about" },
+  { key = "clients[].zipf_s", type = "number", unit = "", default = 1.1, above = 0, max = 100, c = "zipf_s",
+    doc = "zipf exponent" },
+
+  { key = "writes.rate", type = "number", unit = "1/s", default = 0, min = 0, max = 1e6, c = "write_rate",
+    doc = "proposals per second to the leader (Poisson)" },
+  { key = "writes.ops", type = "write_weights", default = { heartbeat = 1 }, c = "write_ops",
+    doc = "mix of write ops" },
+  { key = "writes.timeout", type = "duration", default = 1, above = 0, max = 3600, c = "write_timeout",
+    doc = "a proposal not committed by then is retried (3 times)" },
+
+  { key = "faults", type = "faults", doc = "faults and their triggers: see below" },
+  { key = "timeline.bucket", type = "duration", default = 1, min = 1e-3, max = 1e6, c = "bucket",
+    doc = "width of the result's timeline buckets" },
+}
+
+--- Checks across settings of one scenario: each names the key it reports
+-- on and returns nil or the reason (the scenario is validated and
+-- normalised: durations in seconds).
+S.relations = {
+  { key = "raft.election_max", why = function(sc)
+    if sc.raft.election_max < sc.raft.election_min then
+      return ("must not be below raft.election_min (%gs)"):format(sc.raft.election_min)
+    end
+  end },
+  { key = "raft.heartbeat", why = function(sc)
+    if sc.raft.heartbeat > sc.raft.election_min then
+      return ("must not be above raft.election_min (%gs): followers would campaign between heartbeats")
+        :format(sc.raft.election_min)
+    end
+  end },
+  { key = "cluster.meta_partitions", why = function(sc)
+    if sc.cluster.meta_partitions < sc.cluster.volumes then
+      return ("must be at least cluster.volumes (%d): every volume has a meta partition"):format(sc.cluster.volumes)
+    end
+  end },
+  { key = "cluster.data_partitions", why = function(sc)
+    if sc.cluster.data_partitions < sc.cluster.volumes then
+      return ("must be at least cluster.volumes (%d): every volume has a data partition"):format(sc.cluster.volumes)
+    end
+  end },
+  { key = "timeline.bucket", why = function(sc)
+    if sc.duration / sc.timeline.bucket > 1e6 then
+      return ("gives %.3g buckets over the duration (at most 1e6)"):format(sc.duration / sc.timeline.bucket)
+    end
+  end },
+}
+
+--- The row with `key`, or nil.
+function S.row(key)
+  for _, r in ipairs(S.rows) do
+    if r.key == key then return r end
+  end
+end
+
+--- The default of `row` under `profile`.
+function S.default(row, profile)
+  if row.default ~= nil then return row.default end
+  return row[profile]
+end
+
+return S

@@ -1,0 +1,104 @@
+--- The settings tables of docs/writing-sims.md, rendered from the rows of
+-- mastersim.settings. scripts/gen-settings-doc writes them between the
+-- markers; spec/docs_spec.lua checks the file holds what this renders.
+local settings = require "mastersim.settings"
+
+local M = {}
+
+M.BEGIN, M.END = "<!-- settings: generated from lua/mastersim/settings.lua -->", "<!-- settings: end -->"
+
+local function dur(s)
+  if s == 0 then return "0" end
+  if s >= 1 then return ("%g s"):format(s) end
+  if s >= 1e-3 then return ("%g ms"):format(s * 1e3) end
+  return ("%g us"):format(s * 1e6)
+end
+
+local function size(b)
+  if b >= 2 ^ 30 and b % 2 ^ 30 == 0 then return ("%g GiB"):format(b / 2 ^ 30) end
+  if b >= 2 ^ 20 and b % 2 ^ 20 == 0 then return ("%g MiB"):format(b / 2 ^ 20) end
+  if b >= 1024 and b % 1024 == 0 then return ("%g KiB"):format(b / 1024) end
+  return ("%g B"):format(b)
+end
+
+local function sorted(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
+
+local function dist(d)
+  if d[1] == "lognormal" then return ("lognormal(%s, %s)"):format(dur(d[2]), dur(d[3])) end
+  if d[1] == "uniform" then return ("uniform(%s, %s)"):format(dur(d[2]), dur(d[3])) end
+  return ("%s(%s)"):format(d[1], dur(d[2]))
+end
+
+-- A value of `row` as the docs show it.
+local function show(row, v)
+  if v == nil then return row.required and "required" or "none" end
+  local t = row.type
+  if t == "duration" then return dur(v) end
+  if t == "size" then return size(v) end
+  if t == "rate" then return ("%g MB/s"):format(v / 1e6) end
+  if t == "enum" or t == "string" then return v == "" and '`""`' or "`" .. v .. "`" end
+  if t == "dist" then return dist(v) end
+  if type(v) == "table" then
+    local parts = {}
+    for _, k in ipairs(sorted(v)) do
+      local x = v[k]
+      local shown = type(x) == "table" and dist(x) or type(x) == "string" and x or ("%g"):format(x)
+      parts[#parts + 1] = ("%s = %s"):format(k, shown)
+    end
+    return "`{ " .. table.concat(parts, ", ") .. " }`"
+  end
+  return tostring(v)
+end
+
+local function bound(row, v)
+  return row.type == "duration" and dur(v) or row.type == "size" and size(v) or ("%g"):format(v)
+end
+
+local function range(row)
+  if row.choices then return table.concat(row.choices, " \\| ") end
+  local lo = row.above and ("> " .. bound(row, row.above)) or row.min and bound(row, row.min)
+  local hi = row.max and bound(row, row.max)
+  if lo and hi then return row.above and ("%s, <= %s"):format(lo, hi) or ("%s .. %s"):format(lo, hi) end
+  if row.type == "fraction" then return "0 .. 1" end
+  return lo or (hi and ("<= " .. hi)) or ""
+end
+
+local TYPE = { read_weights = "weights", write_weights = "weights", func = "function", faults = "list of triggers",
+               groups = "list of groups", service = "per op distribution", routing = "per op route" }
+
+local function row_line(row, key)
+  local c, g = show(row, settings.default(row, "cubefs")), show(row, settings.default(row, "generic"))
+  local ty = TYPE[row.type] or row.type
+  if row.unit and row.unit ~= "" then ty = ty .. " (" .. row.unit .. ")" end
+  local doc = row.doc
+  if row.cite then doc = doc .. " (CubeFS: " .. row.cite .. ")" end
+  return ("| `%s` | %s | %s | %s | %s | %s |"):format(key, ty, c, g, range(row), doc)
+end
+
+--- The generated block: the scenario table and the client group table.
+function M.render()
+  local head = "| key | type | cubefs | generic | range | meaning |\n|---|---|---|---|---|---|"
+  local top, group = { head }, { head }
+  for _, row in ipairs(settings.rows) do
+    local g = row.key:match("^clients%[%]%.(.+)$")
+    if g then group[#group + 1] = row_line(row, g) else top[#top + 1] = row_line(row, row.key) end
+  end
+  return table.concat({ M.BEGIN, "", table.concat(top, "\n"), "", "A client group (`clients[i]`):", "",
+    table.concat(group, "\n"), "", M.END }, "\n")
+end
+
+--- `text` with its generated block replaced by `block`, or nil when the
+-- markers are missing.
+function M.splice(text, block)
+  local a = text:find(M.BEGIN, 1, true)
+  local _, b = text:find(M.END, 1, true)
+  if not a or not b then return nil end
+  return text:sub(1, a - 1) .. block .. text:sub(b + 1)
+end
+
+return M
