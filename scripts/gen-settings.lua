@@ -12,7 +12,7 @@ local TYPES = {
   count = { "uint64_t", "MS_SET_U64" }, size = { "uint64_t", "MS_SET_U64" },
   number = { "double", "MS_SET_DOUBLE" }, fraction = { "double", "MS_SET_DOUBLE" },
   rate = { "double", "MS_SET_DOUBLE" }, duration = { "int64_t", "MS_SET_NS" },
-  boolean = { "int", "MS_SET_BOOL" }, enum = { "int", "MS_SET_ENUM" },
+  boolean = { "int", "MS_SET_BOOL" }, enum = { "int", "MS_SET_ENUM" }, list = { "int", "MS_SET_LIST" },
   dist = { "ms_dist", "MS_SET_DIST" }, service = { "ms_dist", "MS_SET_SERVICE", "[MS_OP_COUNT]" },
   routing = { "int", "MS_SET_ROUTING", "[MS_OP_COUNT]" },
   read_weights = { "double", "MS_SET_READ_WEIGHTS", "[MS_OP_COUNT]" },
@@ -54,7 +54,18 @@ end
 
 local function cstr(s) return '"' .. s:gsub('[\\"]', "\\%0") .. '"' end
 
-local lists = { cluster = {}, group = {} }
+-- The settings of the cluster config, then of each list's items (in the
+-- order of the ms_setting_list enum of ms_settings.h).
+local LISTS = { "clients", "scans" }
+local lists = { [0] = {}, {}, {} }
+local function list_of(key)
+  local name, field = key:match("^(%w+)%[%]%.(.+)$")
+  if not name then return 0, key end
+  for i, l in ipairs(LISTS) do
+    if l == name then return i, field end
+  end
+  error("gen-settings: no list '" .. name .. "'")
+end
 local defaults = {}
 for _, row in ipairs(S.rows) do
   if row.c then
@@ -62,18 +73,16 @@ for _, row in ipairs(S.rows) do
     local ctype, kind, dims = spec[1], spec[2], spec[3] or ""
     if row.ctype then
       ctype = row.ctype
-      if INT_KINDS[ctype] and kind ~= "MS_SET_BOOL" then kind = INT_KINDS[ctype] end
+      if INT_KINDS[ctype] and (row.type == "count" or row.type == "size") then kind = INT_KINDS[ctype] end
     end
-    local group = row.key:match("^clients%[%]%.(.+)$")
+    local li, key = list_of(row.key)
     local choices = row.choices and table.concat(row.choices, "|") or ""
-    local list = group and lists.group or lists.cluster
-    list[#list + 1] = ("    X(%s, %s, %s, %s, %s, %s)"):format(ctype, row.c, dims, kind,
-      cstr(group or row.key), cstr(choices))
+    local list = lists[li]
+    list[#list + 1] = ("    X(%s, %s, %s, %s, %s, %s)"):format(ctype, row.c, dims, kind, cstr(key), cstr(choices))
     for pi, p in ipairs(S.PROFILES) do
       local v = S.default(row, p)
       if v ~= nil then
-        defaults[#defaults + 1] = ("    D(%d, %s, %s, %s)"):format(pi - 1, group and 1 or 0,
-          cstr(group or row.key), cstr(literal(row, v)))
+        defaults[#defaults + 1] = ("    D(%d, %d, %s, %s)"):format(pi - 1, li, cstr(key), cstr(literal(row, v)))
       end
     end
   end
@@ -98,20 +107,25 @@ typedef enum ms_profile {
 #define MS_PROFILE_NAME_LIST %s
 
 /* X(ctype, field, dims, kind, key, choices): the settings of the cluster
- * config, then those of each client group (key relative to the group). */
+ * config, then those of each client group and each scan (keys relative to
+ * the item). */
 #define MS_CLUSTER_SETTINGS(X) \
 %s
 
 #define MS_GROUP_SETTINGS(X) \
 %s
 
-/* D(profile, in_group, key, text): the defaults, as ms_settings.c parses. */
+#define MS_SCAN_SETTINGS(X) \
+%s
+
+/* D(profile, list, key, text): the defaults, as ms_settings.c parses
+ * (list: 0 the config, 1 a client group, 2 a scan). */
 #define MS_SETTING_DEFAULTS(D) \
 %s
 
 #endif
 ]]):format(table.concat(profiles, "\n"), #S.PROFILES, cstr(table.concat(S.PROFILES, "|")),
   table.concat((function() local q = {} for i, p in ipairs(S.PROFILES) do q[i] = cstr(p) end return q end)(), ", "),
-  table.concat(lists.cluster, " \\\n"),
-  table.concat(lists.group, " \\\n"), table.concat(defaults, " \\\n")))
+  table.concat(lists[0], " \\\n"),
+  table.concat(lists[1], " \\\n"), table.concat(lists[2], " \\\n"), table.concat(defaults, " \\\n")))
 f:close()

@@ -1,7 +1,9 @@
 -- chaos: random crashes, restarts, partitions and forced snapshots under
 -- reads and writes, drawn from the run's `script` stream (math.random), for
 -- `mastersim check` over many seeds: safety must hold and every seed must
--- replay to the same digest.
+-- replay to the same digest. It runs the generic profile with clients that
+-- give up fast (a check covers many seeds); `--set profile=cubefs` runs the
+-- CubeFS master's timers under the same schedules.
 local ms = require "mastersim"
 
 local nodes = { "m1", "m2", "m3" }
@@ -23,6 +25,7 @@ end
 
 return ms.scenario {
   name = "chaos",
+  profile = "generic",
   description = "Random crash/restart/partition/snapshot schedules with reads and writes, for safety checks.",
   duration = "40s",
   cluster = { masters = 3, volumes = 100, data_partitions = 5000, meta_partitions = 500, nodes = 100, users = 10 },

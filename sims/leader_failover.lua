@@ -13,13 +13,9 @@ return ms.scenario {
   snapshot = { mode = "inplace", apply_rate = 40000 },
   master = { load_rate = 50000 },
   clients = {
-    { count = 40, rate = 25, route = "leader", timeout = "1s",
-      retry = { max = 4, backoff = "50ms", cap = "1s", other = true },
-      ops = { get_vol = 0.5, get_partitions = 0.3, get_cluster = 0.2 } },
-    { count = 20, rate = 25, route = "local", timeout = "1s",
-      retry = { max = 3, backoff = "20ms", cap = "500ms", other = true },
-      ops = { get_vol = 0.7, list_vols = 0.3 } },
+    { count = 40, rate = 25, ops = { get_vol = 0.5, get_partitions = 0.3, get_cluster = 0.2 } },
+    { count = 20, rate = 25, ops = { get_vol = 0.7, list_vols = 0.3 } },
   },
-  writes = { rate = 200, ops = { create_dp = 0.3, heartbeat = 0.7 } },
+  writes = { rate = 200 },
   faults = { ms.at("12s", ms.crash "leader"), ms.at("30s", ms.restart "last_crashed") },
 }

@@ -11,12 +11,8 @@ return ms.scenario {
   cluster = { masters = 3, volumes = 200, data_partitions = 20000, meta_partitions = 2000, nodes = 200, users = 20 },
   log = { retain = 2000 },
   snapshot = { mode = "inplace", apply_rate = 40000 },
-  clients = {
-    { count = 40, rate = 25, route = "local", timeout = "1s",
-      retry = { max = 3, backoff = "20ms", cap = "1s", other = true },
-      ops = { get_vol = 0.6, get_partitions = 0.3, get_cluster = 0.1 } },
-  },
-  writes = { rate = 200, ops = { create_dp = 0.3, heartbeat = 0.7 } },
+  clients = { { count = 40, rate = 25, ops = { get_vol = 0.6, get_partitions = 0.3, get_cluster = 0.1 } } },
+  writes = { rate = 200 },
   faults = {
     ms.at("10s", ms.partition({ "m1" }, { "m2", "m3" })),
     ms.at("25s", ms.heal()),

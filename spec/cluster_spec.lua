@@ -13,9 +13,6 @@ local function run(sc, policy, seed, params)
   return ms.run(sc, { policy = ms.load_policy(policy, params), seed = seed or 1, sigint = false })
 end
 
--- a smaller follower_catchup: the same story in 35 s of virtual time
-local SMALL = { duration = "35s", ["clients.count"] = 30 }
-
 describe("cluster model", function()
   for _, mode in ipairs { "reopen", "inplace", "aside" } do
     it("a restarted follower installs a snapshot (" .. mode .. ") and catches up to the leader", function()
@@ -62,7 +59,7 @@ describe("cluster model", function()
   it("fires ms.when at the moment its predicate becomes true", function()
     local seen
     local sc = ms.scenario {
-      name = "when", duration = "30s",
+      name = "when", duration = "30s", profile = "generic",
       cluster = { masters = 3, volumes = 100, data_partitions = 20000, meta_partitions = 1000, nodes = 100 },
       log = { retain = 500 }, snapshot = { apply_rate = 20000, chunk = 1024 },
       writes = { rate = 100 },
@@ -82,72 +79,111 @@ describe("cluster model", function()
   end)
 end)
 
-describe("reference policies on follower_catchup", function()
-  local results = {}
-  local function result(policy, seed)
-    local key = policy .. seed
-    if not results[key] then results[key] = run(sim("follower_catchup", SMALL), policy, seed) end
-    return results[key]
+-- Under the generic profile clients read m3's store during its apply; under
+-- cubefs (the default) only m3's vol scan does (the cache pass's), so the
+-- same policies show their signature on reads in one and on scans in the
+-- other.
+for _, profile in ipairs { "generic", "cubefs" } do
+  local small = { duration = "35s", ["clients.count"] = 30, profile = profile }
+
+  -- torn and crashed readers of the store: reads (generic) or scans (cubefs)
+  local function torn(r)
+    return profile == "generic" and r.reads.outcomes.torn or r.scans.vol_view.outcomes.torn
+  end
+  local function crashes(r)
+    return profile == "generic" and r.reads.read_crashes or r.scans.vol_view.outcomes.crash
   end
 
-  for _, seed in ipairs { 1, 2 } do
-    it("unguarded serves torn reads and never crashes (seed " .. seed .. ")", function()
-      local r = result("unguarded", seed)
-      assert.is_true(r.reads.outcomes.torn > 0)
-      assert.are.equal(0, r.reads.read_crashes)
-    end)
+  describe("reference policies on follower_catchup (" .. profile .. ")", function()
+    local results = {}
+    local function result(policy, seed)
+      local key = policy .. seed
+      if not results[key] then results[key] = run(sim("follower_catchup", small), policy, seed) end
+      return results[key]
+    end
 
-    it("unsafe crashes the node (seed " .. seed .. ")", function()
-      assert.is_true(result("unsafe", seed).reads.read_crashes > 0)
-    end)
+    for _, seed in ipairs { 1, 2 } do
+      it("unguarded tears the store's readers and never crashes (seed " .. seed .. ")", function()
+        local r = result("unguarded", seed)
+        assert.is_true(torn(r) > 0)
+        assert.are.equal(0, crashes(r))
+      end)
 
-    for _, p in ipairs { "block", "fail_fast", "stale_read", "bounded_lag", "redirect_leader" } do
-      it(p .. " has no torn reads and no crashes (seed " .. seed .. ")", function()
-        local r = result(p, seed)
-        assert.are.equal(0, r.reads.outcomes.torn)
-        assert.are.equal(0, r.reads.read_crashes)
-        assert.are.equal(0, r.reads.outcomes.crash)
-        assert.are.equal(0, r.checker.safety_violations)
+      it("unsafe crashes the node (seed " .. seed .. ")", function()
+        local r = result("unsafe", seed)
+        assert.is_true(crashes(r) > 0)
+        if profile == "cubefs" then
+          -- the crash comes from the scan: no client read touches m3's store
+          assert.are.equal(0, r.reads.read_crashes)
+          assert.are.equal(0, r.reads.outcomes.torn)
+          local actions = {}
+          for _, f in ipairs(r.faults) do actions[f.action] = (actions[f.action] or 0) + 1 end
+          assert.is_true((actions.scan_crash or 0) > 0)
+          assert.is_nil(actions.read_crash)
+        end
+      end)
+
+      for _, p in ipairs { "block", "fail_fast", "stale_read", "bounded_lag", "redirect_leader" } do
+        it(p .. " has no torn readers and no crashes (seed " .. seed .. ")", function()
+          local r = result(p, seed)
+          assert.are.equal(0, r.reads.outcomes.torn)
+          assert.are.equal(0, r.reads.read_crashes)
+          assert.are.equal(0, r.reads.outcomes.crash)
+          assert.are.equal(0, torn(r))
+          assert.are.equal(0, crashes(r))
+          assert.are.equal(0, r.checker.safety_violations)
+        end)
+      end
+
+      it("every policy sees the same arrivals (seed " .. seed .. ")", function()
+        local d = result("block", seed).arrivals_digest
+        for _, p in ipairs { "unguarded", "unsafe", "fail_fast", "stale_read" } do
+          assert.are.equal(d, result(p, seed).arrivals_digest, p)
+        end
       end)
     end
 
-    it("every policy sees the same arrivals (seed " .. seed .. ")", function()
-      local d = result("block", seed).arrivals_digest
-      for _, p in ipairs { "unguarded", "unsafe", "fail_fast", "stale_read" } do
-        assert.are.equal(d, result(p, seed).arrivals_digest, p)
+    it("block makes its readers wait no longer than its timeout", function()
+      local r = run(sim("follower_catchup", small), "block", 1, { timeout = "200ms" })
+      if profile == "generic" then
+        assert.is_true(r.reads.wait.count > 0)
+        assert.is_true(r.reads.wait.max > 0, "some read waited on the gate")
+        -- no single wait on the gate outlasts the policy's timeout
+        assert.is_true(r.reads.wait_max > 0.1, tostring(r.reads.wait_max))
+        assert.is_true(r.reads.wait_max <= 0.2 + 1e-9, tostring(r.reads.wait_max))
+      else
+        local scan = r.scans.vol_view
+        assert.is_true(scan.waited_s > 0, "the scan waited on the gate")
+        assert.is_true(scan.outcomes.failed > 0, "a scan gave up after the timeout")
+        assert.are.equal(0, r.reads.wait.max, "no client read waits: none reads m3's store")
       end
     end)
-  end
 
-  it("block makes reads wait no longer than its timeout", function()
-    local r = run(sim("follower_catchup", SMALL), "block", 1, { timeout = "200ms" })
-    assert.is_true(r.reads.wait.count > 0)
-    assert.is_true(r.reads.wait.max > 0, "some read waited on the gate")
-    -- no single wait on the gate outlasts the policy's timeout
-    assert.is_true(r.reads.wait_max > 0.1, tostring(r.reads.wait_max))
-    assert.is_true(r.reads.wait_max <= 0.2 + 1e-9, tostring(r.reads.wait_max))
+    it("stale_read serves the previous version during the apply", function()
+      local r = result("stale_read", 1)
+      assert.are.equal("aside", r.snapshot_mode)
+      assert.is_true(r.reads.latency.during_apply.count > 0)
+      assert.is_true(r.reads.availability > 0.999)
+      if profile == "cubefs" then assert.is_true(r.scans.vol_view.outcomes.stale > 0) end
+    end)
+
+    it("the same seed gives the same digest and result", function()
+      local json = require "mastersim.report.json"
+      local a, b = run(sim("follower_catchup", small), "block", 3), run(sim("follower_catchup", small), "block", 3)
+      a.wall, b.wall = nil, nil
+      assert.are.equal(a.digest, b.digest)
+      assert.are.equal(json.encode(a), json.encode(b))
+      assert.are_not.equal(a.digest, result("block", 1).digest)
+    end)
   end)
+end
 
-  it("stale_read serves the previous version during the apply", function()
-    local r = result("stale_read", 1)
-    assert.are.equal("aside", r.snapshot_mode)
-    assert.is_true(r.reads.latency.during_apply.count > 0)
-    assert.is_true(r.reads.availability > 0.999)
-  end)
-
+describe("reference policies on follower_catchup", function()
   it("fail_fast refuses reads on the applying node and clients succeed elsewhere", function()
-    local r = result("fail_fast", 1)
+    local r = run(sim("follower_catchup", { duration = "35s", ["clients.count"] = 30, profile = "generic" }),
+      "fail_fast", 1)
     assert.is_true(r.reads.attempt_outcomes.failed > 0, "attempts were refused")
     assert.is_true(r.reads.availability > 0.999)
-  end)
-
-  it("the same seed gives the same digest and result", function()
-    local json = require "mastersim.report.json"
-    local a, b = run(sim("follower_catchup", SMALL), "block", 3), run(sim("follower_catchup", SMALL), "block", 3)
-    a.wall, b.wall = nil, nil
-    assert.are.equal(a.digest, b.digest)
-    assert.are.equal(json.encode(a), json.encode(b))
-    assert.are_not.equal(a.digest, result("block", 1).digest)
   end)
 end)
 
@@ -155,7 +191,7 @@ describe("history file", function()
   it("holds one JSON line per attempt with the node, the indexes and the time split", function()
     local cjson = require "cjson"
     local path = support.tmpdir() .. "/history.jsonl"
-    local sc = sim("follower_catchup", { duration = "30s", ["clients.count"] = 10 })
+    local sc = sim("follower_catchup", { duration = "30s", ["clients.count"] = 10, profile = "generic" })
     local r = ms.run(sc, { policy = ms.load_policy("block"), sigint = false, history = path })
     local n, applying, timeouts = 0, 0, 0
     for line in io.lines(path) do

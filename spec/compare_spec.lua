@@ -239,7 +239,7 @@ describe("mastersim check", function()
     local unsafe = support.write("unsafe.lua", [[
 local ms = require "mastersim"
 return ms.scenario {
-  name = "unsafe_partition", duration = "6s",
+  name = "unsafe_partition", duration = "6s", profile = "generic",
   cluster = { masters = 3, volumes = 20, data_partitions = 300, meta_partitions = 30, nodes = 20, users = 5 },
   raft = { unsafe_commit_without_majority = true },
   clients = { { count = 2, rate = 10 } },

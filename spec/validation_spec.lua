@@ -10,7 +10,6 @@ return ms.scenario {
   name = "v",
   duration = "2s",
   cluster = { masters = 3, volumes = 4, data_partitions = 40, meta_partitions = 8, nodes = 6 },
-  raft = { heartbeat = "100ms" },
   clients = { { count = 2, rate = 5, route = "local", retry = { max = 1 } } },
   writes = { rate = 5, ops = { create_dp = 1 } },
   faults = { ms.at("1s", ms.crash "m3") },
@@ -30,17 +29,18 @@ describe("scenario ranges", function()
     { "duration=1e300", ":4: 'duration' must be at most 1e+07s (got 1e+300s)" },
     { "cluster.masters=17", ":5: 'cluster.masters' must be at most 16 (got 17)" },
     { "cluster.meta_partitions=2", ":5: 'cluster.meta_partitions' must be at least cluster.volumes (4):" },
-    { "raft.election_min=3s", ":2: 'raft.election_max' must not be below raft.election_min (3s)" },
-    { "raft.heartbeat=0", ":6: 'raft.heartbeat' must be at least 1ms (got 0s)" },
-    { "raft.heartbeat=1ns", ":6: 'raft.heartbeat' must be at least 1ms (got 1ns)" },
+    { "raft.election_min=5s", ":2: 'raft.election_max' must not be below raft.election_min (5s)" },
+    { "raft.heartbeat=0", ":2: 'raft.heartbeat' must be at least 1ms (got 0s)" },
+    { "raft.heartbeat=1ns", ":2: 'raft.heartbeat' must be at least 1ms (got 1ns)" },
+    { "raft.heartbeat=100ms", ":2: 'raft.tick' must not be above raft.heartbeat (0.1s) (timers count ticks:" },
     { "timeline.bucket=1ns", ":2: 'timeline.bucket' must be at least 1ms (got 1ns)" },
     { "snapshot.chunk_bytes=0", ":2: 'snapshot.chunk_bytes' must be at least 1024 bytes (got 0 bytes)" },
     { "snapshot.apply_rate=1e-300", ":2: 'snapshot.apply_rate' must be at least 1 (got 1e-300)" },
-    { "clients.rate=1e9", ":7: 'clients[1].rate' must be at most 1e+06 (got 1e+09)" },
-    { "clients.count=1e7", ":7: 'clients[1].count' must be at most 1e+06 (got 1e+07)" },
-    { "writes.rate=1e9", ":8: 'writes.rate' must be at most 1e+06 (got 1e+09)" },
+    { "clients.rate=1e9", ":6: 'clients[1].rate' must be at most 1e+06 (got 1e+09)" },
+    { "clients.count=1e7", ":6: 'clients[1].count' must be at most 1e+06 (got 1e+07)" },
+    { "writes.rate=1e9", ":7: 'writes.rate' must be at most 1e+06 (got 1e+09)" },
     { "cluster.nodes=1e9", ":5: 'cluster.nodes' must be at most 1e+06 (got 1e+09)" },
-    { "clients.retry.max=1e9", ":7: 'clients[1].retry.max' must be at most 1000 (got 1e+09)" },
+    { "clients.retry.max=1e9", ":6: 'clients[1].retry.max' must be at most 1000 (got 1e+09)" },
   }
   for _, c in ipairs(cases) do
     it("rejects --set " .. c[1], function()
@@ -60,10 +60,10 @@ describe("scenario ranges", function()
   it("rejects a fault beyond the longest run and a fault on an unknown node, naming the line", function()
     local code, err, path = run({}, SIM:gsub('ms.at%("1s"', 'ms.at(1e300'))
     assert.are.equal(1, code, err)
-    assert.are.equal(("mastersim: %s:9: at: 1e+300s is beyond the longest run (1e+07s)\n"):format(path), err)
+    assert.are.equal(("mastersim: %s:8: at: 1e+300s is beyond the longest run (1e+07s)\n"):format(path), err)
     code, err, path = run({}, SIM:gsub('crash "m3"', 'crash "m9"'))
     assert.are.equal(1, code, err)
-    assert.are.equal(("mastersim: %s:9: 'faults[1]' names unknown node 'm9' (nodes: m1..m3, leader,"
+    assert.are.equal(("mastersim: %s:8: 'faults[1]' names unknown node 'm9' (nodes: m1..m3, leader,"
       .. " last_crashed)\n"):format(path), err)
   end)
 

@@ -49,6 +49,9 @@ static inline void tcl_config(ms_cluster_config *cfg, uint64_t seed) {
     cfg->retain = 500;
     cfg->apply_rate = 20000;
     cfg->write_rate = 300;
+    /* node-record updates only: the image keeps its key count */
+    for (int i = 0; i < MS_WRITE_OP_SLOTS; i++) cfg->write_ops[i] = 0;
+    cfg->write_ops[MS_W_HEARTBEAT] = 1;
     cfg->restart_delay = 3 * SEC;
     cfg->groups = 1;
     ms_client_group *g = &cfg->group[0];

@@ -37,17 +37,17 @@ static void test_defaults(void) {
 static void test_enums(void) {
     ms_cluster_config cfg;
     ms_settings_defaults(&cfg, MS_PROFILE_GENERIC);
-    const ms_setting *mode = ms_setting_find(0, "snapshot.mode");
+    const ms_setting *mode = ms_setting_find(MS_SETTINGS_CONFIG, "snapshot.mode");
     CHECK(mode != NULL);
     for (int m = MS_SNAP_REOPEN; m <= MS_SNAP_ASIDE; m++) {
         CHECK_EQ_I64(ms_setting_set_choice(&cfg, mode, ms_snap_mode_name((ms_snap_mode)m)), 0);
         CHECK_EQ_I64(cfg.mode, m);
     }
     CHECK_EQ_I64(ms_setting_set_choice(&cfg, mode, "sideways"), -1);
-    const ms_setting *route = ms_setting_find(1, "route");
+    const ms_setting *route = ms_setting_find(MS_SETTINGS_GROUP, "route");
     CHECK_EQ_I64(ms_setting_set_choice(&cfg.group[0], route, "local"), 0);
     CHECK_EQ_I64(cfg.group[0].route, MS_ROUTE_LOCAL);
-    const ms_setting *arr = ms_setting_find(1, "arrivals");
+    const ms_setting *arr = ms_setting_find(MS_SETTINGS_GROUP, "arrivals");
     CHECK_EQ_I64(ms_setting_set_choice(&cfg.group[0], arr, "closed"), 0);
     CHECK_EQ_I64(cfg.group[0].arrivals, MS_ARRIVALS_CLOSED);
 }
@@ -57,27 +57,31 @@ static void test_enums(void) {
 static void test_setters(void) {
     ms_cluster_config cfg;
     ms_settings_defaults(&cfg, MS_PROFILE_GENERIC);
-    CHECK_EQ_I64(ms_setting_set_number(&cfg, ms_setting_find(0, "raft.heartbeat"), 0.25), 0);
+    CHECK_EQ_I64(
+        ms_setting_set_number(&cfg, ms_setting_find(MS_SETTINGS_CONFIG, "raft.heartbeat"), 0.25),
+        0);
     CHECK_EQ_I64(cfg.heartbeat, 250000000);
-    CHECK_EQ_I64(ms_setting_set_number(&cfg, ms_setting_find(0, "cluster.masters"), 5.0), 0);
+    CHECK_EQ_I64(
+        ms_setting_set_number(&cfg, ms_setting_find(MS_SETTINGS_CONFIG, "cluster.masters"), 5.0),
+        0);
     CHECK_EQ_I64(cfg.masters, 5);
-    const ms_setting *ops = ms_setting_find(1, "ops");
+    const ms_setting *ops = ms_setting_find(MS_SETTINGS_GROUP, "ops");
     CHECK_EQ_I64(ms_setting_set_op(&cfg.group[0], ops, "get_dp", 0.5, NULL), 0);
     CHECK(cfg.group[0].ops[MS_OP_GET_DP] == 0.5);
     CHECK_EQ_I64(ms_setting_set_op(&cfg.group[0], ops, "get_nothing", 0.5, NULL), -1);
-    const ms_setting *w = ms_setting_find(0, "writes.ops");
+    const ms_setting *w = ms_setting_find(MS_SETTINGS_CONFIG, "writes.ops");
     CHECK_EQ_I64(ms_setting_set_op(&cfg, w, "create_dp", 2, NULL), 0);
     CHECK(cfg.write_ops[MS_W_CREATE_DP] == 2);
     char err[128];
-    CHECK_EQ_I64(ms_setting_parse(&cfg, ms_setting_find(0, "network.latency"),
+    CHECK_EQ_I64(ms_setting_parse(&cfg, ms_setting_find(MS_SETTINGS_CONFIG, "network.latency"),
                                   "lognormal 0.001 0.004", err, sizeof err),
                  0);
     CHECK(cfg.latency.kind == MS_DIST_LOGNORMAL && cfg.latency.p1 == 1e6 && cfg.latency.p2 == 4e6);
-    CHECK_EQ_I64(ms_setting_parse(&cfg, ms_setting_find(0, "network.latency"), "gaussian 1 2", err,
-                                  sizeof err),
+    CHECK_EQ_I64(ms_setting_parse(&cfg, ms_setting_find(MS_SETTINGS_CONFIG, "network.latency"),
+                                  "gaussian 1 2", err, sizeof err),
                  -1);
     CHECK_STR(err, "setting 'network.latency': bad value 'gaussian 1 2'");
-    CHECK(ms_setting_find(0, "no.such.key") == NULL);
+    CHECK(ms_setting_find(MS_SETTINGS_CONFIG, "no.such.key") == NULL);
 }
 
 int main(void) {

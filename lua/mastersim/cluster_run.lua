@@ -1,6 +1,7 @@
 --- One run of a cluster scenario under a policy: the normalised model
 -- configuration, the policy bridge, faults and triggers, and the result
 -- (schema mastersim.result/1, DESIGN.md section 8).
+local availability = require "mastersim.availability"
 local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
@@ -139,6 +140,13 @@ local function by_name(list, names)
   return out
 end
 
+-- The scans' counts by name (scans[k].name), with their read's shares.
+local function scans_by_name(stats, scans)
+  local out = {}
+  for k, st in ipairs(stats) do out[scans[k].name] = st end
+  return out
+end
+
 --- Shape the result from the model's metrics.
 local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
   local m = cl:metrics()
@@ -159,6 +167,7 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
     table.insert(phases[n], { t0 = p.start, t1 = p.finish < 0 and sched:now() or p.finish, phase = p.phase })
   end
   for _, f in ipairs(m.faults) do f.node = f.node and names[f.node] or nil end
+  local elections = availability.elections(m.elections, names, sched:now())
   local violations, first = cl:checker()
   local nodes = {}
   for i, name in ipairs(names) do
@@ -174,6 +183,8 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
     partial = status ~= "done", reads = r, writes = m.writes,
     snapshots = { installs = #intervals, intervals = intervals }, faults = m.faults,
     timeline = m.timeline, phases = phases, memory = by_name(m.memory, names), nodes = nodes,
+    elections = elections, unavailability = availability.unavailability(elections, phases, names, sched:now()),
+    scans = scans_by_name(m.scans, sc.scans), cache = m.scans.cache,
     checker = { safety_violations = violations, first_violation = first,
                 torn = r.outcomes.torn, crashes = r.read_crashes },
     wall = wall,
@@ -206,7 +217,9 @@ function M.run(sc, pol, opts, meta)
   -- gets the longest client timeout (with retries) to finish.
   local grace = 0
   for _, g in ipairs(sc.clients or {}) do
-    grace = math.max(grace, g.timeout * (g.retry.max + 1) + g.retry.cap * g.retry.max)
+    local tries = g.route == "sdk" and sc.cluster.masters + 1 or g.retry.max + 1
+    local backoff = g.route == "sdk" and 0 or g.retry.cap * g.retry.max
+    grace = math.max(grace, g.timeout * tries + backoff)
   end
   local t0 = core.wall()
   local status = core.drive(sched, { ["until"] = sc.duration + grace + 1, progress = opts.progress,

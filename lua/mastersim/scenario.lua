@@ -80,10 +80,12 @@ local function copy(t)
   return c
 end
 
--- Per-op record: a field per op and `default`, each checked by `leaf`.
-local function per_op(leaf, default)
-  local fields = { default = leaf(default) }
-  for _, op in ipairs(M.OPS) do fields[op] = leaf(nil) end
+-- Per-op record: a field per op and `default`, each checked by `leaf`
+-- and defaulting to `defaults[op]` (nil: none).
+local function per_op(leaf, defaults)
+  defaults = defaults or {}
+  local fields = { default = leaf(defaults.default) }
+  for _, op in ipairs(M.OPS) do fields[op] = leaf(defaults[op]) end
   return { fields = fields, default = {} }
 end
 
@@ -94,12 +96,10 @@ local function leaf_spec(row, profile)
   if t == "enum" then return { type = "string", default = def, check = one_of(row.choices) } end
   if t == "dist" then return { type = "table", check = dist, default = def and make_dist(def) } end
   if t == "service" then
-    return per_op(function(d) return { type = "table", check = dist, default = d and make_dist(d) } end,
-      def and def.default)
+    return per_op(function(d) return { type = "table", check = dist, default = d and make_dist(d) } end, def)
   end
   if t == "routing" then
-    return per_op(function(v) return { type = "string", check = one_of(row.choices), default = v } end,
-      def and def.default)
+    return per_op(function(v) return { type = "string", check = one_of(row.choices), default = v } end, def)
   end
   if t == "read_weights" then return { type = "table", default = copy(def), check = weights_over(M.OPS) } end
   if t == "write_weights" then return { type = "table", default = copy(def), check = weights_over(M.WRITE_OPS) } end
@@ -122,8 +122,9 @@ function M.spec_for(profile)
     for part in row.key:gmatch("[^.]+") do parts[#parts + 1] = part end
     for i = 1, #parts - 1 do
       local name = parts[i]
-      if name == "clients[]" then
-        node = node.fields.clients.list
+      local list = name:match("^(%w+)%[%]$")
+      if list then
+        node = node.fields[list].list
       else
         -- `cluster` makes a sim a cluster scenario: it is never implied
         node.fields[name] = node.fields[name] or { fields = {}, default = name ~= "cluster" and {} or nil }
@@ -131,8 +132,11 @@ function M.spec_for(profile)
       end
     end
     local last = parts[#parts]
-    if row.type == "groups" then
-      node.fields[last] = { list = { fields = {} } }
+    if row.type == "list" then
+      -- a list's default is a number of items that take their fields' defaults
+      local n, items = settings.default(row, profile) or 0, {}
+      for i = 1, n do items[i] = {} end
+      node.fields[last] = { list = { fields = {} }, default = n > 0 and items or nil }
     else
       node.fields[last] = leaf_spec(row, profile)
     end
@@ -146,9 +150,10 @@ M.spec = M.spec_for(settings.rows[1].default)
 -- Checks across settings (settings.relations), on a validated scenario.
 local function check_relations(sc, where)
   if not sc.cluster then return end
-  local groups = settings.row("clients")
-  if sc.clients and #sc.clients > groups.max then
-    errors.raise_key(where, "clients", "'clients' has %d groups (at most %d)", #sc.clients, groups.max)
+  for _, row in ipairs(settings.rows) do
+    if row.type == "list" and sc[row.key] and #sc[row.key] > row.max then
+      errors.raise_key(where, row.key, "'%s' has %d items (at most %d)", row.key, #sc[row.key], row.max)
+    end
   end
   for _, rel in ipairs(settings.relations) do
     local why = rel.why(sc)

@@ -1,5 +1,6 @@
 --- Every scenario setting, declared once. A row gives the key (a dotted
--- path; `clients[].x` is a field of each client group), its type, its
+-- path; `clients[].x` is a field of each client group, `scans[].x` of each
+-- background scan), its type, its
 -- default (one for both profiles, or one per profile), its range, its C
 -- config field and a doc line. Everything else derives from these rows:
 -- the scenario schema and its range checks (lua/mastersim/scenario.lua),
@@ -14,7 +15,9 @@
 --   key       dotted path
 --   type      string | enum | boolean | count | number | fraction |
 --             duration | size | rate | dist | service | routing |
---             read_weights | write_weights | func | faults | groups
+--             read_weights | write_weights | func | faults | list (the
+--             rows `<key>[].x` are its items' fields; its default is the
+--             number of items that take their fields' defaults)
 --   default   the default of both profiles, or
 --   cubefs, generic   the default per profile (nil: none)
 --   required  the key must be given
@@ -56,8 +59,23 @@ S.rows = {
   { key = "cluster.users", type = "count", default = 10, min = 0, max = 1e6, c = "image_users",
     doc = "users in the image (one key each)" },
 
+  { key = "cluster.start", type = "enum", choices = { "cold", "elected" }, cubefs = "elected", generic = "cold",
+    c = "start", ctype = "ms_start",
+    doc = "`elected`: the run starts as a cluster that has been running, m1 leading term 1 with its view"
+      .. " loaded; `cold`: every master starts as a follower and the first election comes first" },
+
   { key = "log.retain", type = "count", default = 20000, min = 1, max = 1e9, c = "retain", ctype = "uint64_t",
+    cite = "master/server.go (retainLogs); master/metadata_fsm.go (Apply: Truncate)",
     doc = "entries a leader keeps behind its applied index; a follower further behind needs a snapshot" },
+  { key = "log.apply_rate", type = "number", unit = "entries/s", cubefs = 1000, generic = 0, min = 0, max = 1e9,
+    c = "log_apply_rate",
+    cite = "master/metadata_fsm.go (Apply: one synced RocksDB batch per entry; ~1 ms an fsync is an estimate)",
+    doc = "log entries per second a master applies (0: `snapshot.apply_rate`)" },
+  { key = "log.truncate", type = "enum", choices = { "continuous", "periodic" }, cubefs = "periodic",
+    generic = "continuous", c = "truncate", ctype = "ms_truncate",
+    cite = "master/metadata_fsm.go (Apply: every retainLogs applies); depends/tiglabs/raft/raft.go (truncate)",
+    doc = "`continuous`: the log always holds `retain` entries behind applied; `periodic`: it is cut back to"
+      .. " `retain` entries whenever applied is a multiple of `retain` (it holds retain..2 x retain)" },
 
   { key = "snapshot.mode", type = "enum", choices = { "reopen", "inplace", "aside" }, default = "inplace",
     c = "mode", ctype = "ms_snap_mode", doc = "the apply style (a policy's `snapshot_mode` overrides it)" },
@@ -67,21 +85,45 @@ S.rows = {
     c = "chunk_bytes", ctype = "uint32_t", doc = "bytes per frame at most" },
   { key = "snapshot.bandwidth", type = "rate", default = 200e6, min = 1e3, max = 1e12, c = "bandwidth",
     doc = "bandwidth of the link a snapshot streams over; streams on one link take turns" },
-  { key = "snapshot.apply_rate", type = "number", unit = "entries/s", default = 400000, min = 1, max = 1e9,
-    c = "apply_rate", doc = "entries per second a master applies, log entries and snapshot entries alike" },
+  { key = "snapshot.apply_rate", type = "number", unit = "keys/s", cubefs = 100000, generic = 400000, min = 1,
+    max = 1e9, c = "apply_rate",
+    cite = "master/metadata_fsm.go (ApplySnapshot: one unsynced Put per key; the rate is an estimate)",
+    doc = "snapshot keys per second a master applies (and log entries too when `log.apply_rate` is 0)" },
 
-  { key = "master.load_rate", type = "number", unit = "keys/s", default = 0, min = 0, max = 1e9,
-    c = "load_rate", doc = "keys per second a new leader rebuilds its in-memory view at (phase `loading`,"
-      .. " reads get `ENOTREADY`); 0 = no loading phase" },
+  { key = "master.load_rate", type = "number", unit = "keys/s", cubefs = 50000, generic = 0, min = 0, max = 1e9,
+    c = "load_rate", cite = "master/master_manager.go (loadMetadata; the rate is an estimate)",
+    doc = "keys per second a new leader rebuilds its in-memory view at (phase `loading`, reads get"
+      .. " `ENOTREADY`, CubeFS's HTTP 400 while metaReady is false); 0 = no loading phase" },
   { key = "master.restart_delay", type = "duration", default = 5, min = 0, max = 1e6, c = "restart_delay",
     doc = "a master crashed by a read restarts after this" },
 
-  { key = "raft.election_min", type = "duration", default = 1, above = 0, max = 3600, c = "election_min",
+  { key = "raft.election_min", type = "duration", cubefs = 2.5, generic = 1, above = 0, max = 3600,
+    c = "election_min", cite = "master/server.go (electionTick 5); depends/tiglabs/raft/raft_fsm.go"
+      .. " (resetRandomizedElectionTimeout: [5, 9] ticks)",
     doc = "election timeouts are drawn uniformly between `election_min` and `election_max`" },
-  { key = "raft.election_max", type = "duration", default = 2, above = 0, max = 3600, c = "election_max",
+  { key = "raft.election_max", type = "duration", cubefs = 4.5, generic = 2, above = 0, max = 3600,
+    c = "election_max", cite = "depends/tiglabs/raft/raft_fsm.go (resetRandomizedElectionTimeout)",
     doc = "see `raft.election_min`" },
-  { key = "raft.heartbeat", type = "duration", default = 0.2, min = 1e-3, max = 600, c = "heartbeat",
+  { key = "raft.heartbeat", type = "duration", cubefs = 0.5, generic = 0.2, min = 1e-3, max = 600, c = "heartbeat",
+    cite = "depends/tiglabs/raft/config.go (HeartbeatTick 1); depends/tiglabs/raft/server.go (run)",
     doc = "leader heartbeat interval" },
+  { key = "raft.tick", type = "duration", cubefs = 0.5, generic = 0, min = 0, max = 60, c = "tick",
+    cite = "master/server.go (tickInterval 500 ms); depends/tiglabs/raft/server.go (run)",
+    doc = "raft timers count ticks of this length on each node's own ticker (0: continuous timers);"
+      .. " election timeouts are then whole ticks in [election_min, election_max]" },
+  { key = "raft.lease_timeout", type = "duration", cubefs = 5, generic = 0, min = 0, max = 3600,
+    c = "lease_timeout", cite = "depends/tiglabs/raft/raft_fsm_follower.go (tickElection: 2 x ElectionTick)",
+    doc = "a follower that knows its leader campaigns after this long without hearing it"
+      .. " (0: after the randomized election timeout)" },
+  { key = "raft.prevote", type = "boolean", cubefs = true, generic = false, c = "prevote", ctype = "int",
+    cite = "raftstore/raftstore.go (NewRaftStore: PreVote)", doc = "a pre-vote round before each real election" },
+  { key = "raft.check_quorum", type = "boolean", default = true, c = "check_quorum", ctype = "int",
+    cite = "raftstore/raftstore.go (LeaseCheck); depends/tiglabs/raft/raft_fsm.go (Step)",
+    doc = "a leader steps down when it has not heard a quorum, and a follower ignores vote requests while"
+      .. " it hears its leader" },
+  { key = "raft.quorum_check", type = "duration", cubefs = 2, generic = 0, min = 0, max = 3600,
+    c = "quorum_check", cite = "depends/tiglabs/raft/raft_fsm_leader.go (tickHeartbeat: every 4 ticks)",
+    doc = "the leader's check-quorum interval (0: `raft.election_min`)" },
   { key = "raft.unsafe_commit_without_majority", type = "boolean", default = false, c = "unsafe_commit",
     ctype = "int", doc = "test only: a broken raft, to show the checker catches it" },
 
@@ -96,7 +138,23 @@ S.rows = {
   { key = "server.service", type = "service", default = { default = { "lognormal", 200e-6, 2e-3 } },
     c = "service", doc = "service time per read op (`server.service.<op>`, `.default` for the rest)" },
 
-  { key = "clients", type = "groups", max = 8, doc = "client groups: see the table below" },
+  { key = "routing", type = "routing", choices = { "store", "proxy", "cache" },
+    cubefs = { default = "proxy", get_partitions = "cache" }, generic = { default = "store" }, c = "routing",
+    cite = "master/http_server.go (registerAPIMiddleware, isFollowerRead)",
+    doc = "what a follower does with each read op that reaches it (`routing.<op>`, `.default` for the rest):"
+      .. " `store` serves it from its own store; `proxy` forwards it to the leader it knows (none: fails"
+      .. " `ENOLEADER`); `cache` answers from its cache of the leader's answers (a miss fails `ECACHEMISS`)" },
+  { key = "cache.pass", type = "duration", default = 5, above = 0, max = 3600, c = "cache_pass",
+    cite = "master/cluster.go (scheduleToCheckFollowerReadCache, getVolumeDpView, sendFollowerVolumeDpView)",
+    doc = "a follower's cache is refreshed in passes over the volumes, each spread over this time: the leader"
+      .. " pushes every volume's view, and each follower, after its vol scan, fetches the volumes it listed" },
+  { key = "cache.expiry", type = "duration", default = 300, above = 0, max = 1e6, c = "cache_expiry",
+    cite = "master/cluster.go (checkStatus)", doc = "a cached volume view older than this is a miss" },
+  { key = "cache.cleanup", type = "duration", default = 60, above = 0, max = 1e6, c = "cache_cleanup",
+    cite = "master/monitor_metrics.go (setVolNoCacheMetrics); master/cluster.go (DelObsoleteVolRecord)",
+    doc = "how often a follower drops the cache entries of volumes its last vol scan did not list" },
+
+  { key = "clients", type = "list", max = 8, c = "groups", ctype = "int", doc = "client groups: see below" },
   { key = "clients[].count", type = "count", default = 1, min = 1, max = 1e6, c = "count", ctype = "int",
     doc = "clients in the group" },
   { key = "clients[].rate", type = "number", unit = "1/s", default = 10, min = 0, max = 1e6, c = "rate",
@@ -107,13 +165,16 @@ S.rows = {
       .. " coordinated omission) or closed loop" },
   { key = "clients[].think", type = "duration", default = 0, min = 0, max = 3600, c = "think",
     doc = "closed loop: pause between a reply and the next read" },
-  { key = "clients[].route", type = "enum", choices = { "leader", "any", "local" }, default = "leader",
-    c = "route", ctype = "ms_route",
-    doc = "to the leader; to the client's own master, which forwards to the leader (one more hop each way);"
-      .. " or to the client's own master, which serves it (the follower-read path where the bug bites)" },
-  { key = "clients[].timeout", type = "duration", default = 1, above = 0, max = 3600, c = "timeout",
-    doc = "per attempt" },
-  { key = "clients[].retry.max", type = "count", default = 0, min = 0, max = 1000, c = "retry_max",
+  { key = "clients[].route", type = "enum", choices = { "leader", "any", "local", "sdk" }, cubefs = "sdk",
+    generic = "local", c = "route", ctype = "ms_route", cite = "sdk/master/client.go (serveRequest);"
+      .. " sdk/master/api_client.go (GetDataPartitions)",
+    doc = "`leader`: to the leader; `any`: to the client's own master, which forwards every read to the"
+      .. " leader; `local`: to the client's own master, which does what `routing` says; `sdk`: CubeFS's SDK,"
+      .. " one pass over the cached leader (a random master for `get_partitions`) then every master in"
+      .. " order, the next at once after a failure (`retry` does not apply)" },
+  { key = "clients[].timeout", type = "duration", cubefs = 30, generic = 1, above = 0, max = 3600, c = "timeout",
+    cite = "sdk/master/client.go (requestTimeout)", doc = "per attempt" },
+  { key = "clients[].retry.max", type = "count", default = 3, min = 0, max = 1000, c = "retry_max",
     ctype = "int", doc = "retries after a failure or timeout" },
   { key = "clients[].retry.backoff", type = "duration", default = 0.02, min = 0, max = 3600, c = "backoff",
     doc = "first backoff; it doubles per retry" },
@@ -132,10 +193,31 @@ S.rows = {
 
   { key = "writes.rate", type = "number", unit = "1/s", default = 0, min = 0, max = 1e6, c = "write_rate",
     doc = "proposals per second to the leader (Poisson)" },
-  { key = "writes.ops", type = "write_weights", default = { heartbeat = 1 }, c = "write_ops",
-    doc = "mix of write ops" },
+  { key = "writes.ops", type = "write_weights", cubefs = { create_dp = 1 },
+    generic = { create_dp = 0.3, heartbeat = 0.7 }, c = "write_ops",
+    cite = "master/cluster_task.go (node heartbeats update memory, not raft); master/metadata_fsm_op.go (syncAdd*)",
+    doc = "mix of write ops (`heartbeat` updates a node record through raft: not what CubeFS does)" },
   { key = "writes.timeout", type = "duration", default = 1, above = 0, max = 3600, c = "write_timeout",
     doc = "a proposal not committed by then is retried (3 times)" },
+
+  { key = "scans", type = "list", max = 4, cubefs = 1, generic = 0, c = "scans", ctype = "int",
+    cite = "master/cluster.go (getVolumeDpView: loadVolsViews, panics on a store error)",
+    doc = "background readers of a master's own store (not clients): see below; the cubefs profile has one,"
+      .. " the follower's vol scan before each cache pass" },
+  { key = "scans[].name", type = "string", default = "vol_view", doc = "its name in results" },
+  { key = "scans[].op", type = "enum", choices = { "list_vols", "get_cluster" }, default = "list_vols", c = "op",
+    ctype = "int", cite = "master/metadata_fsm_op.go (loadVolsViews: SeekForPrefix #vol#)",
+    doc = "what it reads: every `#vol#` key, or the cluster record and id allocators" },
+  { key = "scans[].on", type = "enum", choices = { "followers", "leader", "all" }, default = "followers",
+    c = "on", ctype = "int", doc = "the masters it runs on (a node's role when the scan starts)" },
+  { key = "scans[].period", type = "duration", default = 5, above = 0, max = 3600, c = "period",
+    cite = "master/cluster.go (scheduleToCheckFollowerReadCache)",
+    doc = "between the starts of two scans (a cache-feeding scan: the next starts when its pass ends)" },
+  { key = "scans[].cost_per_key", type = "duration", default = 2e-6, min = 0, max = 1, c = "cost_per_key",
+    doc = "time the scan takes per key it reads (an estimate); it reads the store as of its start" },
+  { key = "scans[].feeds_cache", type = "boolean", default = true, c = "feeds_cache", ctype = "int",
+    cite = "master/cluster.go (getVolumeDpView)",
+    doc = "the volumes it lists are the ones this follower fetches into its cache in the pass that follows" },
 
   { key = "faults", type = "faults", doc = "faults and their triggers: see below" },
   { key = "timeline.bucket", type = "duration", default = 1, min = 1e-3, max = 1e6, c = "bucket",
@@ -152,9 +234,15 @@ S.relations = {
     end
   end },
   { key = "raft.heartbeat", why = function(sc)
-    if sc.raft.heartbeat > sc.raft.election_min then
-      return ("must not be above raft.election_min (%gs): followers would campaign between heartbeats")
+    if sc.raft.heartbeat >= sc.raft.election_min then
+      return ("must be below raft.election_min (%gs): followers would campaign between heartbeats")
         :format(sc.raft.election_min)
+    end
+  end },
+  { key = "raft.tick", why = function(sc)
+    if sc.raft.tick > sc.raft.heartbeat then
+      return ("must not be above raft.heartbeat (%gs)"):format(sc.raft.heartbeat)
+        .. " (timers count ticks: set raft.tick = 0 for continuous ones)"
     end
   end },
   { key = "cluster.meta_partitions", why = function(sc)

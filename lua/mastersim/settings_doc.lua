@@ -69,7 +69,7 @@ local function range(row)
 end
 
 local TYPE = { read_weights = "weights", write_weights = "weights", func = "function", faults = "list of triggers",
-               groups = "list of groups", service = "per op distribution", routing = "per op route" }
+               list = "list", service = "per op distribution", routing = "per op route" }
 
 local function row_line(row, key)
   local c, g = show(row, settings.default(row, "cubefs")), show(row, settings.default(row, "generic"))
@@ -83,13 +83,26 @@ end
 --- The generated block: the scenario table and the client group table.
 function M.render()
   local head = "| key | type | cubefs | generic | range | meaning |\n|---|---|---|---|---|---|"
-  local top, group = { head }, { head }
+  local top, items, order = { head }, {}, {}
   for _, row in ipairs(settings.rows) do
-    local g = row.key:match("^clients%[%]%.(.+)$")
-    if g then group[#group + 1] = row_line(row, g) else top[#top + 1] = row_line(row, row.key) end
+    local list, field = row.key:match("^(%w+)%[%]%.(.+)$")
+    if list then
+      if not items[list] then
+        items[list] = { head }
+        order[#order + 1] = list
+      end
+      table.insert(items[list], row_line(row, field))
+    else
+      top[#top + 1] = row_line(row, row.key)
+    end
   end
-  return table.concat({ M.BEGIN, "", table.concat(top, "\n"), "", "A client group (`clients[i]`):", "",
-    table.concat(group, "\n"), "", M.END }, "\n")
+  local out = { M.BEGIN, "", table.concat(top, "\n") }
+  for _, list in ipairs(order) do
+    out[#out + 1] = ("\nAn item of `%s` (`%s[i]`):\n"):format(list, list)
+    out[#out + 1] = table.concat(items[list], "\n")
+  end
+  out[#out + 1] = "\n" .. M.END
+  return table.concat(out, "\n")
 end
 
 --- `text` with its generated block replaced by `block`, or nil when the

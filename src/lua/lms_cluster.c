@@ -56,6 +56,7 @@ static void fill_read(lua_State *L, const ms_read_state *r) {
     lua_pushboolean(L, r->timed_out);
     lua_setfield(L, -2, "timed_out");
     lms_setint(L, "last_seen_index", (int64_t)r->last_seen_index);
+    lms_setstr(L, "source", r->source);
 }
 
 static const char *const KINDS[] = {"serve", "stale", "wait", "fail", "redirect", NULL};

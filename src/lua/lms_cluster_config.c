@@ -70,16 +70,25 @@ static void service_at(lua_State *L, void *base, const ms_setting *s) {
 }
 
 /* Weights or routes by op name: the table's pairs, in any order (each
- * pair sets its own slot; weights not named stay 0). */
+ * pair sets its own slot; weights not named stay 0), but a route's
+ * `default` first, for the ops not named. */
 static void ops_at(lua_State *L, void *base, const ms_setting *s) {
     int t = lua_gettop(L);
     if (s->kind != MS_SET_ROUTING) {
         size_t slots = s->kind == MS_SET_READ_WEIGHTS ? MS_OP_COUNT : MS_WRITE_OP_SLOTS;
         memset((char *)base + s->offset, 0, slots * sizeof(double));
+    } else if (lua_getfield(L, t, "default") == LUA_TSTRING) {
+        if (ms_setting_set_op(base, s, "default", 0, lua_tostring(L, -1)) != 0)
+            bad(L, s, "a known route");
     }
+    if (s->kind == MS_SET_ROUTING) lua_pop(L, 1);
     lua_pushnil(L);
     while (lua_next(L, t)) {
         const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (name && s->kind == MS_SET_ROUTING && strcmp(name, "default") == 0) {
+            lua_pop(L, 1);
+            continue;
+        }
         if (!name || ms_setting_set_op(base, s, name, lua_tonumber(L, -1),
                                        lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL) != 0)
             bad(L, s, "a table of known ops");
@@ -119,15 +128,36 @@ static void set_from_top(lua_State *L, void *base, const ms_setting *s) {
     lua_pop(L, 1);
 }
 
-/* Every setting of `table` found in the Lua table at t. */
-static void fill(lua_State *L, int t, void *base, const ms_setting *table, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        if (push_path(L, t, table[i].key) == LUA_TNIL) {
+/* Every setting of `list` found in the Lua table at t. */
+static void fill(lua_State *L, int t, void *base, ms_setting_list list) {
+    ms_setting_table tab = ms_settings_of(list);
+    for (size_t i = 0; i < tab.n; i++) {
+        if (tab.v[i].kind == MS_SET_LIST) continue; /* fill_list counts the items */
+        if (push_path(L, t, tab.v[i].key) == LUA_TNIL) {
             lua_pop(L, 1);
             continue;
         }
-        set_from_top(L, base, &table[i]);
+        set_from_top(L, base, &tab.v[i]);
     }
+}
+
+/* The items of the list at cfg[key] (at most max) into slots of `size`
+ * bytes from `first`; their count into *count. */
+static void fill_list(lua_State *L, int t, const char *key, ms_setting_list list, void *first,
+                      size_t size, int max, int *count) {
+    *count = 0;
+    if (lua_getfield(L, t, key) == LUA_TTABLE) {
+        int items = lua_gettop(L);
+        lua_Integer n = luaL_len(L, items);
+        if (n > max) luaL_error(L, "cluster config: at most %d items in '%s'", max, key);
+        *count = (int)n;
+        for (int i = 0; i < *count; i++) {
+            lua_geti(L, items, i + 1);
+            fill(L, lua_gettop(L), (char *)first + (size_t)i * size, list);
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
 }
 
 void lms_cluster_config(lua_State *L, int t, ms_cluster_config *cfg) {
@@ -137,21 +167,12 @@ void lms_cluster_config(lua_State *L, int t, ms_cluster_config *cfg) {
     if (profile < 0) luaL_error(L, "cluster config: unknown profile '%s'", lua_tostring(L, -1));
     lua_pop(L, 1);
     ms_settings_defaults(cfg, (ms_profile)profile);
-    fill(L, t, cfg, ms_cluster_settings, ms_cluster_nsettings);
+    fill(L, t, cfg, MS_SETTINGS_CONFIG);
     lua_getfield(L, t, "seed");
     if (!lua_isnil(L, -1)) cfg->seed = (uint64_t)luaL_checknumber(L, -1);
     lua_pop(L, 1);
-    if (lua_getfield(L, t, "clients") == LUA_TTABLE) {
-        int gs = lua_gettop(L);
-        lua_Integer n = luaL_len(L, gs);
-        if (n > MS_MAX_CLIENT_GROUPS)
-            luaL_error(L, "cluster config: at most %d client groups", MS_MAX_CLIENT_GROUPS);
-        cfg->groups = (int)n;
-        for (int i = 0; i < cfg->groups; i++) {
-            lua_geti(L, gs, i + 1);
-            fill(L, lua_gettop(L), &cfg->group[i], ms_group_settings, ms_group_nsettings);
-            lua_pop(L, 1);
-        }
-    }
-    lua_pop(L, 1);
+    fill_list(L, t, "clients", MS_SETTINGS_GROUP, cfg->group, sizeof cfg->group[0],
+              MS_MAX_CLIENT_GROUPS, &cfg->groups);
+    fill_list(L, t, "scans", MS_SETTINGS_SCAN, cfg->scan, sizeof cfg->scan[0], MS_MAX_SCANS,
+              &cfg->scans);
 }

@@ -119,6 +119,51 @@ static void push_reads(lua_State *L, const ms_metrics *m) {
     lua_setfield(L, -2, "staleness");
 }
 
+/* The leader changes: times in seconds (-1: not yet), nodes 1-based. */
+static void push_elections(lua_State *L, const ms_cluster *c) {
+    size_t n;
+    const ms_raft_election *e = ms_cluster_elections(c, &n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 9);
+        lua_pushstring(L, ms_raft_loss_name(e[i].cause));
+        lua_setfield(L, -2, "cause");
+        lms_setnum(L, "lost", (double)e[i].lost / 1e9);
+        lms_setnum(L, "elected", e[i].elected < 0 ? -1 : (double)e[i].elected / 1e9);
+        lms_setnum(L, "heard", e[i].heard < 0 ? -1 : (double)e[i].heard / 1e9);
+        lms_setint(L, "leader", e[i].leader + 1);
+        lms_setint(L, "term", (int64_t)e[i].term);
+        lms_setint(L, "terms", e[i].terms);
+        lms_setint(L, "split_votes", e[i].split);
+        lms_setint(L, "prevote_rounds", e[i].pre_rounds);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* scans: one table per scan (in scans[] order); cache: its counts. */
+static void push_scans(lua_State *L, const ms_cluster *c) {
+    lua_createtable(L, 0, 0);
+    const ms_scan_stats *st;
+    for (int k = 0; (st = ms_cluster_scan_stats(c, k)) != NULL; k++) {
+        lua_createtable(L, 0, 6);
+        lms_setint(L, "runs", (int64_t)st->runs);
+        lms_setint(L, "policy_calls", (int64_t)st->policy_calls);
+        lms_setnum(L, "waited_s", (double)st->waited / 1e9);
+        lms_setnum(L, "busy_s", (double)st->busy / 1e9);
+        push_outcomes(L, st->outcomes);
+        lua_setfield(L, -2, "outcomes");
+        lua_rawseti(L, -2, k + 1);
+    }
+    const ms_cache_stats *cs = ms_cluster_cache_stats(c);
+    lua_createtable(L, 0, 5);
+    lms_setint(L, "hits", (int64_t)cs->hits);
+    lms_setint(L, "misses", (int64_t)cs->misses);
+    lms_setint(L, "pushed", (int64_t)cs->pushed);
+    lms_setint(L, "pulled", (int64_t)cs->pulled);
+    lms_setint(L, "dropped", (int64_t)cs->dropped);
+    lua_setfield(L, -2, "cache");
+}
+
 void lms_push_metrics(lua_State *L, const ms_cluster *c) {
     const ms_metrics *m = ms_cluster_metrics(c);
     int n = ms_cluster_size(c);
@@ -157,6 +202,10 @@ void lms_push_metrics(lua_State *L, const ms_cluster *c) {
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "faults");
+    push_elections(L, c);
+    lua_setfield(L, -2, "elections");
+    push_scans(L, c);
+    lua_setfield(L, -2, "scans");
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
         ms_node_state ns;

@@ -72,6 +72,7 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
                              .nodes = cfg->image_nodes,
                              .users = cfg->image_users};
     image_ids(c);
+    for (int op = 0; op < MS_OP_COUNT; op++) c->cache_on |= cfg->routing[op] == MS_FOLLOWER_CACHE;
     ms_rng_init(&c->workload, cfg->seed, "workload");
     ms_rng_init(&c->writes, cfg->seed, "writes");
     ms_rng_init(&c->service, cfg->seed, "service");
@@ -89,6 +90,12 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
     rc.election_min = cfg->election_min;
     rc.election_max = cfg->election_max;
     rc.heartbeat = cfg->heartbeat;
+    rc.tick = cfg->tick;
+    rc.lease_timeout = cfg->lease_timeout;
+    rc.quorum_check = cfg->quorum_check;
+    rc.prevote = cfg->prevote;
+    rc.check_quorum = cfg->check_quorum;
+    rc.truncate_periodic = cfg->truncate == MS_TRUNCATE_PERIODIC;
     rc.retain = cfg->retain;
     rc.unsafe_commit_without_majority = cfg->unsafe_commit;
     c->raft = ms_raft_new(s, c->net, c->check, &rc);
@@ -109,8 +116,15 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
      * which keeps digests under ~2 hash passes per key per interval. */
     c->check_every = 1024;
     while (c->check_every < ms_store_count(c->m[0].store) / 2) c->check_every *= 2;
-    ms_raft_start(c->raft);
-    if (ms__reads_start(c) != 0 || ms__writes_start(c) != 0) goto oom;
+    if (cfg->start == MS_START_ELECTED) {
+        c->m[0].was_leader = 1; /* its view is loaded: it led before time 0 */
+        ms_raft_start_elected(c->raft, 0);
+    } else {
+        ms_raft_start(c->raft);
+    }
+    if (ms__reads_start(c) != 0 || ms__writes_start(c) != 0 || ms__cache_start(c) != 0 ||
+        ms__scans_start(c) != 0)
+        goto oom;
     return c;
 oom:
     bad(err, errlen, "out of memory");
@@ -299,4 +313,16 @@ const ms_check *ms_cluster_check(const ms_cluster *c) {
 
 uint64_t ms_cluster_store_digest(const ms_cluster *c, int node) {
     return valid(c, node) ? ms_store_digest(c->m[node].store) : 0;
+}
+
+const ms_raft_election *ms_cluster_elections(const ms_cluster *c, size_t *n) {
+    return ms_raft_elections(c->raft, n);
+}
+
+const ms_scan_stats *ms_cluster_scan_stats(const ms_cluster *c, int k) {
+    return k >= 0 && k < c->cfg.scans ? &c->scan_stats[k] : NULL;
+}
+
+const ms_cache_stats *ms_cluster_cache_stats(const ms_cluster *c) {
+    return &c->cache;
 }

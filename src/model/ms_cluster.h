@@ -16,7 +16,9 @@
 #include "ms_gen.h"
 #include "ms_hist.h"
 #include "ms_ops.h"
+#include "ms_metrics.h"
 #include "ms_policy.h"
+#include "ms_raft.h"
 #include "ms_sched.h"
 #include "ms_settings_gen.h"
 #include "ms_snapshot.h"
@@ -27,14 +29,27 @@
 
 #define MS_MAX_MASTERS 16
 #define MS_MAX_CLIENT_GROUPS 8
+#define MS_MAX_SCANS 4
 
-typedef enum ms_route { MS_ROUTE_LEADER = 0, MS_ROUTE_ANY, MS_ROUTE_LOCAL } ms_route;
+/* Where a client sends a read (see clients[].route in settings.lua). */
+typedef enum ms_route { MS_ROUTE_LEADER = 0, MS_ROUTE_ANY, MS_ROUTE_LOCAL, MS_ROUTE_SDK } ms_route;
+/* What a follower does with a read op that reaches it (`routing`). */
+typedef enum ms_follower_read {
+    MS_FOLLOWER_STORE = 0,
+    MS_FOLLOWER_PROXY,
+    MS_FOLLOWER_CACHE
+} ms_follower_read;
+/* A scan's read (scans[].op) and where it runs (scans[].on). */
+typedef enum ms_scan_op { MS_SCAN_LIST_VOLS = 0, MS_SCAN_GET_CLUSTER } ms_scan_op;
+typedef enum ms_scan_on { MS_SCAN_FOLLOWERS = 0, MS_SCAN_LEADER, MS_SCAN_ALL } ms_scan_on;
 typedef enum ms_arrivals {
     MS_ARRIVALS_POISSON = 0,
     MS_ARRIVALS_FIXED,
     MS_ARRIVALS_CLOSED
 } ms_arrivals;
 typedef enum ms_keys { MS_KEYS_UNIFORM = 0, MS_KEYS_ZIPF } ms_keys;
+typedef enum ms_start { MS_START_COLD = 0, MS_START_ELECTED } ms_start;
+typedef enum ms_truncate { MS_TRUNCATE_CONTINUOUS = 0, MS_TRUNCATE_PERIODIC } ms_truncate;
 
 /* The fields of both structs below that are scenario settings are
  * declared by the generated lists of ms_settings_gen.h: their key, type,
@@ -46,11 +61,15 @@ typedef struct ms_client_group {
     MS_GROUP_SETTINGS(MS_SETTING_FIELD)
 } ms_client_group;
 
+typedef struct ms_scan_config {
+    MS_SCAN_SETTINGS(MS_SETTING_FIELD)
+} ms_scan_config;
+
 typedef struct ms_cluster_config {
     MS_CLUSTER_SETTINGS(MS_SETTING_FIELD)
-    uint64_t seed;
-    int groups; /* client groups in use */
+    uint64_t seed; /* groups and scans (settings): how many of these slots are used */
     ms_client_group group[MS_MAX_CLIENT_GROUPS];
+    ms_scan_config scan[MS_MAX_SCANS];
     /* TEST ONLY: every read scans its records (no ms_ops_memo); results must
      * be identical either way. */
     int read_memo_off;
@@ -123,5 +142,23 @@ uint64_t ms_cluster_store_digest(const ms_cluster *c, int node);
 const char *ms_cluster_error(const ms_cluster *c);
 int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out);
 int ms_cluster_leader(const ms_cluster *c);
+/* A background scan's counts (scans[k]) and the follower cache's. */
+typedef struct ms_scan_stats {
+    uint64_t runs, policy_calls;
+    uint64_t outcomes[MS_OUT_COUNT];
+    int64_t waited, busy; /* ns waited on gates, ns spent reading */
+} ms_scan_stats;
+
+typedef struct ms_cache_stats {
+    uint64_t hits, misses;   /* reads a follower answered from its cache / failed ECACHEMISS */
+    uint64_t pushed, pulled; /* entries filled by the leader's push / a follower's pull */
+    uint64_t dropped;        /* entries dropped: not listed by the follower's last vol scan */
+} ms_cache_stats;
+
+const ms_scan_stats *ms_cluster_scan_stats(const ms_cluster *c, int k);
+const ms_cache_stats *ms_cluster_cache_stats(const ms_cluster *c);
+
+/* The leader changes so far (ms_raft_elections). */
+const ms_raft_election *ms_cluster_elections(const ms_cluster *c, size_t *n);
 
 #endif

@@ -17,22 +17,43 @@
 
 /* Event kinds of the model (range 0x4d53xxxx: "MS"). */
 enum {
-    EV_APPLY = 0x4d530001,      /* a = node: apply the next committed entry */
-    EV_CHUNK = 0x4d530002,      /* a = node: a snapshot chunk's apply time ended */
-    EV_LOADED = 0x4d530003,     /* a = node: a new leader finished loading */
-    EV_RESTART = 0x4d530004,    /* a = node: restart after a crash caused by a read */
-    EV_ROLE = 0x4d530005,       /* a = node: raft changed the node's role */
-    EV_CHANGED = 0x4d530006,    /* the state changed: run the on_change hook */
-    EV_ARRIVE = 0x4d530010,     /* a = group: the next open-loop read arrives */
-    EV_SEND = 0x4d530011,       /* a = read id: an attempt is sent */
-    EV_AT_NODE = 0x4d530012,    /* a = read id, b = node: the attempt reaches the node */
-    EV_DECIDED = 0x4d530013,    /* a = read id: a policy decision takes effect (after its cost) */
-    EV_SERVED = 0x4d530014,     /* a = read id, b = node: service ended */
-    EV_REPLY = 0x4d530015,      /* a = read id: the reply reaches the client */
-    EV_TIMEOUT = 0x4d530016,    /* a = read id: the client's attempt timer fired */
-    EV_WRITE = 0x4d530020,      /* the next write is proposed */
-    EV_WRITE_CHECK = 0x4d530021 /* a = write id: has the proposal committed? (timer queue) */
+    EV_APPLY = 0x4d530001,       /* a = node: apply the next committed entry */
+    EV_CHUNK = 0x4d530002,       /* a = node: a snapshot chunk's apply time ended */
+    EV_LOADED = 0x4d530003,      /* a = node: a new leader finished loading */
+    EV_RESTART = 0x4d530004,     /* a = node: restart after a crash caused by a read */
+    EV_ROLE = 0x4d530005,        /* a = node: raft changed the node's role */
+    EV_CHANGED = 0x4d530006,     /* the state changed: run the on_change hook */
+    EV_ARRIVE = 0x4d530010,      /* a = group: the next open-loop read arrives */
+    EV_SEND = 0x4d530011,        /* a = read id: an attempt is sent */
+    EV_AT_NODE = 0x4d530012,     /* a = read id, b = node: the attempt reaches the node */
+    EV_DECIDED = 0x4d530013,     /* a = read id: a policy decision takes effect (after its cost) */
+    EV_SERVED = 0x4d530014,      /* a = read id, b = node: service ended */
+    EV_REPLY = 0x4d530015,       /* a = read id: the reply reaches the client */
+    EV_TIMEOUT = 0x4d530016,     /* a = read id: the client's attempt timer fired */
+    EV_WRITE = 0x4d530020,       /* the next write is proposed */
+    EV_WRITE_CHECK = 0x4d530021, /* a = write id: has the proposal committed? (timer queue) */
+    EV_CACHE = 0x4d530030,       /* a = node: the cache task's next tick or pass step */
+    EV_CLEANUP = 0x4d530031,     /* a = node: drop cache entries of vols the last scan missed */
+    EV_SCAN = 0x4d530040,        /* a = node, b = scan: a scan starts */
+    EV_SCAN_STEP = 0x4d530041    /* a = node, b = scan: a scan's decision took effect or it ended */
 };
+
+/* One background scan on one master (ms_scans.c): its state between the
+ * policy, the gate and the end of its read. */
+typedef enum { SCAN_IDLE = 0, SCAN_DECIDING, SCAN_WAITING, SCAN_READING } scan_stage;
+
+typedef struct ms_scan_run {
+    struct ms_cluster *c;
+    int node, scan;
+    uint64_t runs;
+    scan_stage stage;
+    ms_event_id ev;
+    int64_t arrived, wait_start, waited;
+    int wakeups, timed_out, consultations;
+    ms_decision dec;
+    ms_read_result res; /* the read, taken at its start, reported at its end */
+    ms_outcome out;
+} ms_scan_run;
 
 typedef struct ms_read ms_read;
 typedef struct ms_attempt ms_attempt;
@@ -69,6 +90,19 @@ typedef struct ms_master {
     ms_attempt *qhead, *qtail;
     int qlen;
     ms_attempt *present; /* attempts at this node (any stage but AT_NET/AT_REPLY) */
+    /* follower cache of the leader's volume views (ms_cache.c), by vol
+     * id 1..V: when filled (-1: none) and the leader's applied index then */
+    int64_t *cache_at;
+    uint64_t *cache_index;
+    uint8_t *listed; /* vols the last cache-feeding scan listed */
+    ms_event_id cache_ev, cleanup_ev;
+    uint64_t
+        *pass_vols; /* the pass's vols, in order: pass_n of them, in steps; pass_next steps done */
+    uint64_t pass_n, pass_next;
+    int64_t pass_start;
+    int pass_push; /* 1: the leader pushes; 0: this follower pulls */
+    /* background scans (ms_scans.c) */
+    ms_scan_run scan[MS_MAX_SCANS];
 } ms_master;
 
 /* A logical read (client side) and its attempts (server side). An attempt
@@ -88,6 +122,7 @@ struct ms_read {
     int attempts, retries, redirects;
     int64_t total_wait;
     int target;        /* node of the next attempt */
+    int sdk_try;       /* route sdk: 0 the first host, k the k-th master after it */
     ms_attempt *cur;   /* the attempt in flight, or NULL */
     uint64_t timeout;  /* the attempt's timer: a ticket in its group's timeout queue */
     ms_event_id retry; /* the retry backoff */
@@ -103,7 +138,8 @@ struct ms_attempt {
     int op, client;
     uint64_t key_a, key_b, last_seen;
     int node, number;
-    int proxied; /* route any: went through a follower to the leader */
+    int proxied; /* hops through followers that forwarded it to a leader */
+    int cached;  /* served from the follower cache, not the store */
     attempt_stage stage;
     ms_event_id ev; /* the pending event of this attempt, if any */
     int64_t arrived, wait_start, waited;
@@ -137,8 +173,9 @@ typedef struct ms_pool {
 
 typedef struct client_state {
     uint64_t last_seen;
-    int home; /* local routing: the client's master */
-    int busy; /* closed loop: a read in progress */
+    int home;       /* local routing: the client's master */
+    int busy;       /* closed loop: a read in progress */
+    int sdk_leader; /* route sdk: the host that last answered (the SDK's leader), -1 */
 } client_state;
 
 typedef struct ms_cluster {
@@ -186,6 +223,10 @@ typedef struct ms_cluster {
     void *change_ctx;
     int changing; /* inside the hook */
     ms_event_id change_ev;
+    /* the follower cache and the scans */
+    int cache_on; /* some op is routed to the cache */
+    ms_cache_stats cache;
+    ms_scan_stats scan_stats[MS_MAX_SCANS];
     char err[256];
 } ms_cluster;
 
@@ -210,6 +251,30 @@ void ms__attempt_free(ms_cluster *c, ms_attempt *a);
 int ms__reads_start(ms_cluster *c);
 void ms__reads_node_down(ms_cluster *c, int node);
 void ms__reads_apply_begins(ms_cluster *c, int node);
+
+/* ms_cache.c */
+int ms__cache_init(ms_master *m);
+void ms__cache_free(ms_master *m);
+int ms__cache_start(ms_cluster *c);
+/* The node went down (its cache is lost) or came back up. */
+void ms__cache_node_down(ms_master *m);
+void ms__cache_node_up(ms_master *m);
+/* Is vol's entry on m ready now; its index. */
+int ms__cache_ready(const ms_master *m, uint64_t vol);
+uint64_t ms__cache_index(const ms_master *m, uint64_t vol);
+/* A cache-feeding scan on follower m ended: listed[] holds what it found
+ * (`ok` = 0: it failed). Starts the pull pass; the cache task goes on. */
+void ms__cache_scan_done(ms_master *m, int ok);
+
+/* ms_scans.c */
+int ms__scans_start(ms_cluster *c);
+void ms__scans_node_down(ms_master *m);
+void ms__scans_node_up(ms_master *m);
+/* Start scan k on m now (the cache task's follower tick uses this). */
+void ms__scan_begin(ms_master *m, int k);
+/* A crash caused by a read or a scan of a closed store: count it, crash
+ * the node, restart it after restart_delay. */
+void ms__crash_by_read(ms_cluster *c, ms_master *m, const char *what);
 
 /* ms_writes.c */
 int ms__writes_start(ms_cluster *c);

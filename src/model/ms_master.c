@@ -15,9 +15,21 @@ const char *ms_phase_name(ms_phase p) {
     return p >= MS_PHASE_SERVING && p <= MS_PHASE_DOWN ? phase_names[p] : "unknown";
 }
 
-static int64_t per_entry_ns(const ms_master *m) {
-    double rate = m->c->cfg.apply_rate / m->apply_scale;
+/* Apply costs: a snapshot key at snapshot.apply_rate; a log entry at
+ * log.apply_rate (CubeFS: one synced RocksDB batch each), or at the
+ * snapshot rate when that is 0. */
+static int64_t ns_at(const ms_master *m, double per_s) {
+    double rate = per_s / m->apply_scale;
     return rate > 0 ? (int64_t)(1e9 / rate + 0.5) : 0;
+}
+
+static int64_t per_key_ns(const ms_master *m) {
+    return ns_at(m, m->c->cfg.apply_rate);
+}
+
+static int64_t per_entry_ns(const ms_master *m) {
+    const ms_cluster_config *cfg = &m->c->cfg;
+    return ns_at(m, cfg->log_apply_rate > 0 ? cfg->log_apply_rate : cfg->apply_rate);
 }
 
 void ms__master_set_phase(ms_master *m, ms_phase p) {
@@ -209,7 +221,7 @@ static int fsm_install_chunk(void *ctx, const void *buf, size_t len) {
     memcpy(copy, buf, len);
     m->chunk = copy;
     m->chunk_len = len;
-    int64_t dt = (int64_t)frame_entries(copy, len) * per_entry_ns(m);
+    int64_t dt = (int64_t)frame_entries(copy, len) * per_key_ns(m);
     m->chunk_ev = ms_sched_after(m->c->s, dt, EV_CHUNK, on_chunk, m, (uint64_t)m->idx, 0);
     return 1;
 }
@@ -257,6 +269,8 @@ void ms__master_crash(ms_master *m) {
     m->commit_seen = 0;
     ms__master_set_phase(m, MS_PHASE_DOWN);
     ms__reads_node_down(c, m->idx);
+    ms__scans_node_down(m);
+    ms__cache_node_down(m);
 }
 
 static void fsm_crash(void *ctx) {
@@ -278,6 +292,8 @@ void ms__master_restarted(ms_master *m) {
         apply_began(m);
     else
         ms__master_set_phase(m, MS_PHASE_SERVING);
+    ms__scans_node_up(m);
+    ms__cache_node_up(m);
 }
 
 /* --- leadership and the loading phase ------------------------------------- */
@@ -357,7 +373,7 @@ int ms__master_init(ms_cluster *c, int i) {
         return -1;
     }
     m->phase_interval = ms_metrics_open(&c->metrics.phases, i, 0, MS_PHASE_SERVING);
-    return 0;
+    return ms__cache_init(m);
 }
 
 void ms__master_free(ms_master *m) {
@@ -365,6 +381,7 @@ void ms__master_free(ms_master *m) {
     ms_version_release(m->prev);
     free((void *)m->chunk);
     ms_gate_free(m->gate);
+    ms__cache_free(m);
     ms_ops_memo_free(m->memo);
     ms_store_free(m->store);
 }

@@ -44,6 +44,7 @@ typedef struct ms_read_state {
     int wakeups;
     int timed_out; /* the last wait ended by its timeout */
     uint64_t last_seen_index;
+    const char *source; /* "client", or "scan" (a background reader of the store: client -1) */
 } ms_read_state;
 
 typedef enum ms_decision_kind {

@@ -26,8 +26,22 @@ void ms_raft_config_default(ms_raft_config *cfg, int n) {
 
 static int config_ok(const ms_raft_config *c, const ms_net *net) {
     return c->n >= 1 && c->n <= 1024 && ms_net_size(net) == c->n && c->election_min > 0 &&
-           c->election_max > c->election_min && c->heartbeat > 0 &&
-           c->heartbeat < c->election_min && c->snap_timeout > 0 && c->max_batch > 0;
+           c->election_max >= c->election_min && c->heartbeat > 0 &&
+           c->heartbeat < c->election_min && c->snap_timeout > 0 && c->max_batch > 0 &&
+           c->tick >= 0 && c->tick <= c->heartbeat && c->lease_timeout >= 0 && c->quorum_check >= 0;
+}
+
+/* Tick mode: a node's ticker starts at a phase of its own (drawn when it
+ * starts or restarts; continuous mode draws nothing). */
+static void start_ticker(rnode *nd) {
+    ms_raft *g = nd->g;
+    if (g->cfg.tick > 0) nd->tick_phase = (int64_t)ms_rng_below(&g->rng, (uint64_t)g->cfg.tick);
+}
+
+int64_t ms__raft_next_tick(const rnode *nd, int64_t t) {
+    int64_t T = nd->g->cfg.tick;
+    if (t < nd->tick_phase) return nd->tick_phase;
+    return nd->tick_phase + ((t - nd->tick_phase) / T + 1) * T;
 }
 
 static int valid(const ms_raft *g, int node) {
@@ -81,6 +95,7 @@ void ms_raft_free(ms_raft *g) {
         free(nd->prog);
     }
     ms__rblob_unref(g->noop);
+    ms__raft_el_free(g);
     free(g->nodes);
     free(g->scratch);
     free(g);
@@ -98,8 +113,30 @@ int ms_raft_set_fsm(ms_raft *g, int node, const ms_raft_fsm *fsm) {
 }
 
 void ms_raft_start(ms_raft *g) {
-    for (int i = 0; i < g->cfg.n; i++)
-        if (g->nodes[i].up && !g->nodes[i].election_ev) ms__raft_reset_election(&g->nodes[i]);
+    if (!g->elections) ms__raft_el_start(g);
+    for (int i = 0; i < g->cfg.n; i++) {
+        if (!g->nodes[i].up || g->nodes[i].election_ev) continue;
+        start_ticker(&g->nodes[i]);
+        ms__raft_reset_election(&g->nodes[i]);
+    }
+}
+
+void ms_raft_start_elected(ms_raft *g, int leader) {
+    int64_t now = ms_sched_now(g->sched);
+    g->heard_leader = leader;
+    g->heard_term = 1;
+    for (int i = 0; i < g->cfg.n; i++) {
+        rnode *nd = &g->nodes[i];
+        nd->term = 1;
+        nd->voted_for = leader;
+        start_ticker(nd);
+        if (i == leader) continue;
+        nd->role = MS_RAFT_FOLLOWER;
+        nd->leader = leader;
+        nd->last_leader_contact = now;
+        ms__raft_reset_election(nd);
+    }
+    ms__raft_lead(&g->nodes[leader]);
 }
 
 int ms_raft_snap_chunk_done(ms_raft *g, int node, int ok) {
@@ -115,6 +152,7 @@ int ms_raft_crash(ms_raft *g, int node) {
         if (nd->prog[p].state == PR_SNAPSHOT) ms__raft_snap_abort_stream(nd, p, 0);
     ms__raft_stop_timers(nd);
     if (nd->installing) ms__raft_install_drop(nd);
+    if (nd->role == MS_RAFT_LEADER) ms__raft_el_leader_lost(nd, MS_RAFT_LOSS_CRASH);
     nd->up = 0;
     ms_net_set_up(g->net, node, 0);
     nd->role = MS_RAFT_FOLLOWER;
@@ -146,6 +184,7 @@ int ms_raft_restart(ms_raft *g, int node) {
     }
     if (nd->applied > ms__rlog_last(&nd->log)) nd->applied = ms__rlog_last(&nd->log);
     nd->commit = nd->applied;
+    start_ticker(nd);
     ms__raft_reset_election(nd);
     return MS_RAFT_OK;
 }

@@ -89,15 +89,34 @@ typedef struct ms_raft_config {
     int n;                /* nodes, 1..1024 */
     uint64_t seed;        /* stream "raft" is derived from (seed, "raft") */
     int64_t election_min; /* election timeout drawn uniformly in [min, max) ns */
-    int64_t election_max; /* defaults 1000 ms, 2000 ms (CubeFS: tick-based 1-2 s) */
+    int64_t election_max; /* defaults 1000 ms, 2000 ms */
     int64_t heartbeat;    /* leader tick, default 200 ms */
     int64_t snap_timeout; /* a snapshot stream idle this long is abandoned, default 10 s */
     uint64_t retain;      /* entries kept behind the applied index, default 20000 */
     size_t max_batch;     /* entries per AppendEntries, default 256 */
     size_t msg_bytes;     /* wire bytes of a message header, default 64 */
     size_t entry_bytes;   /* wire bytes per entry on top of its payload, default 24 */
-    int prevote;          /* 1: pre-vote before a real election (default 0, like CubeFS) */
+    int prevote;          /* 1: pre-vote before a real election (default 0) */
     int check_quorum;     /* 1: leader lease and step-down without a quorum (default 1) */
+    /* Tick mode (tick > 0, the tiglabs raft that CubeFS runs): every timer
+     * counts ticks of this length on its node's own ticker (a phase drawn
+     * when the node starts), so a timeout of k ticks set at t fires at the
+     * k-th tick after t. Election timeouts are k in [election_min/tick,
+     * election_max/tick]; a pre-candidate retries after election_min/tick;
+     * heartbeats leave on ticks; a node refuses votes (ignores them) while
+     * fewer ticks than its last drawn k passed since it heard its leader.
+     * 0 (default): continuous timers, and the vote lease is election_min. */
+    int64_t tick;
+    /* > 0: a follower that knows its leader campaigns only after this long
+     * without hearing it, not after the randomized timeout (tiglabs with
+     * LeaseCheck: 2 x ElectionTick). 0 (default): the randomized timeout. */
+    int64_t lease_timeout;
+    /* The leader's check-quorum interval; 0 (default): election_min. */
+    int64_t quorum_check;
+    /* 1: compact only when the applied index is a multiple of retain, down
+     * to last - retain (CubeFS: the log holds retain..2 x retain entries);
+     * 0 (default): keep retain entries behind the applied index always. */
+    int truncate_periodic;
     /* TEST ONLY: the leader commits every entry as soon as it appends it,
      * without a majority. Exists so tests can show the checker catches it. */
     int unsafe_commit_without_majority;
@@ -162,6 +181,33 @@ typedef struct ms_raft_fsm {
     void (*role)(void *ctx, ms_raft_role role, uint64_t term);
 } ms_raft_fsm;
 
+/* Leader changes as the cluster lived them. An outage opens when the
+ * leader everyone last heard is lost: it crashed (at the crash), stepped
+ * down (at the last instant a quorum had been heard from it), or was
+ * deposed by a leader of a higher term while it still led (likewise), or
+ * at time 0 before the first election. It closes when a follower first
+ * hears the new leader (a heartbeat, an append or a snapshot). Real
+ * campaigns during the outage count their distinct terms; a term that
+ * elected nobody is a split vote. */
+typedef enum ms_raft_loss {
+    MS_RAFT_LOSS_START = 0, /* no leader yet */
+    MS_RAFT_LOSS_CRASH,
+    MS_RAFT_LOSS_STEP_DOWN,
+    MS_RAFT_LOSS_DEPOSED
+} ms_raft_loss;
+
+typedef struct ms_raft_election {
+    int64_t lost;    /* the old leader was lost */
+    int64_t elected; /* the new leader won (-1: not yet) */
+    int64_t heard;   /* a follower first heard it (-1: not yet: the outage is open) */
+    int leader;      /* the new leader (-1: none yet) */
+    uint64_t term;
+    int terms;      /* distinct terms of the real campaigns in the outage */
+    int split;      /* of those, terms that elected nobody */
+    int pre_rounds; /* pre-vote rounds in the outage */
+    ms_raft_loss cause;
+} ms_raft_election;
+
 /* fsm->restart's answer for "no usable state: send me a snapshot". */
 #define MS_RAFT_NO_STATE UINT64_MAX
 
@@ -225,6 +271,10 @@ int ms_raft_set_fsm(ms_raft *g, int node, const ms_raft_fsm *fsm);
 
 /* Arm every up node's election timer. */
 void ms_raft_start(ms_raft *g);
+
+/* Start as a group that has been running: `leader` leads term 1 and every
+ * other node follows it, having just heard it (no election, no outage). */
+void ms_raft_start_elected(ms_raft *g, int leader);
 
 /* Append a payload (copied; len > 0) to the leader's log. On success
  * *index (if not NULL) is its log index. ENOTLEADER with *leader_hint (if
@@ -294,6 +344,11 @@ uint64_t ms_raft_first_index(const ms_raft *g, int node);
 int64_t ms_raft_last_contact(const ms_raft *g, int node);
 int ms_raft_status_of(const ms_raft *g, int node, ms_raft_status *out);
 int ms_raft_stats_of(const ms_raft *g, int node, ms_raft_stats *out);
+
+/* The closed outages in order, and the open one (if any: heard = -1) last;
+ * *n their count. Valid until the group changes. */
+const ms_raft_election *ms_raft_elections(const ms_raft *g, size_t *n);
+const char *ms_raft_loss_name(ms_raft_loss cause);
 
 /* The up leader with the highest term, or -1 when no up node leads. */
 int ms_raft_find_leader(const ms_raft *g);

@@ -6,6 +6,38 @@
 static void on_election(ms_sched *s, void *ctx, uint64_t a, uint64_t b);
 static void on_tick(ms_sched *s, void *ctx, uint64_t a, uint64_t b);
 
+/* Continuous mode: the time to the next election from a reset now. */
+static int64_t continuous_timeout(rnode *nd) {
+    ms_raft *g = nd->g;
+    int64_t span = g->cfg.election_max - g->cfg.election_min;
+    int64_t t =
+        g->cfg.election_min + (span > 0 ? (int64_t)ms_rng_below(&g->rng, (uint64_t)span) : 0);
+    if (g->cfg.lease_timeout > 0 && nd->role == MS_RAFT_FOLLOWER && nd->leader >= 0)
+        t = g->cfg.lease_timeout;
+    return t;
+}
+
+/* Tick mode (tiglabs raft): elapsed ticks restart at 0 now; a follower
+ * that knows its leader times out after lease_timeout (in ticks), a
+ * pre-candidate after election_min, anyone else after its randomized k
+ * in [election_min, election_max] (in ticks), which is also its vote
+ * lease. The timeout fires on the k-th tick of its own ticker. */
+static int64_t tick_deadline(rnode *nd, int64_t now) {
+    ms_raft *g = nd->g;
+    int64_t T = g->cfg.tick;
+    int lo = (int)(g->cfg.election_min / T), hi = (int)(g->cfg.election_max / T);
+    if (lo < 1) lo = 1;
+    if (hi < lo) hi = lo;
+    nd->rand_ticks = lo + (int)ms_rng_below(&g->rng, (uint64_t)(hi - lo + 1));
+    int k = nd->rand_ticks;
+    if (nd->role == MS_RAFT_PRECANDIDATE)
+        k = lo;
+    else if (g->cfg.lease_timeout > 0 && nd->role == MS_RAFT_FOLLOWER && nd->leader >= 0)
+        k = (int)(g->cfg.lease_timeout / T);
+    if (k < 1) k = 1;
+    return ms__raft_next_tick(nd, now) + (int64_t)(k - 1) * T;
+}
+
 /* Arm the election event for nd->election_at. */
 static void arm_election(rnode *nd) {
     nd->election_armed_at = nd->election_at;
@@ -23,9 +55,8 @@ static void arm_election(rnode *nd) {
  * The election still starts exactly at the last reset's deadline. */
 void ms__raft_reset_election(rnode *nd) {
     ms_raft *g = nd->g;
-    int64_t span = g->cfg.election_max - g->cfg.election_min;
-    int64_t t = g->cfg.election_min + (int64_t)ms_rng_below(&g->rng, (uint64_t)span);
-    nd->election_at = ms_sched_now(g->sched) + t;
+    int64_t now = ms_sched_now(g->sched);
+    nd->election_at = g->cfg.tick > 0 ? tick_deadline(nd, now) : now + continuous_timeout(nd);
     if (nd->election_ev) {
         if (nd->election_armed_at <= nd->election_at) return;
         ms_sched_cancel(g->sched, nd->election_ev);
@@ -45,10 +76,26 @@ void ms__raft_stop_timers(rnode *nd) {
  * requests (check-quorum's lease), so a partitioned node cannot depose a
  * healthy leader when it comes back. */
 int ms__raft_in_lease(const rnode *nd) {
-    if (!nd->g->cfg.check_quorum) return 0;
+    const ms_raft *g = nd->g;
+    if (!g->cfg.check_quorum) return 0;
     if (nd->role == MS_RAFT_LEADER) return 1;
-    return nd->leader >= 0 &&
-           ms_sched_now(nd->g->sched) - nd->last_leader_contact < nd->g->cfg.election_min;
+    if (nd->leader < 0) return 0;
+    int64_t now = ms_sched_now(g->sched);
+    if (g->cfg.tick == 0) return now - nd->last_leader_contact < g->cfg.election_min;
+    /* ticks elapsed since the leader was heard, against the drawn k */
+    int64_t first = ms__raft_next_tick(nd, nd->last_leader_contact);
+    int64_t elapsed = now < first ? 0 : (now - first) / g->cfg.tick + 1;
+    return elapsed < nd->rand_ticks;
+}
+
+void ms__raft_peer_heard(rnode *nd, int p) {
+    nd->prog[p].active = 1;
+    nd->prog[p].last_heard = ms_sched_now(nd->g->sched);
+}
+
+/* The leader's interval between quorum checks. */
+static int64_t quorum_interval(const ms_raft *g) {
+    return g->cfg.quorum_check > 0 ? g->cfg.quorum_check : g->cfg.election_min;
 }
 
 static void leave_leadership(rnode *nd) {
@@ -66,7 +113,10 @@ void ms__raft_notify_role(rnode *nd) {
 
 void ms__raft_become_follower(rnode *nd, uint64_t term, int leader) {
     int was = nd->role;
-    if (nd->role == MS_RAFT_LEADER) leave_leadership(nd);
+    if (nd->role == MS_RAFT_LEADER) {
+        ms__raft_el_leader_lost(nd, MS_RAFT_LOSS_STEP_DOWN);
+        leave_leadership(nd);
+    }
     if (term > nd->term) {
         nd->term = term;
         nd->voted_for = -1;
@@ -88,9 +138,17 @@ static int lookup(void *ctx, uint64_t index, uint64_t *term, uint64_t *hash) {
     return 1;
 }
 
+/* The leader's next tick: heartbeat later, on a tick of its ticker in
+ * tick mode. */
 static void arm_tick(rnode *nd) {
-    nd->heartbeat_ev = ms_sched_after(nd->g->sched, nd->g->cfg.heartbeat, MS_RAFT_EV_HEARTBEAT,
-                                      on_tick, nd, (uint64_t)nd->id, nd->term);
+    ms_raft *g = nd->g;
+    int64_t now = ms_sched_now(g->sched), at = now + g->cfg.heartbeat;
+    if (g->cfg.tick > 0) {
+        int64_t k = g->cfg.heartbeat / g->cfg.tick;
+        at = ms__raft_next_tick(nd, now) + (k > 1 ? k - 1 : 0) * g->cfg.tick;
+    }
+    nd->heartbeat_ev =
+        ms_sched_at(g->sched, at, MS_RAFT_EV_HEARTBEAT, on_tick, nd, (uint64_t)nd->id, nd->term);
 }
 
 static void become_leader(rnode *nd) {
@@ -102,7 +160,7 @@ static void become_leader(rnode *nd) {
     if (nd->election_ev) ms_sched_cancel(g->sched, nd->election_ev);
     nd->election_ev = 0;
     int64_t now = ms_sched_now(g->sched);
-    nd->quorum_check_at = now + g->cfg.election_min;
+    nd->quorum_check_at = now + quorum_interval(g);
     uint64_t last = ms__rlog_last(&nd->log);
     for (int p = 0; p < g->cfg.n; p++) {
         rprog *pr = &nd->prog[p];
@@ -114,7 +172,9 @@ static void become_leader(rnode *nd) {
         pr->snap_retry_at = now;
         pr->exp = NULL;
         pr->req_seen = pr->req_pending = pr->req_served = 0;
+        pr->last_heard = now;
     }
+    ms__raft_el_elected(nd);
     if (g->chk) {
         ms_check_leader(g->chk, nd->id, nd->term);
         ms_check_leader_log(g->chk, nd->id, nd->term, ms__rlog_first(&nd->log), lookup, &nd->log);
@@ -153,6 +213,10 @@ static int tally(rnode *nd, int from, int granted) {
     return yes >= g->quorum ? 1 : no >= g->quorum ? -1 : 0;
 }
 
+void ms__raft_lead(rnode *nd) {
+    become_leader(nd);
+}
+
 void ms__raft_campaign(rnode *nd, int prevote, int transfer) {
     ms_raft *g = nd->g;
     if (nd->role == MS_RAFT_LEADER) return;
@@ -170,6 +234,7 @@ void ms__raft_campaign(rnode *nd, int prevote, int transfer) {
         nd->voted_for = nd->id;
         nd->st.campaigns++;
     }
+    ms__raft_el_campaign(g, prevote ? nd->term + 1 : nd->term, prevote);
     ms__raft_reset_election(nd);
     if (tally(nd, nd->id, 1) == 1) {
         if (prevote)
@@ -243,7 +308,7 @@ static int quorum_lost(rnode *nd) {
     ms_raft *g = nd->g;
     int64_t now = ms_sched_now(g->sched);
     if (!g->cfg.check_quorum || now < nd->quorum_check_at) return 0;
-    nd->quorum_check_at = now + g->cfg.election_min;
+    nd->quorum_check_at = now + quorum_interval(g);
     int active = 0;
     for (int p = 0; p < g->cfg.n; p++) {
         active += p == nd->id || nd->prog[p].active;

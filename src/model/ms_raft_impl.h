@@ -69,6 +69,7 @@ typedef struct rprog {
     int paused; /* probe: an append is in flight */
     int active; /* heard from since the last quorum check */
     int64_t snap_retry_at;
+    int64_t last_heard; /* the last reply heard from the peer (leader side) */
     /* the stream, while state == PR_SNAPSHOT */
     void *exp;
     uint64_t snap_index, snap_term, snap_sent, snap_total;
@@ -98,6 +99,10 @@ typedef struct rnode {
     int64_t election_at, election_armed_at;
     int64_t last_leader_contact;
     int64_t quorum_check_at;
+    /* tick mode: this node's ticker phase in [0, tick), and the k of its
+     * last randomized election timeout (its vote lease, in ticks) */
+    int64_t tick_phase;
+    int rand_ticks;
     rprog *prog;
     int transferee;
     int64_t transfer_deadline;
@@ -129,6 +134,14 @@ struct ms_raft {
     rmsg in_flight;    /* sentinel of the in-flight list */
     rblob *noop;       /* the shared empty payload of leaders' no-op entries */
     uint64_t *scratch; /* n match indices, for the commit rule */
+    /* leader changes (ms_raft_elections.c): outages, the last one open
+     * when `open`; the leader a follower heard last and its term */
+    ms_raft_election *elections;
+    size_t nelections, capelections;
+    int open;
+    uint64_t top_term; /* the highest real campaign term counted in the open outage */
+    int heard_leader;
+    uint64_t heard_term;
 };
 
 /* --- log (ms_raft_log.c) ------------------------------------------------ */
@@ -171,12 +184,34 @@ void ms__raft_free_in_flight(ms_raft *g);
 void ms__raft_reset_election(rnode *nd);
 void ms__raft_become_follower(rnode *nd, uint64_t term, int leader);
 void ms__raft_campaign(rnode *nd, int prevote, int transfer);
+/* nd leads its current term at once (ms_raft_start_elected). */
+void ms__raft_lead(rnode *nd);
 void ms__raft_on_vote(rnode *nd, const rmsg *m);
 void ms__raft_on_vote_resp(rnode *nd, const rmsg *m);
 void ms__raft_on_timeout_now(rnode *nd, const rmsg *m);
 int ms__raft_in_lease(const rnode *nd);
 void ms__raft_stop_timers(rnode *nd);
 void ms__raft_notify_role(rnode *nd);
+
+/* The first tick of nd's ticker strictly after t (tick mode). */
+int64_t ms__raft_next_tick(const rnode *nd, int64_t t);
+/* The leader heard from peer p: active for check-quorum, and when. */
+void ms__raft_peer_heard(rnode *nd, int p);
+
+/* --- leader changes (ms_raft_elections.c) --------------------------------- */
+/* The last instant a quorum (nd included) had been heard from leader nd. */
+int64_t ms__raft_quorum_contact(const rnode *nd);
+/* Leader nd is going down (crash) or stepping down. */
+void ms__raft_el_leader_lost(rnode *nd, ms_raft_loss cause);
+/* A real campaign (prevote = 0) or a pre-vote round starts at term. */
+void ms__raft_el_campaign(ms_raft *g, uint64_t term, int prevote);
+/* nd won the election of its term. */
+void ms__raft_el_elected(rnode *nd);
+/* Follower nd heard `leader` of term `term`. */
+void ms__raft_el_heard(rnode *nd, int leader, uint64_t term);
+/* Open the first outage (before the first election); -1 on OOM. */
+int ms__raft_el_start(ms_raft *g);
+void ms__raft_el_free(ms_raft *g);
 
 /* --- replication and apply (ms_raft_repl.c) ------------------------------ */
 void ms__raft_send_append(rnode *nd, int peer, int send_empty);

@@ -130,6 +130,7 @@ void ms__raft_notify_fsm(rnode *nd) {
 
 /* A message from the current leader: remember it and push back elections. */
 static void heard_leader(rnode *nd, int leader) {
+    ms__raft_el_heard(nd, leader, nd->term);
     if (nd->role != MS_RAFT_FOLLOWER) {
         ms__raft_become_follower(nd, nd->term, leader);
         return;
@@ -216,7 +217,7 @@ static void send_timeout_now(rnode *nd, int peer) {
 
 static void append_resp(rnode *nd, const rmsg *m) {
     rprog *pr = &nd->prog[m->from];
-    pr->active = 1;
+    ms__raft_peer_heard(nd, m->from);
     if (pr->state == PR_SNAPSHOT) return;
     if (m->reject) {
         if (maybe_decrease(pr, m->index, m->hint)) ms__raft_send_append(nd, m->from, 1);
@@ -258,7 +259,7 @@ void ms__raft_on_heartbeat(rnode *nd, const rmsg *m) {
 void ms__raft_on_heartbeat_resp(rnode *nd, const rmsg *m) {
     if (nd->role != MS_RAFT_LEADER) return;
     rprog *pr = &nd->prog[m->from];
-    pr->active = 1;
+    ms__raft_peer_heard(nd, m->from);
     if (m->seq) ms__raft_on_snap_request(nd, m->from, m->seq);
     if (pr->state == PR_SNAPSHOT || pr->match >= ms__rlog_last(&nd->log)) return;
     pr->paused = 0;
@@ -306,8 +307,14 @@ int ms_raft_applied(ms_raft *g, int node, uint64_t index) {
     if (!e) return MS_RAFT_ESTATE;
     if (g->chk) ms_check_apply(g->chk, node, index, e->term, e->b->hash);
     nd->applied = index;
-    if (index > g->cfg.retain && index - g->cfg.retain > nd->log.snap_index) {
-        ms__rlog_compact(&nd->log, index - g->cfg.retain);
+    /* periodic: at multiples of retain, down to min(applied, last - retain) */
+    uint64_t last = ms__rlog_last(&nd->log), upto = 0;
+    if (!g->cfg.truncate_periodic)
+        upto = index > g->cfg.retain ? index - g->cfg.retain : 0;
+    else if (index % g->cfg.retain == 0 && last > g->cfg.retain)
+        upto = index < last - g->cfg.retain ? index : last - g->cfg.retain;
+    if (upto > nd->log.snap_index) {
+        ms__rlog_compact(&nd->log, upto);
         nd->st.compactions++;
     }
     return MS_RAFT_OK;

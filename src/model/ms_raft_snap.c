@@ -114,7 +114,7 @@ static void stream_done(rnode *nd, int peer, uint64_t match) {
 void ms__raft_on_snap_resp(rnode *nd, const rmsg *m) {
     if (nd->role != MS_RAFT_LEADER) return;
     rprog *pr = &nd->prog[m->from];
-    pr->active = 1;
+    ms__raft_peer_heard(nd, m->from);
     if (pr->state != PR_SNAPSHOT || m->index != pr->snap_index || m->seq != pr->seq) return;
     switch (m->hint) {
     case SNAP_OK:
@@ -254,6 +254,7 @@ static int begin_install(rnode *nd, const rmsg *m) {
 }
 
 void ms__raft_on_snap(rnode *nd, const rmsg *m) {
+    ms__raft_el_heard(nd, m->from, nd->term);
     if (nd->role != MS_RAFT_FOLLOWER) ms__raft_become_follower(nd, nd->term, m->from);
     nd->leader = m->from;
     nd->last_leader_contact = now_of(nd);

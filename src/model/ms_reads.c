@@ -62,6 +62,30 @@ static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
     if (g->arrivals == MS_ARRIVALS_CLOSED) schedule_next_closed(c, group, client, g->think);
 }
 
+/* --- CubeFS's SDK (sdk/master/client.go serveRequest) ----------------------- */
+
+/* The first host of a logical read: a random master for get_partitions
+ * (api_client.go GetDataPartitions), else the SDK's leader (the last host
+ * that answered), else the first master. */
+static void sdk_first(ms_cluster *c, ms_read *r) {
+    int leader = client_of(c, r)->sdk_leader;
+    r->sdk_try = 0;
+    if (r->op == MS_OP_GET_PARTITIONS)
+        r->target = (int)ms_rng_below(&c->client, (uint64_t)c->n);
+    else if (leader >= 0)
+        r->target = leader;
+    else
+        r->target = 0, r->sdk_try = 1;
+}
+
+/* After a failure: the next master in order (all n after the first host);
+ * 0 when every one was tried. */
+static int sdk_next(ms_cluster *c, ms_read *r) {
+    if (r->sdk_try >= c->n) return 0;
+    r->target = r->sdk_try++;
+    return 1;
+}
+
 static void on_retry(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     (void)s, (void)id, (void)b;
     ms_read *r = ctx;
@@ -73,6 +97,16 @@ static void on_retry(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
 static void failed_attempt(ms_cluster *c, ms_read *r, ms_outcome o, const char *code,
                            int64_t retry_after) {
     const ms_client_group *g = &c->cfg.group[r->group];
+    if (g->route == MS_ROUTE_SDK) {
+        /* CubeFS's SDK: the next host at once, until every one was tried */
+        if (!sdk_next(c, r)) {
+            finish(c, r, o, code);
+            return;
+        }
+        r->retries++;
+        send_attempt(c, r);
+        return;
+    }
     if (r->retries >= g->retry_max) {
         finish(c, r, o, code);
         return;
@@ -91,6 +125,8 @@ static void failed_attempt(ms_cluster *c, ms_read *r, ms_outcome o, const char *
  * and by how long ago the first of them committed. */
 static void classify(ms_cluster *c, ms_read *r, const ms_read_result *res) {
     client_state *cs = client_of(c, r);
+    /* the SDK's leader is the host that answered (get_partitions restores it) */
+    if (res->verdict != MS_READ_CRASH && r->op != MS_OP_GET_PARTITIONS) cs->sdk_leader = r->target;
     switch (res->verdict) {
     case MS_READ_COMPLETE:
     case MS_READ_NOT_FOUND: {
@@ -214,7 +250,8 @@ static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
 /* Send the reply of attempt a (which has left its node) to the client. */
 static void reply(ms_cluster *c, ms_attempt *a) {
     a->stage = AT_REPLY;
-    int64_t d = hop(c) + (a->proxied ? hop(c) : 0);
+    int64_t d = hop(c);
+    for (int i = 0; i < a->proxied; i++) d += hop(c); /* back through each forwarding follower */
     a->ev = ms_sched_after(c->s, d, EV_REPLY, on_reply, a, a->id, 0);
 }
 
@@ -253,7 +290,7 @@ static int route(ms_cluster *c, const ms_read *r) {
         int l = ms_cluster_leader(c);
         if (l >= 0) return l;
     }
-    return r->target;
+    return r->target; /* sdk: set by sdk_first / sdk_next, or a redirect */
 }
 
 static void send_attempt(ms_cluster *c, ms_read *r) {
@@ -293,7 +330,8 @@ static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node);
  * Returns 1 when a took a worker. */
 static int start_service(ms_cluster *c, ms_attempt *a) {
     ms_master *m = &c->m[a->node];
-    if (!a->pinned && a->admitted == MS_PHASE_SERVING && m->phase != MS_PHASE_SERVING) {
+    if (!a->pinned && !a->cached && a->admitted == MS_PHASE_SERVING &&
+        m->phase != MS_PHASE_SERVING) {
         if (m->phase == MS_PHASE_LOADING) {
             leave(a);
             reply_fail(c, a, "ENOTREADY", 0);
@@ -356,21 +394,33 @@ static void on_served(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     m->busy--;
     a->service_ns += ms_sched_now(c->s) - a->service_start;
     leave(a);
+    a->kind = REPLY_RESULT;
+    if (a->cached) {
+        /* the leader's view as of when the entry was filled: complete */
+        memset(&a->result, 0, sizeof a->result);
+        a->result.applied = ms__cache_index(m, a->key_a);
+        reply(c, a);
+        drain_queue(c, m);
+        return;
+    }
     if (!a->pinned && m->phase == MS_PHASE_APPLYING) c->metrics.served_while_applying++;
     ms_view v = a->pinned ? ms_version_view(a->pinned) : ms_store_view(m->store);
     a->result = ms_ops_run_memo(m->memo, &v, (ms_read_op)a->op, a->key_a, a->key_b);
-    a->kind = REPLY_RESULT;
     int crash = a->result.verdict == MS_READ_CRASH;
     reply(c, a);
     if (crash) {
         c->metrics.read_crashes++;
-        ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "read_crash", m->idx);
-        ms_cluster_crash(c, m->idx);
-        ms_sched_after(c->s, c->cfg.restart_delay, EV_RESTART, on_restart_after_crash, c,
-                       (uint64_t)m->idx, 0);
+        ms__crash_by_read(c, m, "read_crash");
         return;
     }
     drain_queue(c, m);
+}
+
+void ms__crash_by_read(ms_cluster *c, ms_master *m, const char *what) {
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), what, m->idx);
+    ms_cluster_crash(c, m->idx);
+    ms_sched_after(c->s, c->cfg.restart_delay, EV_RESTART, on_restart_after_crash, c,
+                   (uint64_t)m->idx, 0);
 }
 
 static void enqueue(ms_cluster *c, ms_attempt *a) {
@@ -474,7 +524,8 @@ static void consult(ms_cluster *c, ms_attempt *a) {
                         (double)a->waited / NS,
                         a->wakeups,
                         a->timed_out,
-                        a->last_seen};
+                        a->last_seen,
+                        "client"};
     if (++a->consultations > MAX_CONSULTATIONS) {
         leave(a);
         reply_fail(c, a, "EPOLICYLOOP", 0);
@@ -501,6 +552,61 @@ static void consult(ms_cluster *c, ms_attempt *a) {
     act(c, a);
 }
 
+/* A follower forwards attempt a to the leader it knows (CubeFS's reverse
+ * proxy): none known (or itself) fails ENOLEADER at once; a blocked link
+ * loses the attempt (the client's timeout ends it); at the leader the
+ * attempt is handled as if it had arrived there. */
+static void forward(ms_cluster *c, ms_attempt *a) {
+    int l = ms_raft_leader(c->raft, a->node);
+    if (l < 0 || l == a->node || a->proxied >= MAX_REDIRECTS) {
+        reply_fail(c, a, l < 0 || l == a->node ? "ENOLEADER" : "ELOOP", 0);
+        return;
+    }
+    if (ms_net_blocked(c->net, a->node, l) || ms_net_blocked(c->net, l, a->node)) {
+        /* never answered: the reply is dropped once the client gave up */
+        a->stage = AT_REPLY;
+        a->kind = REPLY_FAIL;
+        snprintf(a->code, sizeof a->code, "%s", "ETIMEDOUT");
+        int64_t t = a->r ? c->cfg.group[a->r->group].timeout : 0;
+        a->ev = ms_sched_after(c->s, t + 1, EV_REPLY, on_reply, a, a->id, 0);
+        return;
+    }
+    a->proxied++;
+    a->node = l;
+    a->ev = ms_sched_after(c->s, hop(c), EV_AT_NODE, at_node, a, a->id, (uint64_t)l);
+}
+
+/* A follower's routing of attempt a (`routing`): 1 when it was dealt
+ * with (forwarded, answered from the cache, or failed), 0 to serve it
+ * from the store. */
+static int follower_routes(ms_cluster *c, ms_attempt *a) {
+    switch (c->cfg.routing[a->op]) {
+    case MS_FOLLOWER_PROXY:
+        forward(c, a);
+        return 1;
+    case MS_FOLLOWER_CACHE: {
+        ms_master *m = &c->m[a->node];
+        if (!ms__cache_ready(m, a->key_a)) {
+            c->cache.misses++;
+            reply_fail(c, a, "ECACHEMISS", 0);
+            return 1;
+        }
+        c->cache.hits++;
+        c->metrics.load[a->node]++;
+        a->arrived = ms_sched_now(c->s);
+        a->arr_phase = ms_phase_name(m->phase);
+        a->arr_role = ms_raft_role_name(ms_raft_role_of(c->raft, a->node));
+        a->cached = 1;
+        a->admitted = MS_PHASE_SERVING;
+        enter(a);
+        enqueue(c, a);
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
 /* The attempt reaches its node. */
 static void at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     (void)s, (void)id, (void)node;
@@ -514,10 +620,14 @@ static void at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node) {
     }
     const ms_client_group *g = a->r ? &c->cfg.group[a->r->group] : NULL;
     int leader = ms_cluster_leader(c);
-    if (g && g->route == MS_ROUTE_ANY && !a->proxied && leader >= 0 && leader != a->node) {
-        a->proxied = 1; /* the follower forwards it to the leader: one more hop each way */
-        a->node = leader;
-        a->ev = ms_sched_after(c->s, hop(c), EV_AT_NODE, at_node, a, a->id, (uint64_t)leader);
+    if (g && g->route == MS_ROUTE_ANY) {
+        if (!a->proxied && leader >= 0 && leader != a->node) {
+            a->proxied = 1; /* the follower forwards it to the leader: one more hop each way */
+            a->node = leader;
+            a->ev = ms_sched_after(c->s, hop(c), EV_AT_NODE, at_node, a, a->id, (uint64_t)leader);
+            return;
+        }
+    } else if (ms_raft_role_of(c->raft, a->node) != MS_RAFT_LEADER && follower_routes(c, a)) {
         return;
     }
     c->metrics.load[a->node]++;
@@ -598,6 +708,7 @@ static void start_read(ms_cluster *c, int group, int client) {
     r->apply_epoch = c->apply_epoch;
     r->applying_at_issue = c->applying > 0;
     r->target = client_of(c, r)->home;
+    if (g->route == MS_ROUTE_SDK) sdk_first(c, r);
     ms_metrics_arrival(&c->metrics, r->intended, (uint64_t)client, r->op, r->key_a, r->key_b);
     send_attempt(c, r);
 }
@@ -635,7 +746,10 @@ int ms__reads_start(ms_cluster *c) {
         ms_timerq_init(&c->timeouts[gi], c->s, EV_TIMEOUT, on_timeout, c);
         c->clients[gi] = calloc((size_t)(g->count > 0 ? g->count : 1), sizeof(client_state));
         if (!c->clients[gi]) return -1;
-        for (int i = 0; i < g->count; i++) c->clients[gi][i].home = (base + i) % c->n;
+        for (int i = 0; i < g->count; i++) {
+            c->clients[gi][i].home = (base + i) % c->n;
+            c->clients[gi][i].sdk_leader = -1;
+        }
         base += g->count;
         if (g->count <= 0) continue;
         if (g->arrivals == MS_ARRIVALS_CLOSED) {

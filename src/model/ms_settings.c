@@ -16,28 +16,37 @@
     _Static_assert((kind != MS_SET_ENUM && kind != MS_SET_ROUTING) ||                              \
                        sizeof(ctype) == sizeof(int),                                               \
                    #name " must be int-sized");
-#define CLUSTER_CHECK(ctype, name, dims, kind, key, choices)                                       \
-    SIZE_CHECK(ms_cluster_config, ctype, name, kind)
-#define GROUP_CHECK(ctype, name, dims, kind, key, choices)                                         \
-    SIZE_CHECK(ms_client_group, ctype, name, kind)
-MS_CLUSTER_SETTINGS(CLUSTER_CHECK)
-MS_GROUP_SETTINGS(GROUP_CHECK)
+#define ITEM_CHECK(ctype, name, dims, kind, key, choices) SIZE_CHECK(item, ctype, name, kind)
+MS_CLUSTER_SETTINGS(ITEM_CHECK)
+MS_GROUP_SETTINGS(ITEM_CHECK)
+MS_SCAN_SETTINGS(ITEM_CHECK)
 
 #define CLUSTER_ROW(ctype, name, dims, kind, key, choices)                                         \
     {key, offsetof(ms_cluster_config, name), kind, choices},
 #define GROUP_ROW(ctype, name, dims, kind, key, choices)                                           \
     {key, offsetof(ms_client_group, name), kind, choices},
+#define SCAN_ROW(ctype, name, dims, kind, key, choices)                                            \
+    {key, offsetof(ms_scan_config, name), kind, choices},
 
-const ms_setting ms_cluster_settings[] = {MS_CLUSTER_SETTINGS(CLUSTER_ROW)};
-const size_t ms_cluster_nsettings = sizeof ms_cluster_settings / sizeof ms_cluster_settings[0];
-const ms_setting ms_group_settings[] = {MS_GROUP_SETTINGS(GROUP_ROW)};
-const size_t ms_group_nsettings = sizeof ms_group_settings / sizeof ms_group_settings[0];
+static const ms_setting cluster_rows[] = {MS_CLUSTER_SETTINGS(CLUSTER_ROW)};
+static const ms_setting group_rows[] = {MS_GROUP_SETTINGS(GROUP_ROW)};
+static const ms_setting scan_rows[] = {MS_SCAN_SETTINGS(SCAN_ROW)};
 
-const ms_setting *ms_setting_find(int in_group, const char *key) {
-    const ms_setting *t = in_group ? ms_group_settings : ms_cluster_settings;
-    size_t n = in_group ? ms_group_nsettings : ms_cluster_nsettings;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(t[i].key, key) == 0) return &t[i];
+ms_setting_table ms_settings_of(ms_setting_list list) {
+    switch (list) {
+    case MS_SETTINGS_GROUP:
+        return (ms_setting_table){group_rows, sizeof group_rows / sizeof group_rows[0]};
+    case MS_SETTINGS_SCAN:
+        return (ms_setting_table){scan_rows, sizeof scan_rows / sizeof scan_rows[0]};
+    default:
+        return (ms_setting_table){cluster_rows, sizeof cluster_rows / sizeof cluster_rows[0]};
+    }
+}
+
+const ms_setting *ms_setting_find(ms_setting_list list, const char *key) {
+    ms_setting_table t = ms_settings_of(list);
+    for (size_t i = 0; i < t.n; i++)
+        if (strcmp(t.v[i].key, key) == 0) return &t.v[i];
     return NULL;
 }
 
@@ -68,6 +77,9 @@ int ms_setting_set_number(void *base, const ms_setting *s, double v) {
         return 0;
     case MS_SET_BOOL:
         *(int *)p = v != 0;
+        return 0;
+    case MS_SET_LIST:
+        *(int *)p = (int)v;
         return 0;
     default:
         return -1;
@@ -231,19 +243,29 @@ int ms_setting_parse(void *base, const ms_setting *s, const char *text, char *er
     return rc;
 }
 
+/* One default: into the config, or into every slot of a list. A default
+ * that does not parse is a bug in settings.lua (test_settings checks). */
+static void set_default(ms_cluster_config *cfg, ms_setting_list list, const char *key,
+                        const char *text) {
+    const ms_setting *s = ms_setting_find(list, key);
+    int slots = list == MS_SETTINGS_GROUP  ? MS_MAX_CLIENT_GROUPS
+                : list == MS_SETTINGS_SCAN ? MS_MAX_SCANS
+                                           : 1;
+    char err[128];
+    for (int i = 0; i < slots; i++) {
+        void *base = list == MS_SETTINGS_GROUP  ? (void *)&cfg->group[i]
+                     : list == MS_SETTINGS_SCAN ? (void *)&cfg->scan[i]
+                                                : (void *)cfg;
+        if (!s || ms_setting_parse(base, s, text, err, sizeof err) != 0) abort();
+    }
+}
+
 void ms_settings_defaults(ms_cluster_config *cfg, ms_profile p) {
     memset(cfg, 0, sizeof *cfg);
     cfg->seed = 1;
     cfg->duration = (int64_t)(60 * NS_PER_S);
-    char err[128];
-#define APPLY(profile, in_group, key, text)                                                        \
-    if ((int)(profile) == (int)p) {                                                                \
-        const ms_setting *s = ms_setting_find(in_group, key);                                      \
-        for (int g = 0; g < (in_group ? MS_MAX_CLIENT_GROUPS : 1); g++) {                          \
-            void *base = in_group ? (void *)&cfg->group[g] : (void *)cfg;                          \
-            if (!s || ms_setting_parse(base, s, text, err, sizeof err) != 0) abort();              \
-        }                                                                                          \
-    }
+#define APPLY(profile, list, key, text)                                                            \
+    if ((int)(profile) == (int)p) set_default(cfg, (ms_setting_list)(list), key, text);
     MS_SETTING_DEFAULTS(APPLY)
 #undef APPLY
 }

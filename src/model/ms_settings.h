@@ -21,6 +21,7 @@ typedef enum ms_setting_kind {
     MS_SET_DOUBLE,       /* double */
     MS_SET_NS,           /* int64_t nanoseconds, from seconds */
     MS_SET_BOOL,         /* int 0/1 */
+    MS_SET_LIST,         /* int: how many items of a list (clients, scans) are used */
     MS_SET_ENUM,         /* an int-sized enum: the index of a name in choices */
     MS_SET_DIST,         /* ms_dist, times in ns from seconds */
     MS_SET_SERVICE,      /* ms_dist[MS_OP_COUNT]: per read op, `default` for the rest */
@@ -36,13 +37,23 @@ typedef struct ms_setting {
     const char *choices; /* ENUM and ROUTING: the names, separated by '|' */
 } ms_setting;
 
-extern const ms_setting ms_cluster_settings[];
-extern const size_t ms_cluster_nsettings;
-extern const ms_setting ms_group_settings[];
-extern const size_t ms_group_nsettings;
+/* The tables: the config's settings, and those of each item of a list
+ * (a client group, a scan: keys relative to the item). */
+typedef enum ms_setting_list {
+    MS_SETTINGS_CONFIG = 0,
+    MS_SETTINGS_GROUP,
+    MS_SETTINGS_SCAN
+} ms_setting_list;
 
-/* The setting with `key` in the cluster (in_group 0) or group table, or NULL. */
-const ms_setting *ms_setting_find(int in_group, const char *key);
+typedef struct ms_setting_table {
+    const ms_setting *v;
+    size_t n;
+} ms_setting_table;
+
+ms_setting_table ms_settings_of(ms_setting_list list);
+
+/* The setting with `key` in a table, or NULL. */
+const ms_setting *ms_setting_find(ms_setting_list list, const char *key);
 
 /* Store v in the field of s at base (a config or a group). Numbers convert
  * as a C cast does; NS takes seconds. Only for the scalar number kinds
@@ -68,7 +79,7 @@ int ms_setting_set_op(void *base, const ms_setting *s, const char *name, double 
 int ms_setting_parse(void *base, const ms_setting *s, const char *text, char *err, size_t n);
 
 /* Every setting at its default under profile p, for the config and for
- * each of its MS_MAX_CLIENT_GROUPS group slots; other fields zero, seed 1,
+ * each slot of its lists (groups, scans); other fields zero, seed 1,
  * duration 60 s (a scenario always gives its own). */
 void ms_settings_defaults(ms_cluster_config *cfg, ms_profile p);
 
