@@ -42,7 +42,7 @@ describe("experiment", function()
     end
   end)
 
-  it("orders the matrix by grid point, policy, seed and deals run k to shard k mod n", function()
+  it("orders the matrix seed-major (grid point, seed, policy) and deals run k to shard k mod n", function()
     local exp = { policies = { "b", "a" }, seeds = { 1, 2 },
                   vary = { { path = "x.y", values = { 10, 20 } }, { path = "z", values = { "p", "q" } } } }
     local grid = experiment.grid(exp.vary)
@@ -51,8 +51,9 @@ describe("experiment", function()
     local m = experiment.matrix(exp, function() return {} end)
     assert.are.equal(16, #m)
     assert.are.same({ 0, "b", 1, 10, "p" }, { m[1].k, m[1].policy, m[1].seed, m[1].vary["x.y"], m[1].vary.z })
-    assert.are.same({ "b", 2 }, { m[2].policy, m[2].seed })
-    assert.are.same({ "a", 1 }, { m[3].policy, m[3].seed })
+    -- every policy's run of seed 1 comes before any run of seed 2
+    assert.are.same({ "a", 1 }, { m[2].policy, m[2].seed })
+    assert.are.same({ "b", 2 }, { m[3].policy, m[3].seed })
     assert.are.same({ 20, "q" }, { m[16].vary["x.y"], m[16].vary.z })
     local seen = {}
     for i = 0, 2 do

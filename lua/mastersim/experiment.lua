@@ -2,11 +2,13 @@
 -- the grid of --vary values), its order, shards, the runs file that makes
 -- an experiment resumable, slim results, and the compare/sweep documents.
 --
--- The matrix is ordered: for each grid point (the cartesian product of the
--- --vary values, first path slowest), for each policy (as given), for each
--- seed (ascending). Run k (0-based) belongs to shard k mod n. Reports sort
--- results in this order, so their bytes never depend on which run finished
--- first, on --jobs, or on sharding.
+-- The matrix is ordered seed-major: for each grid point (the cartesian
+-- product of the --vary values, first path slowest), for each seed
+-- (ascending), for each policy (as given). So an experiment cut short has
+-- every policy's run for its first seeds: a paired comparison over fewer
+-- seeds. Run k (0-based) belongs to shard k mod n. Reports sort results by
+-- grid point, policy, seed, so their bytes never depend on which run
+-- finished first, on --jobs, or on sharding.
 --
 -- The runs file is JSON lines, one finished run per line:
 --   {"experiment": <descriptor>, "result": <slim result>}
@@ -153,8 +155,8 @@ end
 function M.matrix(exp, params_of)
   local runs = {}
   for pi, point in ipairs(M.grid(exp.vary)) do
-    for rank, policy in ipairs(exp.policies) do
-      for _, seed in ipairs(exp.seeds) do
+    for _, seed in ipairs(exp.seeds) do
+      for rank, policy in ipairs(exp.policies) do
         local vary = next(point) and point or nil
         runs[#runs + 1] = { k = #runs, point = pi, policy = policy, rank = rank, seed = seed, vary = vary,
                             key = M.key(policy, seed, vary, params_of(policy)) }
@@ -296,17 +298,52 @@ function M.sort(results, exp)
   return results
 end
 
+--- The seeds of `exp` for which every policy has a result at every grid
+-- point, ascending.
+function M.complete_seeds(exp, results)
+  local have, need = {}, #exp.policies * #M.grid(exp.vary)
+  for _, r in ipairs(results) do
+    local k = json.encode({ r.seed, r.vary or {}, r.policy })
+    if not have[k] then
+      have[k] = true
+      have[r.seed] = (have[r.seed] or 0) + 1
+    end
+  end
+  local out = {}
+  for _, s in ipairs(exp.seeds) do
+    if have[s] == need then out[#out + 1] = s end
+  end
+  return out
+end
+
 --- The compare or sweep document of `results` (runs of `exp`): sorted
 -- results, the summary, the experiment descriptor, `partial` (true when
--- runs of the matrix are missing) and `runs_expected`. No wall-clock
--- field: the same runs give the same bytes.
+-- runs of the matrix are missing) and `runs_expected`. A partial
+-- document's summary is over its complete seeds only (every policy ran
+-- them: the comparison stays paired), which `seeds_complete` and
+-- `seeds_expected` count; its `results` hold every finished run. No
+-- wall-clock field: the same runs give the same bytes.
 function M.document(exp, results, expected)
   M.sort(results, exp)
+  local partial = #results < expected
+  local kept = results
+  if partial then
+    local complete = {}
+    for _, s in ipairs(M.complete_seeds(exp, results)) do complete[s] = true end
+    kept = {}
+    for _, r in ipairs(results) do
+      if complete[r.seed] then kept[#kept + 1] = r end
+    end
+  end
   local opts = { policies = exp.policies, baseline = exp.baseline }
-  local doc = exp.kind == "sweep" and summary.sweep_document(results, opts) or summary.compare_document(results, opts)
+  local doc = exp.kind == "sweep" and summary.sweep_document(kept, opts) or summary.compare_document(kept, opts)
+  doc.results = results
   doc.experiment = M.descriptor(exp)
   doc.runs_expected = expected
-  doc.partial = #results < expected
+  doc.partial = partial
+  if partial then
+    doc.seeds_complete, doc.seeds_expected = #M.complete_seeds(exp, results), #exp.seeds
+  end
   return doc
 end
 
