@@ -162,7 +162,7 @@ function commands.run(args)
   local sc = ms.load_sim(paths.sim(pos[1]), nil, next(sets) and sets or nil)
   local pol
   if sc.cluster then
-    pol = ms.load_policy(opt.policy or "block", params)
+    pol = ms.load_policy(require("mastersim.cli_experiment").policy_path("run", opt.policy or "block"), params)
   elseif opt.policy or opt.param then
     errors.usage("mastersim run: %s is a scripted sim without a cluster; --policy does not apply", pos[1])
   end

@@ -128,7 +128,8 @@ local function known_policies()
   return out
 end
 
---- Resolve a policy name or path; an unknown one is a usage error.
+--- Resolve a policy name or path; an unknown one is a usage error naming
+-- the nearest known policy and listing them.
 local function policy_path(cmd, name)
   local p = paths.policy(name)
   if exists(p) then return p end
@@ -489,6 +490,8 @@ local function compare_like(cmd, args, argv0)
   report(opt, doc, status == "interrupted")
   return status == "interrupted" and 130 or 0
 end
+
+M.policy_path = policy_path
 
 function M.compare(args, argv0) return compare_like("compare", args, argv0) end
 function M.sweep(args, argv0) return compare_like("sweep", args, argv0) end

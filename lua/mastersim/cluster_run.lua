@@ -4,6 +4,7 @@
 local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
+local policy = require "mastersim.policy"
 local sandbox = require "mastersim.sandbox"
 
 local M = {}
@@ -42,7 +43,7 @@ local function cluster_view(cl, index)
       end
       local i = index[k]
       if not i then error(("no node '%s' in this cluster"):format(tostring(k)), 2) end
-      return cl:node(i)
+      return setmetatable(cl:node(i), policy.strict_node)
     end,
     __newindex = function(_, k)
       error(("the cluster view is read-only (assignment to '%s')"):format(tostring(k)), 2)
