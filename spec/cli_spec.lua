@@ -109,6 +109,7 @@ return { name = "n", summary = "A typo in a node field.",
     if node.phse == "applying" then return "fail", "EAGAIN" end
     return "serve"
   end }]])
+    local _
     code, _, err = support.cli({ "run", "follower_catchup", "--policy", node_typo, "--quiet" })
     assert.are.equal(1, code)
     assert.matches("^mastersim: " .. node_typo:gsub("%p", "%%%0") .. ":3: node has no field 'phse' %(did you mean"
