@@ -4,6 +4,7 @@
 local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
+local history = require "mastersim.history"
 local policy = require "mastersim.policy"
 local sandbox = require "mastersim.sandbox"
 
@@ -182,8 +183,9 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
 end
 
 --- Run cluster scenario sc (validated) with policy pol (mastersim.policy).
--- opts: seed, progress, sigint, history (a path: one JSON line per read
--- attempt). meta: what the loader knows of the sim.
+-- opts: seed, progress, sigint, history (a path) and history_format
+-- ("jsonl": one JSON line per read attempt, the default; "porcupine" or
+-- "edn": see mastersim/history.lua). meta: what the loader knows of the sim.
 function M.run(sc, pol, opts, meta)
   local seed = math.tointeger(opts.seed or 1)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
@@ -193,8 +195,18 @@ function M.run(sc, pol, opts, meta)
     or bridge(pol, select(2, node_names(sc.cluster.masters)))
   local cl <close> = core.cluster(sched, cfg, decider)
   local _, index = node_names(sc.cluster.masters)
+  local fmt, raw = opts.history_format or "jsonl", nil
   if opts.history then
-    local ok, err = cl:history(opts.history)
+    if not history.FORMATS[fmt] then
+      errors.usage("mastersim: unknown history format '%s' (formats: %s)", tostring(fmt), history.FORMAT_LIST)
+    end
+    local ok, err
+    if fmt == "jsonl" then
+      ok, err = cl:history(opts.history)
+    else
+      raw = opts.history .. ".ops"
+      ok, err = cl:ops(raw)
+    end
     if not ok then errors.raise(nil, "%s", err) end
   end
   local who, limits = meta.file or sc.where, meta.limits
@@ -218,6 +230,12 @@ function M.run(sc, pol, opts, meta)
   if perr then errors.raise(pol.file, "policy %s: %s", pol.name, perr) end
   local res = result(sc, meta, pol, opts, mode, sched, cl, status,
     { seconds = wall_s, events_per_s = wall_s > 0 and sched:events() / wall_s or 0 })
+  if raw then
+    cl:close() -- the op records file is complete once closed
+    local ok, err = history.export(raw, opts.history, fmt, res)
+    os.remove(raw)
+    if not ok then errors.raise(nil, "cannot write %s: %s", opts.history, err) end
+  end
   if meta.ctl then meta.ctl.rng = nil end
   if pol.ctl then pol.ctl.rng = nil end
   return res
