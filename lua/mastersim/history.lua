@@ -98,7 +98,9 @@ function M.operations(records)
   local entries, acks, proposals, reads = {}, {}, {}, {}
   for _, r in ipairs(records) do
     if r.k == "apply" then
-      if not entries[r.index] then entries[r.index] = { term = r.term, t = r.t, keys = write_keys(r.op, r.vol, r.nd) } end
+      if not entries[r.index] then
+        entries[r.index] = { term = r.term, t = r.t, keys = write_keys(r.op, r.vol, r.nd) }
+      end
       local k = r.node .. "/" .. r.index .. "/" .. r.term
       if not acks[k] then acks[k] = r.t end
     elseif r.k == "propose" then
