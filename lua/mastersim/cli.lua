@@ -210,6 +210,7 @@ end
 
 require("mastersim.cli_experiment").install(commands, M)
 require("mastersim.stress").install(commands, M)
+require("mastersim.shrink").install(commands, M)
 
 --- Run a Lua script as lua5.4 would: arg table, script arguments as `...`.
 function commands.lua(args, progname)

@@ -55,16 +55,25 @@ end
 
 --- Carry out action a; `state.last_crashed` remembers the node the last
 -- crash fault took down. A symbolic node that names nobody (no leader)
--- makes the action a no-op.
+-- makes the action a no-op. `state.record`, when set, gets each action as
+-- carried out, its nodes resolved (mastersim shrink replays them).
 local function do_action(cl, a, view, state)
-  if type(a) == "function" then return a(view) end
+  local record = state.record or function() end
+  if type(a) == "function" then
+    record({ action = "function" })
+    return a(view)
+  end
   local act = a.action
-  if act == "partition" then return cl:partition(a.a, a.b) end
-  if act == "block" then return cl:block(a.from, a.to) end
-  if act == "heal" then return cl:heal() end
+  if act == "partition" or act == "block" or act == "heal" then
+    record({ action = act, a = a.a, b = a.b, from = a.from, to = a.to })
+    if act == "partition" then return cl:partition(a.a, a.b) end
+    if act == "block" then return cl:block(a.from, a.to) end
+    return cl:heal()
+  end
   local node = a.node
   if node == "leader" then node = cl:leader() elseif node == "last_crashed" then node = state.last_crashed end
   if node == nil then return false end
+  record({ action = act, node = node, factor = a.factor })
   if act == "crash" then state.last_crashed = node end
   if act == "slow_apply" then return cl:slow_apply(node, a.factor) end
   return cl[act](cl, node)
@@ -72,8 +81,9 @@ end
 
 --- Schedule the scenario's faults and set up when-triggers. Returns the
 -- fault state shared with setup's run:fault.
-local function schedule_faults(sched, cl, sc, index, who, limits, view)
+local function schedule_faults(sched, cl, sc, index, who, limits, view, record)
   local whens, state = {}, {}
+  if record then state.record = function(a) record(sched:now(), a) end end
   for _, f in ipairs(sc.faults or {}) do
     local a = faults.resolve(f.action, index, sc.where)
     local function fire() sandbox.call(who, limits, do_action, cl, a, view, state) end
@@ -185,7 +195,9 @@ end
 --- Run cluster scenario sc (validated) with policy pol (mastersim.policy).
 -- opts: seed, progress, sigint, history (a path) and history_format
 -- ("jsonl": one JSON line per read attempt, the default; "porcupine" or
--- "edn": see mastersim/history.lua). meta: what the loader knows of the sim.
+-- "edn": see mastersim/history.lua), record_faults (fn(t, action) for every
+-- fault carried out, nodes as 1-based indices). meta: what the loader
+-- knows of the sim.
 function M.run(sc, pol, opts, meta)
   local seed = math.tointeger(opts.seed or 1)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
@@ -213,7 +225,7 @@ function M.run(sc, pol, opts, meta)
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
   if pol.ctl then pol.ctl.rng = core.rng(seed, "policy") end
   local view = cluster_view(cl, index)
-  local state = schedule_faults(sched, cl, sc, index, who, limits, view)
+  local state = schedule_faults(sched, cl, sc, index, who, limits, view, opts.record_faults)
   if sc.setup then sandbox.call(who, limits, sc.setup, setup_env(sched, cl, index, who, limits, view, state)) end
   -- Reads and writes stop arriving at `duration`; what is in flight then
   -- gets the longest client timeout (with retries) to finish.
