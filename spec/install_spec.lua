@@ -103,6 +103,18 @@ describe("install", function()
       assert.matches("^mastersim %d+%.%d+%.%d+ ", out)
     end
 
+    -- busted with the prefix's mastersim-lua runs a researcher's spec from
+    -- anywhere, nothing set (README: "from an installed prefix").
+    local spec_dir = scratch()
+    local f = assert(io.open(spec_dir .. "/my_spec.lua", "wb"))
+    f:write('local ms = require "mastersim"\ndescribe("mastersim", function()\n  it("runs hello", function()\n'
+      .. '    local r = ms.run("hello")\n    assert.are.equal("done", r.status)\n  end)\nend)\n')
+    f:close()
+    code, out = sh(("cd %s && %s busted --lua=%s -o TAP my_spec.lua"):format(q(spec_dir), CLEAN_ENV,
+      q(prefix .. "/bin/mastersim-lua")))
+    assert.are.equal(0, code, out)
+    assert.matches("ok 1 %- mastersim runs hello", out)
+
     -- The man page renders without warnings (where man is installed).
     if os.execute("command -v man >/dev/null 2>&1") then
       code, out = sh(("LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l %s 2>&1 >/dev/null")
