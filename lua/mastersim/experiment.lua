@@ -298,20 +298,34 @@ function M.sort(results, exp)
   return results
 end
 
---- The seeds of `exp` for which every policy has a result at every grid
--- point, ascending.
-function M.complete_seeds(exp, results)
-  local have, need = {}, #exp.policies * #M.grid(exp.vary)
+-- The (grid point, seed) pairs every policy finished: a set of keys.
+local function complete_pairs(exp, results)
+  local seen, count, out = {}, {}, {}
   for _, r in ipairs(results) do
-    local k = json.encode({ r.seed, r.vary or {}, r.policy })
-    if not have[k] then
-      have[k] = true
-      have[r.seed] = (have[r.seed] or 0) + 1
+    local pair = json.encode({ r.vary or {}, r.seed })
+    local k = pair .. json.encode(r.policy)
+    if not seen[k] then
+      seen[k] = true
+      count[pair] = (count[pair] or 0) + 1
+      if count[pair] == #exp.policies then out[pair] = true end
     end
   end
-  local out = {}
+  return out
+end
+
+local function pair_of(r) return json.encode({ r.vary or {}, r.seed }) end
+
+--- The seeds of `exp` that every policy finished at every grid point,
+-- ascending.
+function M.complete_seeds(exp, results)
+  local pairs_done, out = complete_pairs(exp, results), {}
   for _, s in ipairs(exp.seeds) do
-    if have[s] == need then out[#out + 1] = s end
+    local all = true
+    for _, point in ipairs(M.grid(exp.vary)) do
+      local vary = next(point) and point or {}
+      all = all and pairs_done[json.encode({ vary, s })] == true
+    end
+    if all then out[#out + 1] = s end
   end
   return out
 end
@@ -319,20 +333,19 @@ end
 --- The compare or sweep document of `results` (runs of `exp`): sorted
 -- results, the summary, the experiment descriptor, `partial` (true when
 -- runs of the matrix are missing) and `runs_expected`. A partial
--- document's summary is over its complete seeds only (every policy ran
--- them: the comparison stays paired), which `seeds_complete` and
--- `seeds_expected` count; its `results` hold every finished run. No
--- wall-clock field: the same runs give the same bytes.
+-- document's summary (at each grid point) is over the seeds every policy
+-- finished there: the comparison stays paired; `seeds_complete` counts the
+-- seeds complete at every point, of `seeds_expected`; `results` hold every
+-- finished run. No wall-clock field: the same runs give the same bytes.
 function M.document(exp, results, expected)
   M.sort(results, exp)
   local partial = #results < expected
   local kept = results
   if partial then
-    local complete = {}
-    for _, s in ipairs(M.complete_seeds(exp, results)) do complete[s] = true end
+    local done = complete_pairs(exp, results)
     kept = {}
     for _, r in ipairs(results) do
-      if complete[r.seed] then kept[#kept + 1] = r end
+      if done[pair_of(r)] then kept[#kept + 1] = r end
     end
   end
   local opts = { policies = exp.policies, baseline = exp.baseline }
