@@ -5,8 +5,11 @@
 --   T/share/lua/5.4/mastersim/{sims,policies}/    the built-in sims and policies
 --   T/lib/lua/5.4/mastersim/core.so               the C module
 -- The CLI links Lua statically (Debian: liblua5.4-dev) and libuv (libuv1-dev).
--- On Debian, where lua-cjson comes from the lua-cjson package rather than a
--- rock, add --deps-mode=none.
+-- lua-cjson is needed at run time but is not listed as a dependency: on
+-- Debian it comes from the lua-cjson package, which is not a rock, so
+-- luarocks would report it missing after every install. The CMake step
+-- checks that lua5.4 can load cjson and says how to get it when it cannot
+-- (apt-get install lua-cjson, or luarocks --lua-version=5.4 install lua-cjson).
 rockspec_format = "3.0"
 package = "mastersim"
 version = "0.1.0-1"
@@ -23,7 +26,6 @@ be compared on identical workloads and faults.]],
 }
 dependencies = {
   "lua >= 5.4, < 5.5",
-  "lua-cjson >= 2.1",
 }
 external_dependencies = {
   LIBUV = { header = "uv.h" },

@@ -82,3 +82,66 @@ return ms.scenario {
     assert.matches("digest    %x+", out)
   end)
 end)
+
+describe("mastersim run: messages for common mistakes", function()
+  local READ_FIELDS = "arrived, attempt, client, last_seen_index, op, timed_out, waited, wakeups"
+
+  it("names a misspelt read or node field, the policy's file and line, and the nearest field", function()
+    local typo = support.write("typo.lua", [[
+return {
+  name = "typo",
+  summary = "A typo in a read field.",
+  params = { timeout = "1s" },
+  on_read = function(read, node, p)
+    if node.phase ~= "applying" then return "serve" end
+    if read.waitd >= p.timeout then return "fail", "ETIMEDOUT" end
+    return "wait", p.timeout
+  end,
+}]])
+    local code, out, err = support.cli({ "run", "follower_catchup", "--policy", typo, "--quiet" })
+    assert.are.equal(1, code)
+    assert.are.equal("", out)
+    assert.are.equal(("mastersim: %s:7: read has no field 'waitd' (did you mean 'waited'?) (its fields: %s)\n")
+      :format(typo, READ_FIELDS), err)
+    local node_typo = support.write("node_typo.lua", [[
+return { name = "n", summary = "A typo in a node field.",
+  on_read = function(read, node)
+    if node.phse == "applying" then return "fail", "EAGAIN" end
+    return "serve"
+  end }]])
+    local _
+    code, _, err = support.cli({ "run", "follower_catchup", "--policy", node_typo, "--quiet" })
+    assert.are.equal(1, code)
+    assert.matches("^mastersim: " .. node_typo:gsub("%p", "%%%0") .. ":3: node has no field 'phse' %(did you mean"
+      .. " 'phase'%?%) %(its fields: [%w_, ]+%)\n$", err)
+  end)
+
+  it("names a misspelt node field in a trigger, with the sim's file and line", function()
+    local sim = support.write("trigger_typo.lua", [[
+local ms = require "mastersim"
+return ms.scenario { name = "t", duration = "3s", cluster = { masters = 3 },
+  clients = { { count = 1, rate = 1 } },
+  faults = { ms.when(function(c) return c.m1.aply_progress > 0.5 end, ms.crash "m1") } }]])
+    local code, _, err = support.cli({ "run", sim, "--quiet" })
+    assert.are.equal(1, code)
+    assert.matches("^mastersim: " .. sim:gsub("%p", "%%%0") .. ":4: node has no field 'aply_progress' %(did you"
+      .. " mean 'apply_progress'%?%)", err)
+  end)
+
+  it("suggests the nearest policy name for an unknown --policy", function()
+    local code, out, err = support.cli({ "run", "follower_catchup", "--policy", "blok" })
+    assert.are.equal(2, code)
+    assert.are.equal("", out)
+    assert.are.equal("mastersim run: unknown policy 'blok' (did you mean 'block'?) (policies: block,"
+      .. " block_then_stale, bounded_lag, fail_fast, redirect_leader, stale_read, unguarded, unsafe)\n", err)
+  end)
+
+  it("accepts '40 sec' and lists the units for an unknown one", function()
+    local code, out = support.cli({ "run", "follower_catchup", "--set", "duration=5 sec", "--quiet" })
+    assert.are.equal(0, code)
+    assert.matches("virtual 1[0-9]%.%d s", out) -- 5 s plus the clients' grace
+    local _, _, err = support.cli({ "run", "follower_catchup", "--set", "duration=5 parsecs", "--quiet" })
+    assert.matches("bad duration '5 parsecs': unknown unit 'parsecs' %(units: ns, us %(µs%), ms, s, m %(min%), h;",
+      err)
+  end)
+end)

@@ -136,26 +136,74 @@ describe("mastersim compare", function()
     same_outputs("merged", out)
   end)
 
-  it("keeps the finished runs on SIGINT and resumes to the uninterrupted result", function()
+  it("keeps the finished runs on SIGINT, summarises the complete seeds, and resumes to the uninterrupted result",
+    function()
     local runs = path("resume.jsonl")
     os.remove(runs)
+    -- A real SIGINT after exactly 7 runs (MASTERSIM_TEST_SIGINT_AFTER, raised
+    -- by the compare itself while it waits on its workers): no timing luck.
+    -- Runs go seed-major, so 7 runs are seeds 1-2 for all 3 policies + one.
     local args = { support.bin, "compare", sim, "--policies", POLICIES, "--seeds", "1-5", "--runs", runs,
                    "--json", path("resume.json"), "--csv", path("resume.csv"), "--html", path("resume.html") }
     for i, a in ipairs(args) do args[i] = support.quote(a) end
-    local cmd = ("%s >%s 2>%s </dev/null & pid=$!; sleep 0.5; kill -INT $pid; wait $pid; echo $?")
+    local cmd = ("MASTERSIM_TEST_SIGINT_AFTER=7 %s >%s 2>%s </dev/null; echo $?")
       :format(table.concat(args, " "), path("int.out"), path("int.err"))
     local _, rc = support.sh(cmd)
     assert.are.equal("130", rc:match("%d+"))
-    local done = count(support.read(runs), "\n")
-    assert.is_true(done < 15)
+    assert.are.equal(7, count(support.read(runs), "\n"))
     local doc = cjson.decode(support.read(path("resume.json")))
     assert.is_true(doc.partial)
-    assert.are.equal(done, #doc.results)
-    assert.matches(("partial results: %d of 15 runs %%(interrupted%%)"):format(done), support.read(path("int.err")))
+    assert.are.equal(7, #doc.results)
+    assert.are.same({ 1, 2 }, doc.summary.seeds)
+    assert.are.same({ 2, 5 }, { doc.seeds_complete, doc.seeds_expected })
+    for _, p in ipairs(doc.summary.policies) do assert.are.equal(2, p.runs) end
+    assert.matches("tiny: 3 policies x 2 seeds %(1%-2%)", support.read(path("int.out")))
+    assert.matches("partial results: 7 of 15 runs %(interrupted%); partial: 2 complete seeds of 5",
+      support.read(path("int.err")))
     local code = compare("resume", { "--runs", runs })
     assert.are.equal(0, code)
     assert.are.equal(15, count(support.read(runs), "\n")) -- nothing ran twice
     same_outputs("resume")
+  end)
+
+  it("keys the summary by the policy's name, for a policy file named otherwise, as the baseline too", function()
+    local mine = support.write("mine.lua", [[
+return {
+  name = "patient",
+  summary = "Wait on the gate up to 2 s.",
+  params = { timeout = "2s" },
+  on_read = function(read, node, p)
+    if node.phase ~= "applying" then return "serve" end
+    if read.waited >= p.timeout then return "fail", "ETIMEDOUT" end
+    return "wait", p.timeout - read.waited
+  end,
+}]])
+    local code, out, err = support.cli({ "compare", sim, "--policies", mine .. ",unguarded", "--baseline", mine,
+      "--seeds", "1-2", "--runs", path("mine.jsonl"), "--json", path("mine.json") })
+    assert.are.equal(0, code, err)
+    assert.matches("baseline patient;", out)
+    assert.matches("\npatient +[%d.]+±[%d.]+%%", out) -- its row has values, not n/a
+    local doc = cjson.decode(support.read(path("mine.json")))
+    assert.are.same({ "patient", "unguarded" }, doc.policies)
+    assert.are.equal(2, doc.summary.policies[1].runs)
+    assert.are.equal(2, doc.summary.policies[2].delta.availability.pairs)
+    -- the runs file is keyed the same way: a second run resumes everything
+    code = support.cli({ "compare", sim, "--policies", mine .. ",unguarded", "--baseline", "patient",
+      "--seeds", "1-2", "--runs", path("mine.jsonl"), "--quiet" })
+    assert.are.equal(0, code)
+    assert.are.equal(4, count(support.read(path("mine.jsonl")), "\n"))
+    -- ms.compare with the path: the same document
+    local api = require("mastersim").compare({ sim = sim, policies = { mine, "unguarded" }, seeds = "1-2",
+      baseline = mine })
+    assert.are.equal(support.read(path("mine.json")), require("mastersim.report.json").encode(api, { indent = 2 })
+      .. "\n")
+    -- two policies named alike are told apart by their paths
+    local other = support.write("block.lua", 'return { name = "block", summary = "s", on_read = function() '
+      .. 'return "serve" end }')
+    code, out, err = support.cli({ "compare", sim, "--policies", "block," .. other, "--seeds", "1" })
+    assert.are.equal(0, code, err)
+    assert.matches("block %(" .. other:gsub("%p", "%%%0") .. "%)", out)
+    assert.matches("block %([^)]*policies/block%.lua%)", out)
   end)
 
   it("rejects bad input with one line and exit 2", function()

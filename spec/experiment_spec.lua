@@ -42,7 +42,7 @@ describe("experiment", function()
     end
   end)
 
-  it("orders the matrix by grid point, policy, seed and deals run k to shard k mod n", function()
+  it("orders the matrix seed-major (grid point, seed, policy) and deals run k to shard k mod n", function()
     local exp = { policies = { "b", "a" }, seeds = { 1, 2 },
                   vary = { { path = "x.y", values = { 10, 20 } }, { path = "z", values = { "p", "q" } } } }
     local grid = experiment.grid(exp.vary)
@@ -51,8 +51,9 @@ describe("experiment", function()
     local m = experiment.matrix(exp, function() return {} end)
     assert.are.equal(16, #m)
     assert.are.same({ 0, "b", 1, 10, "p" }, { m[1].k, m[1].policy, m[1].seed, m[1].vary["x.y"], m[1].vary.z })
-    assert.are.same({ "b", 2 }, { m[2].policy, m[2].seed })
-    assert.are.same({ "a", 1 }, { m[3].policy, m[3].seed })
+    -- every policy's run of seed 1 comes before any run of seed 2
+    assert.are.same({ "a", 1 }, { m[2].policy, m[2].seed })
+    assert.are.same({ "b", 2 }, { m[3].policy, m[3].seed })
     assert.are.same({ 20, "q" }, { m[16].vary["x.y"], m[16].vary.z })
     local seen = {}
     for i = 0, 2 do
@@ -104,5 +105,36 @@ describe("experiment", function()
     assert.are.equal("float", math.type(v.b))
     assert.are.equal("integer", math.type(v.c[2]))
     assert.are.equal("float", math.type(v.d))
+  end)
+
+  it("summarises a partial experiment over the seeds every policy finished, per grid point", function()
+    local exp = { kind = "sweep", policies = { "a", "b" }, seeds = { 1, 2, 3 },
+                  vary = { { path = "x", values = { 10, 20 } } } }
+    local function r(p, seed, x)
+      return { scenario = "s", policy = p, seed = seed, vary = { x = x },
+               reads = { logical = 10, availability = 1, outcomes = { fresh = 10, stale = 0 } } }
+    end
+    -- point x=10: seeds 1 and 2 complete, seed 3 only for a; point x=20: seed 1 complete
+    local results = { r("a", 1, 10), r("b", 1, 10), r("a", 2, 10), r("b", 2, 10), r("a", 3, 10),
+                      r("a", 1, 20), r("b", 1, 20) }
+    local doc = experiment.document(exp, results, 12)
+    assert.is_true(doc.partial)
+    assert.are.equal(7, #doc.results)
+    assert.are.same({ 1 }, experiment.complete_seeds(exp, results))
+    assert.are.same({ 1, 3 }, { doc.seeds_complete, doc.seeds_expected })
+    assert.are.equal(2, #doc.points)
+    assert.are.same({ 1, 2 }, doc.points[1].summary.seeds)
+    assert.are.same({ 1 }, doc.points[2].summary.seeds)
+    for _, p in ipairs(doc.points[1].summary.policies) do assert.are.equal(2, p.runs) end
+    exp.kind, exp.vary = "compare", {}
+    local flat = { r("a", 1), r("b", 1), r("a", 2) }
+    for _, x in ipairs(flat) do x.vary = nil end
+    doc = experiment.document(exp, flat, 6)
+    assert.are.same({ 1 }, doc.summary.seeds)
+    assert.are.same({ 1, 3 }, { doc.seeds_complete, doc.seeds_expected })
+    -- a complete experiment has neither field
+    doc = experiment.document({ kind = "compare", policies = { "a" }, seeds = { 1 }, vary = {} }, { r("a", 1) }, 1)
+    assert.is_false(doc.partial)
+    assert.is_nil(doc.seeds_complete)
   end)
 end)

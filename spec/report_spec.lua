@@ -74,12 +74,20 @@ describe("metrics", function()
     local names = {}
     for i, m in ipairs(metrics.list) do names[i] = m.name end
     assert.are.same({ "availability", "fresh_share", "stale_share", "torn_share", "crash_share",
-      "failed_share", "timeout_share", "latency_p50", "latency_p99", "latency_p999", "latency_max",
-      "apply_p99", "staleness_mean", "staleness_max", "attempts_per_read", "memory_peak", "safety_violations",
-      "read_crashes", "monotonic_regressions" }, names)
+      "failed_share", "timeout_share", "latency_p50_s", "latency_p99_s", "latency_p999_s", "latency_max_s",
+      "apply_p99_s", "staleness_mean_s", "staleness_max_s", "attempts_per_read", "memory_peak_bytes",
+      "safety_violations", "read_crashes", "monotonic_regressions" }, names)
     assert.is_true(metrics.get("availability").higher_better)
-    assert.is_false(metrics.get("latency_p99").higher_better)
+    assert.is_false(metrics.get("latency_p99_s").higher_better)
     assert.has_error(function() metrics.get("nope") end, "unknown metric 'nope'")
+  end)
+
+  it("names each metric in seconds or bytes with its unit, as the CSV carries raw numbers", function()
+    for _, m in ipairs(metrics.list) do
+      if m.unit == "s" then assert.matches("_s$", m.name) end
+      if m.unit == "bytes" then assert.matches("_bytes$", m.name) end
+      if m.name:match("_s$") then assert.are.equal("s", m.unit, m.name) end
+    end
   end)
 
   it("extracts values and returns nil where a run has nothing to measure", function()
@@ -87,12 +95,12 @@ describe("metrics", function()
     local v = metrics.extract(r)
     assert.are.equal(r.reads.availability, v.availability)
     assert.are.equal(r.reads.outcomes.stale / r.reads.logical, v.stale_share)
-    assert.are.equal(r.reads.latency.all.p999, v.latency_p999)
-    assert.are.equal(r.memory.m3.peak, v.memory_peak)
+    assert.are.equal(r.reads.latency.all.p999, v.latency_p999_s)
+    assert.are.equal(r.memory.m3.peak, v.memory_peak_bytes)
     local empty = metrics.extract({ reads = { logical = 0, latency = { all = { count = 0 } } } })
     assert.is_nil(empty.availability)
-    assert.is_nil(empty.latency_p99)
-    assert.is_nil(empty.memory_peak)
+    assert.is_nil(empty.latency_p99_s)
+    assert.is_nil(empty.memory_peak_bytes)
   end)
 
   it("formats values with units", function()
@@ -186,6 +194,8 @@ describe("tidy CSV", function()
     end
     assert.are.same({ "follower_catchup", "block", "1", "timeout=5", "availability" },
       { table.unpack(rows[2], 1, 5) })
+    assert.are.equal("latency_p99_s", rows[2 + 8][5])
+    assert.are.equal("memory_peak_bytes", rows[2 + 15][5])
   end)
 
   it("is byte-for-byte deterministic whatever the order of the runs", function()

@@ -24,7 +24,8 @@ return ms.scenario {
     local msg, path = load_error([[
 local ms = require "mastersim"
 return ms.scenario { name = "x", duration = "10 parsecs" }]])
-    assert.are.equal(path .. ":2: 'duration': bad duration '10 parsecs': unknown unit ' parsecs'", msg)
+    assert.are.equal(path .. ":2: 'duration': bad duration '10 parsecs': unknown unit 'parsecs' (units: ns, us (µs),"
+      .. " ms, s, m (min), h; also nsec, usec, msec, sec, second(s), minute(s), hour(s))", msg)
     msg = load_error([[
 local ms = require "mastersim"
 return ms.scenario { name = 5, duration = "1s" }]])

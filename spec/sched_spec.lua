@@ -95,8 +95,9 @@ describe("scheduler", function()
     s:at(1, function() msg = select(2, pcall(s.run, s)) end)
     s:run()
     assert.matches("already running", msg)
-    assert.has_error(function() s:at("1 s", function() end) end,
-      "bad argument #1 to 'at' (bad duration '1 s': unknown unit ' s')")
+    assert.has_error(function() s:at("1 sex", function() end) end,
+      "bad argument #1 to 'at' (bad duration '1 sex': unknown unit 'sex' (units: ns, us (µs), ms, s, m (min), h;"
+      .. " also nsec, usec, msec, sec, second(s), minute(s), hour(s)))")
     assert.has_error(function() s:at(1, 42) end)
   end)
 

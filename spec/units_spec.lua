@@ -1,5 +1,7 @@
 local core = require "mastersim.core"
 
+local UNITS = "ns, us (µs), ms, s, m (min), h; also nsec, usec, msec, sec, second(s), minute(s), hour(s)"
+
 describe("units", function()
   it("parses durations into seconds and nanoseconds", function()
     assert.are.equal(250e-6, core.duration("250us"))
@@ -8,6 +10,19 @@ describe("units", function()
     assert.are.equal(120, core.duration("2m"))
     assert.are.equal(1500000000, core.duration_ns("1.5s"))
     assert.are.equal(7, core.duration_ns("7ns"))
+  end)
+
+  it("accepts a space before the unit and the common spellings of each unit", function()
+    local cases = {
+      ["40 sec"] = 40, ["40 secs"] = 40, ["1 second"] = 1, ["3 seconds"] = 3, ["10 ms"] = 0.01,
+      ["10msec"] = 0.01, ["2 milliseconds"] = 0.002, ["250 us"] = 250e-6, ["250µs"] = 250e-6,
+      ["250 μs"] = 250e-6, ["5 usec"] = 5e-6, ["1 microsecond"] = 1e-6, ["7 nsec"] = 7e-9,
+      ["2 min"] = 120, ["2 mins"] = 120, ["1 minute"] = 60, ["1.5 minutes"] = 90, ["1 hr"] = 3600,
+      ["2 hours"] = 7200,
+    }
+    for text, want in pairs(cases) do
+      assert.is_true(math.abs(core.duration(text) - want) <= want * 1e-12, text)
+    end
   end)
 
   it("parses sizes and rates", function()
@@ -19,9 +34,10 @@ describe("units", function()
 
   it("rejects bad units with a message naming the text", function()
     local cases = {
-      { core.duration, "10 ms", "bad duration '10 ms': unknown unit ' ms'" },
-      { core.duration, "10", "bad duration '10': missing unit" },
-      { core.duration, "10parsecs", "bad duration '10parsecs': unknown unit 'parsecs'" },
+      { core.duration, "10", "bad duration '10': missing unit (" .. UNITS .. ")" },
+      { core.duration, "10 ", "bad duration '10 ': missing unit (" .. UNITS .. ")" },
+      { core.duration, "10parsecs", "bad duration '10parsecs': unknown unit 'parsecs' (units: " .. UNITS .. ")" },
+      { core.duration, "10 Secs", "bad duration '10 Secs': unknown unit 'Secs' (units: " .. UNITS .. ")" },
       { core.duration, "-1s", "bad duration '-1s': expected a number and a unit" },
       { core.duration, "0x10s", "bad duration '0x10s': expected a number and a unit" },
       { core.duration, "", "empty duration" },

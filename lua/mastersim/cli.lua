@@ -12,8 +12,10 @@ local USAGE = [[
 usage: mastersim [--debug] <command> [options]
 
 commands:
-  run SIM [--policy P] [--seed N] [--json F] [--history F]
+  run SIM [--policy P] [--seed N] [--json F] [--history F] [--history-format FMT]
                                  run one simulation and print its summary
+  shrink SIM --policy P --seed N [--predicate EXPR|FILE] [--out F]
+                                 minimise a failing run's faults, duration and clients
   compare SIM --policies a,b,c [--seeds 1-20] [--jobs N] [--json F] [--csv F] [--html F]
                                  every policy x seed; table of means, 95% CIs, paired deltas
   sweep SIM --vary path=v1,v2 --policies a,b [--seeds ...]
@@ -37,7 +39,7 @@ Global options: --debug (show tracebacks), --help.
 
 local RUN_USAGE = [[
 usage: mastersim run SIM [--policy P] [--seed N] [--param k=v]... [--set path=value]...
-                         [--json FILE] [--history FILE] [--quiet]
+                         [--json FILE] [--history FILE] [--history-format FMT] [--quiet]
 
 Run one simulation of SIM and print a summary: for a cluster scenario the
 outcomes of the reads (fresh, stale, torn, crash, failed, timeout), latency
@@ -50,9 +52,18 @@ is the same for the same SIM, policy, params, seed and build.
   --param k=v       override a policy parameter (repeatable); durations as "50ms"
   --set path=value  override a scenario value, e.g. snapshot.apply_rate=1e5 (repeatable)
   --json FILE       write the full result (schema mastersim.result/1), atomically
-  --history FILE    write one JSON line per read attempt: node, role, phase, applied
-                    and commit indexes, outcome, and the time split (queue, gate,
-                    service, network); written atomically when the run ends
+  --history FILE    write the run's history, atomically when the run ends, in
+                    --history-format FMT:
+                      jsonl      (default) one JSON line per read attempt: node,
+                                 role, phase, applied and commit indexes, outcome,
+                                 and the time split (queue, gate, service, network)
+                      porcupine  operations (ClientId, Input, Call, Output, Return)
+                                 on one register per metadata key, for Porcupine
+                      edn        the same as a Jepsen/Knossos history (:invoke/:ok/
+                                 :fail/:info, :process, :time, :f, :value [key v]),
+                                 faults as :nemesis ops
+                    (reads and writes of the metadata as registers: see
+                    docs/metrics.md, "Histories for linearizability checkers")
   --quiet           no progress line on stderr
 ]]
 
@@ -148,7 +159,7 @@ M.write_file = write_file
 
 function commands.run(args)
   local pos, opt = parse("run", args, { seed = "value", quiet = "flag", help = "flag", policy = "value",
-    param = "list", set = "list", json = "value", history = "value" })
+    param = "list", set = "list", json = "value", history = "value", ["history-format"] = "value" })
   if opt.help then
     io.stdout:write(RUN_USAGE)
     return 0
@@ -162,14 +173,21 @@ function commands.run(args)
   local sc = ms.load_sim(paths.sim(pos[1]), nil, next(sets) and sets or nil)
   local pol
   if sc.cluster then
-    pol = ms.load_policy(opt.policy or "block", params)
+    pol = ms.load_policy(require("mastersim.cli_experiment").policy_path("run", opt.policy or "block"), params)
   elseif opt.policy or opt.param then
     errors.usage("mastersim run: %s is a scripted sim without a cluster; --policy does not apply", pos[1])
   end
   if opt.history and not sc.cluster then
     errors.usage("mastersim run: --history needs a cluster scenario")
   end
-  local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol, history = opt.history })
+  local fmt = opt["history-format"]
+  if fmt and not opt.history then errors.usage("mastersim run: --history-format needs --history FILE") end
+  if fmt and not require("mastersim.history").FORMATS[fmt] then
+    errors.usage("mastersim run: unknown --history-format '%s' (formats: %s)", fmt,
+      require("mastersim.history").FORMAT_LIST)
+  end
+  local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol, history = opt.history,
+    history_format = fmt })
   if opt.json then write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end
   if sc.cluster then
     io.stdout:write(summary.run(r))
@@ -192,6 +210,7 @@ end
 
 require("mastersim.cli_experiment").install(commands, M)
 require("mastersim.stress").install(commands, M)
+require("mastersim.shrink").install(commands, M)
 
 --- Run a Lua script as lua5.4 would: arg table, script arguments as `...`.
 function commands.lua(args, progname)

@@ -128,7 +128,8 @@ local function known_policies()
   return out
 end
 
---- Resolve a policy name or path; an unknown one is a usage error.
+--- Resolve a policy name or path; an unknown one is a usage error naming
+-- the nearest known policy and listing them.
 local function policy_path(cmd, name)
   local p = paths.policy(name)
   if exists(p) then return p end
@@ -138,16 +139,26 @@ local function policy_path(cmd, name)
     hint and (" (did you mean '" .. hint .. "'?)") or "", table.concat(names, ", "))
 end
 
+-- The label of policy `p` (an argument as given, or a label), or nil.
+local function label_of(exp, p)
+  if exp.policy_files[p] then return p end
+  for _, label in ipairs(exp.policies) do
+    if exp.arg_of[label] == p then return label end
+  end
+  return nil
+end
+
 --- Split param overrides per policy: "k" for every policy that has k,
--- "p.k" for policy p. `list` holds { k, v } pairs (from --param k=v, or
--- ms.compare's params). Returns policy -> {k = v}.
-local function params_by_policy(cmd, names, declared, list)
-  local out = {}
+-- "p.k" for policy p (its label or its argument). `list` holds { k, v }
+-- pairs (from --param k=v, or ms.compare's params). Returns label -> {k = v}.
+local function params_by_policy(cmd, exp, declared, list)
+  local names, out = exp.policies, {}
   for _, p in ipairs(names) do out[p] = {} end
   for _, kv in ipairs(list or {}) do
     local k, v = kv[1], kv[2]
     local scope, key = k:match("^(.+)%.([%w_]+)$")
-    if scope and out[scope] then
+    scope = scope and label_of(exp, scope)
+    if scope then
       if declared[scope][key] == nil then
         errors.usage("mastersim %s: policy %s has no param '%s'", cmd, scope, key)
       end
@@ -203,19 +214,45 @@ local function sets_of(opt)
   return out
 end
 
---- Build the experiment of compare/sweep/check from parsed flags.
+-- The identity of each policy argument: its `name`, or, where two
+-- arguments' policies share a name, "name (path)". Returns the labels in
+-- argument order and the maps label -> path, label -> argument and
+-- label -> the policy's declared params.
+local function policy_labels(cmd, args)
+  local policy = require "mastersim.policy"
+  local files, loaded, count = {}, {}, {}
+  for i, a in ipairs(args) do
+    files[i] = policy_path(cmd, a)
+    loaded[i] = policy.load(files[i])
+    count[loaded[i].name] = (count[loaded[i].name] or 0) + 1
+  end
+  local labels, file_of, arg_of, declared = {}, {}, {}, {}
+  for i, a in ipairs(args) do
+    local name = loaded[i].name
+    local label = count[name] > 1 and ("%s (%s)"):format(name, files[i]) or name
+    if file_of[label] then errors.usage("mastersim %s: --policies names %s twice", cmd, files[i]) end
+    labels[i], file_of[label], arg_of[label], declared[label] = label, files[i], a, loaded[i].params
+  end
+  return labels, file_of, arg_of, declared
+end
+
+--- Build the experiment of compare/sweep/check from parsed flags. Runs and
+-- summaries are keyed by each policy's resolved identity (its label: the
+-- `name` its file declares, with the path where two share a name), so a
+-- policy given by path is compared like a built-in one.
 local function build(cmd, pos, opt, kind)
   if #pos ~= 1 then errors.usage("mastersim %s: expected one SIM argument (see 'mastersim %s --help')", cmd, cmd) end
   local policy = require "mastersim.policy"
   local exp = { kind = kind }
   exp.seeds = experiment.parse_seeds(opt.seeds or (kind == "check" and "1-20" or "1-10"))
+  local args
   if kind == "check" then
-    exp.policies = experiment.parse_policies(opt.policy or "block")
+    args = experiment.parse_policies(opt.policy or "block")
   else
     if not opt.policies then
       errors.usage("mastersim %s: --policies is required (e.g. --policies block,stale_read)", cmd)
     end
-    exp.policies = experiment.parse_policies(opt.policies)
+    args = experiment.parse_policies(opt.policies)
   end
   exp.vary = experiment.parse_vary(opt.vary, policy.parse_value)
   if kind == "sweep" and #exp.vary == 0 then
@@ -225,10 +262,13 @@ local function build(cmd, pos, opt, kind)
   for _, v in ipairs(exp.vary) do
     if exp.set[v.path] ~= nil then errors.usage("mastersim %s: '%s' is both --set and --vary", cmd, v.path) end
   end
-  exp.baseline = opt.baseline or exp.policies[1]
-  local found = false
-  for _, p in ipairs(exp.policies) do found = found or p == exp.baseline end
-  if not found then errors.usage("mastersim %s: the baseline '%s' is not one of --policies", cmd, exp.baseline) end
+  local declared
+  exp.policies, exp.policy_files, exp.arg_of, declared = policy_labels(cmd, args)
+  exp.baseline = exp.policies[1]
+  if opt.baseline then exp.baseline = label_of(exp, opt.baseline) end
+  if not exp.baseline then
+    errors.usage("mastersim %s: the baseline '%s' is not one of --policies", cmd, opt.baseline)
+  end
   exp.jobs = opt.jobs and experiment.parse_count(opt.jobs, "--jobs", M.MAX_JOBS) or 1
   exp.sim = paths.sim(pos[1])
   exp.sim_arg = pos[1]
@@ -244,14 +284,9 @@ local function build(cmd, pos, opt, kind)
       load_sim(exp.sim, s)
     end
   end
-  exp.policy_files, exp.params, exp.effective = {}, {}, {}
-  local declared = {}
-  for _, p in ipairs(exp.policies) do
-    exp.policy_files[p] = policy_path(cmd, p)
-    declared[p] = policy.load(exp.policy_files[p]).params
-  end
+  exp.effective = {}
   local param_pairs = opt.param_pairs or flag_pairs("param", opt.param)
-  exp.params = params_by_policy(cmd, exp.policies, declared, param_pairs)
+  exp.params = params_by_policy(cmd, exp, declared, param_pairs)
   exp.param = {}
   for _, kv in ipairs(param_pairs) do exp.param[kv[1]] = kv[2] end
   for _, p in ipairs(exp.policies) do
@@ -266,7 +301,7 @@ local function job_of(exp, run, rep)
   for k, v in pairs(exp.set) do sets[k] = v end
   for k, v in pairs(run.vary or {}) do sets[k] = v end
   return { sim = exp.sim, set = sets, policy = exp.policy_files[run.policy], params = exp.params[run.policy],
-           seed = run.seed, vary = run.vary, ["repeat"] = rep or 1 }
+           label = run.policy, seed = run.seed, vary = run.vary, ["repeat"] = rep or 1 }
 end
 
 --- Run one worker job in this process: its slim result(s), a list of
@@ -279,6 +314,7 @@ local function run_job(job)
     local pol = ms.load_policy(job.policy, job.params)
     local r = ms.run(sc, { seed = job.seed, policy = pol, progress = false })
     if r.partial then errors.raise(nil, "interrupted") end
+    r.policy = job.label or r.policy -- the experiment's identity of the policy
     out[i] = experiment.slim(r, job.vary)
   end
   return out
@@ -367,8 +403,9 @@ local function report(opt, doc, interrupted)
     io.stderr:write(("mastersim: %d runs reported raft safety violations (see 'mastersim check')\n"):format(bad))
   end
   if doc.partial then
-    io.stderr:write(("mastersim: partial results: %d of %d runs%s\n"):format(#doc.results, doc.runs_expected,
-      interrupted and " (interrupted)" or ""))
+    io.stderr:write(("mastersim: partial results: %d of %d runs%s; partial: %d complete seeds of %d"
+      .. " (the summary compares the policies on those seeds only)\n"):format(#doc.results, doc.runs_expected,
+      interrupted and " (interrupted)" or "", doc.seeds_complete, doc.seeds_expected))
   end
 end
 
@@ -391,6 +428,7 @@ local function collect(cmd, exp, o)
   end
   local append, close = runs_writer(o.runs)
   local update, finish = pool.progress(cmd, o.progress)
+  local ran, interrupt_after = 0, o.bin and math.tointeger(tonumber(os.getenv("MASTERSIM_TEST_SIGINT_AFTER") or ""))
   update(#mine - #tasks, #mine)
   local status, task, msg = execute(tasks, {
     jobs = exp.jobs, bin = o.bin,
@@ -398,6 +436,12 @@ local function collect(cmd, exp, o)
       local r = experiment.decode(text)[1]
       results[#results + 1] = r
       append(experiment.line(exp, r))
+      ran = ran + 1
+      -- For the specs only: a real SIGINT after exactly N runs, raised
+      -- while the worker pool waits (inside core.drive), so the interrupt
+      -- path is tested without racing a timer.
+      -- (popen, not os.execute: system() ignores SIGINT while it waits)
+      if ran == interrupt_after then io.popen("kill -INT $PPID"):close() end
     end,
     on_progress = function(done) update(#mine - #tasks + done, #mine) end,
     on_tick = function() update() end,
@@ -446,6 +490,8 @@ local function compare_like(cmd, args, argv0)
   report(opt, doc, status == "interrupted")
   return status == "interrupted" and 130 or 0
 end
+
+M.policy_path = policy_path
 
 function M.compare(args, argv0) return compare_like("compare", args, argv0) end
 function M.sweep(args, argv0) return compare_like("sweep", args, argv0) end
@@ -622,7 +668,7 @@ function M.check(args, argv0)
     end
   end
   if #failed > 0 then
-    out:write(("replay: %s\n"):format(replay(exp, failed[1].policy, failed[1].seed)))
+    out:write(("replay: %s\n"):format(replay(exp, exp.arg_of[failed[1].policy], failed[1].seed)))
   end
   out:write(("check %s: %d of %d seed runs checked (%s x %d seeds, each run 3 times): %d failed\n"):format(
     pos[1], checked, #matrix, table.concat(exp.policies, ","), #exp.seeds, #failed))

@@ -5,6 +5,8 @@ local availability = require "mastersim.availability"
 local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
+local history = require "mastersim.history"
+local policy = require "mastersim.policy"
 local sandbox = require "mastersim.sandbox"
 
 local M = {}
@@ -43,7 +45,7 @@ local function cluster_view(cl, index)
       end
       local i = index[k]
       if not i then error(("no node '%s' in this cluster"):format(tostring(k)), 2) end
-      return cl:node(i)
+      return setmetatable(cl:node(i), policy.strict_node)
     end,
     __newindex = function(_, k)
       error(("the cluster view is read-only (assignment to '%s')"):format(tostring(k)), 2)
@@ -54,16 +56,25 @@ end
 
 --- Carry out action a; `state.last_crashed` remembers the node the last
 -- crash fault took down. A symbolic node that names nobody (no leader)
--- makes the action a no-op.
+-- makes the action a no-op. `state.record`, when set, gets each action as
+-- carried out, its nodes resolved (mastersim shrink replays them).
 local function do_action(cl, a, view, state)
-  if type(a) == "function" then return a(view) end
+  local record = state.record or function() end
+  if type(a) == "function" then
+    record({ action = "function" })
+    return a(view)
+  end
   local act = a.action
-  if act == "partition" then return cl:partition(a.a, a.b) end
-  if act == "block" then return cl:block(a.from, a.to) end
-  if act == "heal" then return cl:heal() end
+  if act == "partition" or act == "block" or act == "heal" then
+    record({ action = act, a = a.a, b = a.b, from = a.from, to = a.to })
+    if act == "partition" then return cl:partition(a.a, a.b) end
+    if act == "block" then return cl:block(a.from, a.to) end
+    return cl:heal()
+  end
   local node = a.node
   if node == "leader" then node = cl:leader() elseif node == "last_crashed" then node = state.last_crashed end
   if node == nil then return false end
+  record({ action = act, node = node, factor = a.factor })
   if act == "crash" then state.last_crashed = node end
   if act == "slow_apply" then return cl:slow_apply(node, a.factor) end
   return cl[act](cl, node)
@@ -71,8 +82,9 @@ end
 
 --- Schedule the scenario's faults and set up when-triggers. Returns the
 -- fault state shared with setup's run:fault.
-local function schedule_faults(sched, cl, sc, index, who, limits, view)
+local function schedule_faults(sched, cl, sc, index, who, limits, view, record)
   local whens, state = {}, {}
+  if record then state.record = function(a) record(sched:now(), a) end end
   for _, f in ipairs(sc.faults or {}) do
     local a = faults.resolve(f.action, index, sc.where)
     local function fire() sandbox.call(who, limits, do_action, cl, a, view, state) end
@@ -192,8 +204,11 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
 end
 
 --- Run cluster scenario sc (validated) with policy pol (mastersim.policy).
--- opts: seed, progress, sigint, history (a path: one JSON line per read
--- attempt). meta: what the loader knows of the sim.
+-- opts: seed, progress, sigint, history (a path) and history_format
+-- ("jsonl": one JSON line per read attempt, the default; "porcupine" or
+-- "edn": see mastersim/history.lua), record_faults (fn(t, action) for every
+-- fault carried out, nodes as 1-based indices). meta: what the loader
+-- knows of the sim.
 function M.run(sc, pol, opts, meta)
   local seed = math.tointeger(opts.seed or 1)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
@@ -203,15 +218,25 @@ function M.run(sc, pol, opts, meta)
     or bridge(pol, select(2, node_names(sc.cluster.masters)))
   local cl <close> = core.cluster(sched, cfg, decider)
   local _, index = node_names(sc.cluster.masters)
+  local fmt, raw = opts.history_format or "jsonl", nil
   if opts.history then
-    local ok, err = cl:history(opts.history)
+    if not history.FORMATS[fmt] then
+      errors.usage("mastersim: unknown history format '%s' (formats: %s)", tostring(fmt), history.FORMAT_LIST)
+    end
+    local ok, err
+    if fmt == "jsonl" then
+      ok, err = cl:history(opts.history)
+    else
+      raw = opts.history .. ".ops"
+      ok, err = cl:ops(raw)
+    end
     if not ok then errors.raise(nil, "%s", err) end
   end
   local who, limits = meta.file or sc.where, meta.limits
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
   if pol.ctl then pol.ctl.rng = core.rng(seed, "policy") end
   local view = cluster_view(cl, index)
-  local state = schedule_faults(sched, cl, sc, index, who, limits, view)
+  local state = schedule_faults(sched, cl, sc, index, who, limits, view, opts.record_faults)
   if sc.setup then sandbox.call(who, limits, sc.setup, setup_env(sched, cl, index, who, limits, view, state)) end
   -- Reads and writes stop arriving at `duration`; what is in flight then
   -- gets the longest client timeout (with retries) to finish.
@@ -230,6 +255,12 @@ function M.run(sc, pol, opts, meta)
   if perr then errors.raise(pol.file, "policy %s: %s", pol.name, perr) end
   local res = result(sc, meta, pol, opts, mode, sched, cl, status,
     { seconds = wall_s, events_per_s = wall_s > 0 and sched:events() / wall_s or 0 })
+  if raw then
+    cl:close() -- the op records file is complete once closed
+    local ok, err = history.export(raw, opts.history, fmt, res)
+    os.remove(raw)
+    if not ok then errors.raise(nil, "cannot write %s: %s", opts.history, err) end
+  end
   if meta.ctl then meta.ctl.rng = nil end
   if pol.ctl then pol.ctl.rng = nil end
   return res

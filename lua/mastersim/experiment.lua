@@ -2,11 +2,13 @@
 -- the grid of --vary values), its order, shards, the runs file that makes
 -- an experiment resumable, slim results, and the compare/sweep documents.
 --
--- The matrix is ordered: for each grid point (the cartesian product of the
--- --vary values, first path slowest), for each policy (as given), for each
--- seed (ascending). Run k (0-based) belongs to shard k mod n. Reports sort
--- results in this order, so their bytes never depend on which run finished
--- first, on --jobs, or on sharding.
+-- The matrix is ordered seed-major: for each grid point (the cartesian
+-- product of the --vary values, first path slowest), for each seed
+-- (ascending), for each policy (as given). So an experiment cut short has
+-- every policy's run for its first seeds: a paired comparison over fewer
+-- seeds. Run k (0-based) belongs to shard k mod n. Reports sort results by
+-- grid point, policy, seed, so their bytes never depend on which run
+-- finished first, on --jobs, or on sharding.
 --
 -- The runs file is JSON lines, one finished run per line:
 --   {"experiment": <descriptor>, "result": <slim result>}
@@ -153,8 +155,8 @@ end
 function M.matrix(exp, params_of)
   local runs = {}
   for pi, point in ipairs(M.grid(exp.vary)) do
-    for rank, policy in ipairs(exp.policies) do
-      for _, seed in ipairs(exp.seeds) do
+    for _, seed in ipairs(exp.seeds) do
+      for rank, policy in ipairs(exp.policies) do
         local vary = next(point) and point or nil
         runs[#runs + 1] = { k = #runs, point = pi, policy = policy, rank = rank, seed = seed, vary = vary,
                             key = M.key(policy, seed, vary, params_of(policy)) }
@@ -296,17 +298,65 @@ function M.sort(results, exp)
   return results
 end
 
+-- The (grid point, seed) pairs every policy finished: a set of keys.
+local function complete_pairs(exp, results)
+  local seen, count, out = {}, {}, {}
+  for _, r in ipairs(results) do
+    local pair = json.encode({ r.vary or {}, r.seed })
+    local k = pair .. json.encode(r.policy)
+    if not seen[k] then
+      seen[k] = true
+      count[pair] = (count[pair] or 0) + 1
+      if count[pair] == #exp.policies then out[pair] = true end
+    end
+  end
+  return out
+end
+
+local function pair_of(r) return json.encode({ r.vary or {}, r.seed }) end
+
+--- The seeds of `exp` that every policy finished at every grid point,
+-- ascending.
+function M.complete_seeds(exp, results)
+  local pairs_done, out = complete_pairs(exp, results), {}
+  for _, s in ipairs(exp.seeds) do
+    local all = true
+    for _, point in ipairs(M.grid(exp.vary)) do
+      local vary = next(point) and point or {}
+      all = all and pairs_done[json.encode({ vary, s })] == true
+    end
+    if all then out[#out + 1] = s end
+  end
+  return out
+end
+
 --- The compare or sweep document of `results` (runs of `exp`): sorted
 -- results, the summary, the experiment descriptor, `partial` (true when
--- runs of the matrix are missing) and `runs_expected`. No wall-clock
--- field: the same runs give the same bytes.
+-- runs of the matrix are missing) and `runs_expected`. A partial
+-- document's summary (at each grid point) is over the seeds every policy
+-- finished there: the comparison stays paired; `seeds_complete` counts the
+-- seeds complete at every point, of `seeds_expected`; `results` hold every
+-- finished run. No wall-clock field: the same runs give the same bytes.
 function M.document(exp, results, expected)
   M.sort(results, exp)
+  local partial = #results < expected
+  local kept = results
+  if partial then
+    local done = complete_pairs(exp, results)
+    kept = {}
+    for _, r in ipairs(results) do
+      if done[pair_of(r)] then kept[#kept + 1] = r end
+    end
+  end
   local opts = { policies = exp.policies, baseline = exp.baseline }
-  local doc = exp.kind == "sweep" and summary.sweep_document(results, opts) or summary.compare_document(results, opts)
+  local doc = exp.kind == "sweep" and summary.sweep_document(kept, opts) or summary.compare_document(kept, opts)
+  doc.results = results
   doc.experiment = M.descriptor(exp)
   doc.runs_expected = expected
-  doc.partial = #results < expected
+  doc.partial = partial
+  if partial then
+    doc.seeds_complete, doc.seeds_expected = #M.complete_seeds(exp, results), #exp.seeds
+  end
   return doc
 end
 

@@ -5,7 +5,9 @@
 --
 -- Units: "ratio" (a share in [0, 1], printed as %; a difference in
 -- percentage points), "s" (seconds, printed in s/ms/us), "x" (a plain
--- factor), "bytes" (printed in KiB/MiB/GiB), "n" (a count per run).
+-- factor), "bytes" (printed in KiB/MiB/GiB), "n" (a count per run). A
+-- metric in seconds or bytes says so in its name (`_s`, `_bytes`), as the
+-- CSV and the documents carry the raw number.
 local M = {}
 
 --- t[k1][k2]... or nil when any step is missing.
@@ -73,17 +75,17 @@ M.list = {
   metric("crash_share", "crash", "ratio", false, "outcomes", share("crash")),
   metric("failed_share", "failed", "ratio", false, "outcomes", share("failed")),
   metric("timeout_share", "timeout", "ratio", false, "outcomes", share("timeout")),
-  metric("latency_p50", "p50", "s", false, "latency", hist("p50", "reads", "latency", "all")),
-  metric("latency_p99", "p99", "s", false, "latency", hist("p99", "reads", "latency", "all")),
-  metric("latency_p999", "p99.9", "s", false, "latency", hist("p999", "reads", "latency", "all")),
-  metric("latency_max", "max", "s", false, "latency", hist("max", "reads", "latency", "all")),
-  metric("apply_p99", "p99 during apply", "s", false, "latency",
+  metric("latency_p50_s", "p50", "s", false, "latency", hist("p50", "reads", "latency", "all")),
+  metric("latency_p99_s", "p99", "s", false, "latency", hist("p99", "reads", "latency", "all")),
+  metric("latency_p999_s", "p99.9", "s", false, "latency", hist("p999", "reads", "latency", "all")),
+  metric("latency_max_s", "max", "s", false, "latency", hist("max", "reads", "latency", "all")),
+  metric("apply_p99_s", "p99 during apply", "s", false, "latency",
     hist("p99", "reads", "latency", "during_apply")),
-  metric("staleness_mean", "stale mean", "s", false, "cost", hist("mean", "reads", "staleness", "time")),
-  metric("staleness_max", "stale max", "s", false, "cost", hist("max", "reads", "staleness", "time")),
+  metric("staleness_mean_s", "stale mean", "s", false, "cost", hist("mean", "reads", "staleness", "time")),
+  metric("staleness_max_s", "stale max", "s", false, "cost", hist("max", "reads", "staleness", "time")),
   metric("attempts_per_read", "attempts/read", "x", false, "cost",
     function(r) return num(dig(r, "reads", "attempts_per_read")) end),
-  metric("memory_peak", "memory peak", "bytes", false, "cost", memory_peak),
+  metric("memory_peak_bytes", "memory peak", "bytes", false, "cost", memory_peak),
   metric("safety_violations", "safety violations", "n", false, "checks",
     function(r) return num(dig(r, "checker", "safety_violations")) end),
   metric("read_crashes", "read crashes", "n", false, "checks",

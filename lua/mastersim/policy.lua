@@ -145,9 +145,41 @@ function Policy:check(d, a, b)
   errors.raise(self:where(), "on_read returned unknown decision '%s' (%s)", tostring(d), DECISIONS)
 end
 
+-- Strict views: reading a field the read or node table does not have is
+-- an error naming the field, the script's file and line, and the nearest
+-- field it has ("attempt to compare nil with number" said none of it);
+-- adding a field is an error too (the model refills the same tables).
+local function strict(what)
+  return { __index = function(t, k)
+    local fields = {}
+    for name in pairs(t) do fields[#fields + 1] = tostring(name) end
+    table.sort(fields)
+    local hint = type(k) == "string" and errors.nearest(k, fields)
+    local info = debug.getinfo(2, "Sl")
+    local where = info and info.source:match("^@(.*)") and (info.source:sub(2) .. ":" .. info.currentline) or nil
+    errors.raise(where, "%s has no field '%s'%s (its fields: %s)", what, tostring(k),
+      hint and (" (did you mean '" .. hint .. "'?)") or "", table.concat(fields, ", "))
+  end, __newindex = function(_, k)
+    -- a field a policy added would outlive the call: the tables are reused
+    local info = debug.getinfo(2, "Sl")
+    local where = info and info.source:match("^@(.*)") and (info.source:sub(2) .. ":" .. info.currentline) or nil
+    errors.raise(where, "%s is read-only (assignment to '%s')", what, tostring(k))
+  end }
+end
+local STRICT_READ, STRICT_NODE = strict("read"), strict("node")
+M.strict_node = STRICT_NODE
+
+-- Make t strict (once: the model hands the same tables back each call).
+local function guard(t, mt)
+  if type(t) == "table" and getmetatable(t) == nil then setmetatable(t, mt) end
+  return t
+end
+
 --- Consult the policy: on_read(read, node, params) in the sandbox, checked.
 -- (The hot path of a Lua policy: one protected call, no tables built.)
 function Policy:decide(read, node)
+  guard(read, STRICT_READ)
+  guard(node, STRICT_NODE)
   local ok, d, a, b = core.sandbox_call(M.limits, self.on_read, read, node, self.params)
   if not ok then sandbox.fail(self.file, d, a) end
   return self:check(d, a, b)
@@ -156,7 +188,7 @@ end
 --- Call an optional hook (on_apply_begin / on_apply_end) with the node view.
 function Policy:hook(name, node)
   local fn = self[name]
-  if fn then sandbox.call(self.file, M.limits, fn, node, self.params) end
+  if fn then sandbox.call(self.file, M.limits, fn, guard(node, STRICT_NODE), self.params) end
 end
 
 M.Policy = Policy

@@ -12,9 +12,23 @@ struct unit {
     double scale;
 };
 
+/* The short units, then the spellings people write ("40 sec", "5 mins",
+ * "250 µs" with the micro sign or the Greek mu). */
 static const struct unit durations[] = {
-    {"ns", 1.0}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {NULL, 0},
+    {"ns", 1.0},         {"us", 1e3},          {"ms", 1e6},          {"s", 1e9},
+    {"m", 60e9},         {"h", 3600e9},        {"nsec", 1.0},        {"nsecs", 1.0},
+    {"nanosecond", 1.0}, {"nanoseconds", 1.0}, {"\xc2\xb5s", 1e3},   {"\xce\xbcs", 1e3},
+    {"usec", 1e3},       {"usecs", 1e3},       {"microsecond", 1e3}, {"microseconds", 1e3},
+    {"msec", 1e6},       {"msecs", 1e6},       {"millisecond", 1e6}, {"milliseconds", 1e6},
+    {"sec", 1e9},        {"secs", 1e9},        {"second", 1e9},      {"seconds", 1e9},
+    {"min", 60e9},       {"mins", 60e9},       {"minute", 60e9},     {"minutes", 60e9},
+    {"hr", 3600e9},      {"hrs", 3600e9},      {"hour", 3600e9},     {"hours", 3600e9},
+    {NULL, 0},
 };
+
+#define DURATION_UNITS                                                                             \
+    "ns, us (\xc2\xb5s), ms, s, m (min), h; also nsec, usec, msec, sec, second(s), minute(s), "    \
+    "hour(s)"
 
 static const struct unit sizes[] = {
     {"B", 1.0},
@@ -42,10 +56,12 @@ static int plain_decimal(const char *s, const char *end) {
     return 1;
 }
 
-/* Split text into a finite non-negative number and its suffix; look the
- * suffix up in table. Returns 0 and the scaled value, or -1 with err set. */
-static int parse(const char *text, const struct unit *table, const char *what, double *out,
-                 char *err, size_t errlen) {
+/* Split text into a finite non-negative number and its suffix (after
+ * spaces when `spaced`); look the suffix up in table (`units` lists them
+ * for an error, or NULL). Returns 0 and the scaled value, or -1 with err
+ * set. */
+static int parse(const char *text, const struct unit *table, const char *what, int spaced,
+                 const char *units, double *out, char *err, size_t errlen) {
     if (text == NULL || *text == '\0') {
         snprintf(err, errlen, "empty %s", what);
         return -1;
@@ -56,22 +72,26 @@ static int parse(const char *text, const struct unit *table, const char *what, d
         snprintf(err, errlen, "bad %s '%s': expected a number and a unit", what, text);
         return -1;
     }
+    const char *unit = end;
+    while (spaced && *unit == ' ') unit++;
     for (const struct unit *u = table; u->suffix; u++) {
-        if (strcmp(end, u->suffix) == 0) {
+        if (strcmp(unit, u->suffix) == 0) {
             *out = v * u->scale;
             return 0;
         }
     }
-    if (*end == '\0')
-        snprintf(err, errlen, "bad %s '%s': missing unit", what, text);
+    if (*unit == '\0')
+        snprintf(err, errlen, "bad %s '%s': missing unit%s%s%s", what, text, units ? " (" : "",
+                 units ? units : "", units ? ")" : "");
     else
-        snprintf(err, errlen, "bad %s '%s': unknown unit '%s'", what, text, end);
+        snprintf(err, errlen, "bad %s '%s': unknown unit '%s'%s%s%s", what, text, unit,
+                 units ? " (units: " : "", units ? units : "", units ? ")" : "");
     return -1;
 }
 
 int ms_units_duration(const char *text, int64_t *ns, char *err, size_t errlen) {
     double v;
-    if (parse(text, durations, "duration", &v, err, errlen) != 0) return -1;
+    if (parse(text, durations, "duration", 1, DURATION_UNITS, &v, err, errlen) != 0) return -1;
     if (v >= 9.2e18) {
         snprintf(err, errlen, "bad duration '%s': too large", text);
         return -1;
@@ -82,7 +102,7 @@ int ms_units_duration(const char *text, int64_t *ns, char *err, size_t errlen) {
 
 int ms_units_size(const char *text, int64_t *bytes, char *err, size_t errlen) {
     double v;
-    if (parse(text, sizes, "size", &v, err, errlen) != 0) return -1;
+    if (parse(text, sizes, "size", 0, NULL, &v, err, errlen) != 0) return -1;
     if (v >= 9.2e18) {
         snprintf(err, errlen, "bad size '%s': too large", text);
         return -1;
@@ -106,7 +126,7 @@ int ms_units_rate(const char *text, double *bytes_per_s, char *err, size_t errle
     memcpy(buf, text, n - 2);
     buf[n - 2] = '\0';
     double v;
-    if (parse(buf, sizes, "rate", &v, err, errlen) != 0) {
+    if (parse(buf, sizes, "rate", 0, NULL, &v, err, errlen) != 0) {
         snprintf(err, errlen, "bad rate '%s': expected a size per second such as '200MB/s'", text);
         return -1;
     }

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* "250us", "10ms", "1.5s", "2m", "1h", "5ns" -> nanoseconds. A bare number
- * is not accepted: a duration must say its unit. */
+/* "250us", "10ms", "1.5s", "2m", "1h", "5ns" -> nanoseconds. Spaces may
+ * separate the number and the unit, and the usual spellings work: "40 sec",
+ * "5 mins", "250 µs", "2 hours", "10 msec". A bare number is not accepted: a
+ * duration must say its unit. An unknown unit's message lists the units. */
 int ms_units_duration(const char *text, int64_t *ns, char *err, size_t errlen);
 
 /* "4KiB", "1.5MB", "512B", "2GiB" -> bytes (SI for kB/MB/GB, IEC for KiB..). */

@@ -49,7 +49,7 @@ int64_t lms_checkduration(lua_State *L, int arg) {
     }
     const char *text = luaL_checkstring(L, arg);
     int64_t ns = 0;
-    char err[160];
+    char err[320];
     if (ms_units_duration(text, &ns, err, sizeof err) != 0) luaL_argerror(L, arg, err);
     return ns;
 }

@@ -332,55 +332,6 @@ static int cluster_checker(lua_State *L) {
     return 2;
 }
 
-/* One JSON line per attempt; every field is deterministic. */
-static void write_attempt(void *ctx, const ms_attempt_record *h) {
-    lms_cluster *u = ctx;
-    fprintf(u->history,
-            "{\"t\":%.9f,\"read\":%llu,\"attempt\":%d,\"client\":%d,\"op\":\"%s\","
-            "\"node\":\"m%d\",\"role\":\"%s\",\"phase\":\"%s\",\"applied\":%llu,"
-            "\"commit\":%llu,\"outcome\":\"%s\",\"code\":%s%s%s,\"latency\":%.9f,"
-            "\"queue\":%.9f,\"gate\":%.9f,\"service\":%.9f,\"network\":%.9f}\n",
-            (double)h->t / 1e9, (unsigned long long)h->read, h->attempt, h->client,
-            ms_ops_op_name((ms_read_op)h->op), h->node + 1, h->role, h->phase,
-            (unsigned long long)h->applied, (unsigned long long)h->commit, h->outcome,
-            h->code ? "\"" : "", h->code ? h->code : "null", h->code ? "\"" : "",
-            (double)h->latency / 1e9, (double)h->queue / 1e9, (double)h->gate / 1e9,
-            (double)h->service / 1e9, (double)h->network / 1e9);
-}
-
-/* history(path): write one JSON line per read attempt to path (through a
- * temporary file renamed into place when the cluster is closed). */
-static int cluster_history(lua_State *L) {
-    lms_cluster *u = lms_cluster_check(L, 1);
-    const char *path = luaL_checkstring(L, 2);
-    if (u->history) return luaL_error(L, "the history file is already open");
-    lua_pushfstring(L, "%s.tmp", path);
-    u->history_tmp = strdup(lua_tostring(L, -1));
-    u->history_path = strdup(path);
-    u->history = u->history_tmp && u->history_path ? fopen(u->history_tmp, "w") : NULL;
-    if (!u->history) {
-        free(u->history_tmp), free(u->history_path);
-        u->history_tmp = u->history_path = NULL;
-        luaL_pushfail(L);
-        lua_pushfstring(L, "cannot write %s", path);
-        return 2;
-    }
-    ms_cluster_on_attempt(u->c, write_attempt, u);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* Close the history file and move it into place (drop it when
- * discard). */
-static void history_close(lms_cluster *u, int discard) {
-    if (!u->history) return;
-    int bad = fclose(u->history) != 0 || discard;
-    if (bad || rename(u->history_tmp, u->history_path) != 0) remove(u->history_tmp);
-    u->history = NULL;
-    free(u->history_tmp), free(u->history_path);
-    u->history_tmp = u->history_path = NULL;
-}
-
 /* Free the cluster, then its scheduler: events still queued point into the
  * cluster, so the scheduler cannot run again once the cluster is gone (the
  * cluster's free cancels some of its events, so the scheduler goes last). */
@@ -390,7 +341,7 @@ static int cluster_close(lua_State *L) {
         if (u->sched->running) return luaL_error(L, "cannot close a cluster while it runs");
         ms_cluster_free(u->c);
         u->c = NULL;
-        history_close(u, 0);
+        lms_history_close(u);
         ms_sched_free(u->sched->s);
         u->sched->s = NULL;
     }
@@ -426,7 +377,8 @@ void lms_open_cluster(lua_State *L) {
         {"metrics", cluster_metrics},
         {"checker", cluster_checker},
         {"error", cluster_error},
-        {"history", cluster_history},
+        {"history", lms_cluster_history},
+        {"ops", lms_cluster_ops},
         {"close", cluster_close},
         {NULL, NULL},
     };

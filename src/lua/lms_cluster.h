@@ -10,14 +10,19 @@
 /* Registry references a cluster holds, released by close. */
 enum { R_SCHED = 0, R_DECIDE, R_HOOK, R_READ, R_NODE, R_CHANGE, R_COUNT };
 
+/* A file written through path.tmp and renamed into place at close. */
+typedef struct lms_outfile {
+    FILE *f;
+    char *path, *tmp;
+} lms_outfile;
+
 typedef struct lms_cluster {
     ms_cluster *c;
     lms_sched *sched;
     ms_policy pol;
     int ref[R_COUNT];
-    /* the history file (cluster:history): written to tmp, renamed at close */
-    FILE *history;
-    char *history_path, *history_tmp;
+    lms_outfile history; /* cluster:history: one JSON line per read attempt */
+    lms_outfile ops;     /* cluster:ops: one JSON line per operation record */
 } lms_cluster;
 
 lms_cluster *lms_cluster_check(lua_State *L, int arg);
@@ -31,5 +36,11 @@ void lms_cluster_config(lua_State *L, int idx, ms_cluster_config *cfg);
 
 /* Push the run's metrics as a table (lms_cluster_result.c). */
 void lms_push_metrics(lua_State *L, const ms_cluster *c);
+
+/* cluster:history(path) and cluster:ops(path) -> true | nil, msg
+ * (lms_history.c); lms_history_close moves both files into place. */
+int lms_cluster_history(lua_State *L);
+int lms_cluster_ops(lua_State *L);
+void lms_history_close(lms_cluster *u);
 
 #endif

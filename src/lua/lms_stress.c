@@ -20,7 +20,7 @@ static int64_t opt_duration(lua_State *L, int t, const char *name, int64_t def) 
         if (!(s >= 0 && s < 9.2e9)) luaL_error(L, WHAT ": field '%s' is out of range", name);
         ns = (int64_t)(s * 1e9 + 0.5);
     } else if (type == LUA_TSTRING) {
-        char err[160];
+        char err[320];
         if (ms_units_duration(lua_tostring(L, -1), &ns, err, sizeof err) != 0)
             luaL_error(L, WHAT ": field '%s': %s", name, err);
     } else if (type != LUA_TNIL) {

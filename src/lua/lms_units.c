@@ -18,7 +18,7 @@ static int units_duration(lua_State *L) {
         lua_settop(L, 1);
         return 1;
     }
-    char err[160];
+    char err[320];
     int64_t ns = 0;
     int rc = ms_units_duration(luaL_checkstring(L, 1), &ns, err, sizeof err);
     lua_pushnumber(L, (lua_Number)ns / 1e9);
@@ -31,7 +31,7 @@ static int units_duration_ns(lua_State *L) {
         lua_pushinteger(L, lms_checkduration(L, 1));
         return 1;
     }
-    char err[160];
+    char err[320];
     int64_t ns = 0;
     int rc = ms_units_duration(luaL_checkstring(L, 1), &ns, err, sizeof err);
     lua_pushinteger(L, ns);
@@ -40,7 +40,7 @@ static int units_duration_ns(lua_State *L) {
 
 /* size(text) -> integer bytes */
 static int units_size(lua_State *L) {
-    char err[160];
+    char err[320];
     int64_t bytes = 0;
     int rc = ms_units_size(luaL_checkstring(L, 1), &bytes, err, sizeof err);
     lua_pushinteger(L, bytes);
@@ -49,7 +49,7 @@ static int units_size(lua_State *L) {
 
 /* rate(text) -> bytes per second (number) */
 static int units_rate(lua_State *L) {
-    char err[160];
+    char err[320];
     double r = 0;
     int rc = ms_units_rate(luaL_checkstring(L, 1), &r, err, sizeof err);
     lua_pushnumber(L, r);

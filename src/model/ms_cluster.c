@@ -154,6 +154,11 @@ void ms_cluster_on_attempt(ms_cluster *c, void (*fn)(void *ctx, const ms_attempt
     c->attempt_ctx = ctx;
 }
 
+void ms_cluster_on_op(ms_cluster *c, void (*fn)(void *ctx, const ms_op_record *r), void *ctx) {
+    c->on_op = fn;
+    c->op_ctx = ctx;
+}
+
 void ms_cluster_on_change(ms_cluster *c, void (*fn)(void *ctx), void *ctx) {
     c->on_change = fn;
     c->change_ctx = ctx;

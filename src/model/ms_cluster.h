@@ -129,6 +129,31 @@ typedef struct ms_attempt_record {
 void ms_cluster_on_attempt(ms_cluster *c, void (*fn)(void *ctx, const ms_attempt_record *r),
                            void *ctx);
 
+/* The operations a linearizability checker needs (for history exports):
+ * a logical read when it ends (when it was issued, the outcome, the index
+ * the answer reflected), a write proposal when the leader takes it (the
+ * entry's index and term), and every entry every node applies (the ack of
+ * a proposal is its proposer applying it). Times in ns. */
+typedef enum ms_op_kind { MS_OPR_READ = 1, MS_OPR_PROPOSE, MS_OPR_APPLY } ms_op_kind;
+
+typedef struct ms_op_record {
+    ms_op_kind kind;
+    int64_t t;       /* the read ended; the proposal was made; the entry was applied */
+    int64_t invoked; /* reads: when the logical read was issued */
+    uint64_t id;     /* reads: the read's id; proposals: the write's id */
+    int tries;       /* proposals: 1 for the first, more for a retry */
+    int client;      /* reads */
+    int node;        /* proposals: the leader; applies: the node */
+    int op;          /* reads: ms_read_op; writes: ms_write_op (0: a no-op entry) */
+    uint64_t a, b;   /* reads: vol or node id, dp id; writes: vol, node id */
+    int outcome;     /* reads: ms_outcome */
+    uint64_t index;  /* reads: the index the answer reflected; writes: the entry's */
+    uint64_t term;   /* writes: the entry's term */
+} ms_op_record;
+
+/* Call fn for every operation record (NULL to stop). */
+void ms_cluster_on_op(ms_cluster *c, void (*fn)(void *ctx, const ms_op_record *r), void *ctx);
+
 /* --- observation (ms_node_state is in ms_policy.h) ------------------------ */
 struct ms_metrics;
 struct ms_check;

@@ -121,6 +121,7 @@ struct ms_read {
     int applying_at_issue;
     int attempts, retries, redirects;
     int64_t total_wait;
+    uint64_t observed; /* the index the last answer reflected (history) */
     int target;        /* node of the next attempt */
     int sdk_try;       /* route sdk: 0 the first host, k the k-th master after it */
     ms_attempt *cur;   /* the attempt in flight, or NULL */
@@ -220,6 +221,8 @@ typedef struct ms_cluster {
     void (*on_change)(void *ctx);
     void (*on_attempt)(void *ctx, const ms_attempt_record *r);
     void *attempt_ctx;
+    void (*on_op)(void *ctx, const ms_op_record *r);
+    void *op_ctx;
     void *change_ctx;
     int changing; /* inside the hook */
     ms_event_id change_ev;

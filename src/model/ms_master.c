@@ -61,13 +61,25 @@ static void on_apply(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
     uint64_t next = ms_raft_applied_index(c->raft, m->idx) + 1;
     ms_raft_entry e;
     if (next > m->commit_seen || ms_raft_entry_at(c->raft, m->idx, next, &e) != 0) return;
-    ms_write w;
+    ms_write w = {0};
     char err[128];
     if (e.len == 0 || ms_write_decode(e.data, e.len, &w) != 0) {
+        w.op = 0;
         ms_write_mark_applied(m->store, e.index);
     } else if (ms_write_apply(m->store, &w, e.index, err, sizeof err) < 0) {
         ms_check_fail(c->check, m->idx, "apply of entry %llu failed: %s",
                       (unsigned long long)e.index, err);
+    }
+    if (c->on_op) {
+        ms_op_record h = {.kind = MS_OPR_APPLY,
+                          .t = ms_sched_now(s),
+                          .node = m->idx,
+                          .op = w.op,
+                          .a = w.vol,
+                          .b = w.node,
+                          .index = e.index,
+                          .term = e.term};
+        c->on_op(c->op_ctx, &h);
     }
     m->applied_term = e.term;
     ms_raft_applied(c->raft, m->idx, e.index);

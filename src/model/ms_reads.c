@@ -49,6 +49,20 @@ static void schedule_next_closed(ms_cluster *c, int group, int client, int64_t d
 /* The logical read is over. */
 static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
     int64_t now = ms_sched_now(c->s);
+    if (c->on_op) {
+        ms_op_record h = {.kind = MS_OPR_READ,
+                          .t = now,
+                          .invoked = r->intended,
+                          .id = r->id,
+                          .client = r->client,
+                          .node = -1,
+                          .op = r->op,
+                          .a = r->key_a,
+                          .b = r->key_b,
+                          .outcome = (int)o,
+                          .index = r->observed};
+        c->on_op(c->op_ctx, &h);
+    }
     int overlapped = r->applying_at_issue || c->apply_epoch != r->apply_epoch;
     ms_metrics_done(&c->metrics, r->op, o, r->intended, now - r->intended, overlapped, code);
     ms_hist_record(c->metrics.wait, r->total_wait);
@@ -127,6 +141,7 @@ static void classify(ms_cluster *c, ms_read *r, const ms_read_result *res) {
     client_state *cs = client_of(c, r);
     /* the SDK's leader is the host that answered (get_partitions restores it) */
     if (res->verdict != MS_READ_CRASH && r->op != MS_OP_GET_PARTITIONS) cs->sdk_leader = r->target;
+    r->observed = res->applied;
     switch (res->verdict) {
     case MS_READ_COMPLETE:
     case MS_READ_NOT_FOUND: {

@@ -16,6 +16,7 @@ typedef struct ms_pending_write {
     ms_cluster *c;
     uint64_t seq, index, term;
     int tries;
+    ms_write w; /* decoded, for the history */
     unsigned char payload[MS_WRITE_BYTES];
     struct ms_pending_write *next_free;
 } pending_write;
@@ -90,6 +91,19 @@ static void propose(ms_cluster *c, pending_write *p) {
                                        NULL) == MS_RAFT_OK) {
         p->term = ms_raft_term(c->raft, leader);
         c->metrics.writes_proposed++;
+        if (c->on_op) {
+            ms_op_record h = {.kind = MS_OPR_PROPOSE,
+                              .t = ms_sched_now(c->s),
+                              .id = p->seq,
+                              .tries = p->tries,
+                              .node = leader,
+                              .op = p->w.op,
+                              .a = p->w.vol,
+                              .b = p->w.node,
+                              .index = p->index,
+                              .term = p->term};
+            c->on_op(c->op_ctx, &h);
+        }
         check_later(c, p, 0);
         return;
     }
@@ -125,8 +139,8 @@ static void on_write(ms_sched *s, void *ctx, uint64_t seq, uint64_t b) {
     ms_cluster *c = ctx;
     pending_write *p = pw_new(c);
     if (p) {
-        ms_write w = draw_write(c);
-        ms_write_encode(&w, p->payload);
+        p->w = draw_write(c);
+        ms_write_encode(&p->w, p->payload);
         p->seq = seq;
         propose(c, p);
     }
