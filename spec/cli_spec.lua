@@ -84,7 +84,7 @@ return ms.scenario {
 end)
 
 describe("mastersim run: messages for common mistakes", function()
-  local READ_FIELDS = "arrived, attempt, client, last_seen_index, op, timed_out, waited, wakeups"
+  local READ_FIELDS = "arrived, attempt, client, last_seen_index, op, source, timed_out, waited, wakeups"
 
   it("names a misspelt read or node field, the policy's file and line, and the nearest field", function()
     local typo = support.write("typo.lua", [[
@@ -137,9 +137,10 @@ return ms.scenario { name = "t", duration = "3s", cluster = { masters = 3 },
   end)
 
   it("accepts '40 sec' and lists the units for an unknown one", function()
-    local code, out = support.cli({ "run", "follower_catchup", "--set", "duration=5 sec", "--quiet" })
+    local code, out = support.cli({ "run", "follower_catchup", "--set", "duration=5 sec", "--set", "profile=generic",
+      "--quiet" })
     assert.are.equal(0, code)
-    assert.matches("virtual 1[0-9]%.%d s", out) -- 5 s plus the clients' grace
+    assert.matches("virtual 1[0-9]%.%d s", out) -- 5 s plus the clients' grace (1 s timeouts)
     local _, _, err = support.cli({ "run", "follower_catchup", "--set", "duration=5 parsecs", "--quiet" })
     assert.matches("bad duration '5 parsecs': unknown unit 'parsecs' %(units: ns, us %(µs%), ms, s, m %(min%), h;",
       err)

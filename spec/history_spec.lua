@@ -12,7 +12,7 @@ local CHECKER = support.root .. "/scripts/check-linearizable"
 local SIM = [[
 local ms = require "mastersim"
 return ms.scenario {
-  name = "tiny_history", duration = "6s",
+  name = "tiny_history", duration = "6s", profile = "generic", -- followers read their own store
   cluster = { masters = 3, volumes = 20, data_partitions = 2000, meta_partitions = 200, nodes = 40, users = 5 },
   log = { retain = 200 },
   snapshot = { mode = "inplace", chunk = 512, apply_rate = 4000 },

@@ -64,7 +64,7 @@ describe("mastersim shrink", function()
     local sim = support.write("torn.lua", [[
 local ms = require "mastersim"
 return ms.scenario {
-  name = "torn", duration = "8s",
+  name = "torn", duration = "8s", profile = "generic",
   cluster = { masters = 3, volumes = 20, data_partitions = 2000, meta_partitions = 200, nodes = 40, users = 5 },
   log = { retain = 200 },
   snapshot = { mode = "inplace", chunk = 512, apply_rate = 4000 },
