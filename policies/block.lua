@@ -1,6 +1,10 @@
--- block: the fix described for ChubaoFS, and what etcd does. A read that
--- finds the applying flag set waits on the apply gate's condition variable
--- until the apply ends, up to a timeout, then fails with ETIMEDOUT.
+-- block: the fix the ChubaoFS report describes (a snapshot-apply lock, an
+-- atomic "applying" flag, readers that wait on a condition variable with a
+-- timeout), and what etcd does. It is not what CubeFS's code did: PR 3154
+-- changed the apply style and added no gate (master/metadata_fsm.go
+-- ApplySnapshot; its onSnapshot flag only feeds a metric). A read (or scan)
+-- that finds the applying flag set waits on the apply gate until the apply
+-- ends, up to a timeout, then fails with ETIMEDOUT.
 return {
   name = "block",
   summary = "Wait on the apply gate until the snapshot is applied, up to a timeout.",

@@ -1,7 +1,9 @@
--- unsafe: CubeFS in 2023 (PR 2124). The follower closes its live store to
--- rebuild it from the snapshot and reopens it at the end; a read that reaches
--- the closed store dereferences a closed handle and the process crashes
--- (CubeFS issue 3152). No gate: reads are served as if nothing were happening.
+-- unsafe: CubeFS PR 2124 (on the development branch from 2023-06 to 2024-02,
+-- in no tagged release). The follower closes its live store to rebuild it
+-- from the snapshot and reopens it at the end; a reader that reaches the
+-- closed store uses a closed handle and the process crashes (CubeFS issue
+-- 3152; under the cubefs profile that reader is the follower's vol scan).
+-- No gate: reads are served as if nothing were happening.
 return {
   name = "unsafe",
   summary = "Reopen the store during a snapshot apply, no gate: reproduces the crash of issue 3152.",

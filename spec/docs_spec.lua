@@ -57,3 +57,16 @@ describe("the settings tables of docs/writing-sims.md", function()
     assert.are.equal(doc.splice(text, doc.render()), text)
   end)
 end)
+
+describe("docs/cubefs.md", function()
+  it("has a spec in spec/cubefs_spec.lua for every row of its table", function()
+    local doc = support.read(ROOT .. "/docs/cubefs.md")
+    local specs = support.read(ROOT .. "/spec/cubefs_spec.lua")
+    local rows = 0
+    for id in doc:gmatch("\n| (C%d+) |") do
+      rows = rows + 1
+      assert.is_truthy(specs:find('it("' .. id .. ": ", 1, true), "no spec for row " .. id)
+    end
+    assert.is_true(rows >= 15, tostring(rows))
+  end)
+end)

@@ -76,7 +76,8 @@ describe("metrics", function()
     assert.are.same({ "availability", "fresh_share", "stale_share", "torn_share", "crash_share",
       "failed_share", "timeout_share", "latency_p50_s", "latency_p99_s", "latency_p999_s", "latency_max_s",
       "apply_p99_s", "staleness_mean_s", "staleness_max_s", "attempts_per_read", "memory_peak_bytes",
-      "safety_violations", "read_crashes", "monotonic_regressions" }, names)
+      "safety_violations", "read_crashes", "monotonic_regressions", "leader_changes", "time_to_leader_p50_s",
+      "time_to_leader_max_s", "split_votes", "cluster_unavailable_s", "scan_torn", "scan_crashes" }, names)
     assert.is_true(metrics.get("availability").higher_better)
     assert.is_false(metrics.get("latency_p99_s").higher_better)
     assert.has_error(function() metrics.get("nope") end, "unknown metric 'nope'")

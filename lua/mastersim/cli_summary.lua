@@ -65,6 +65,33 @@ function M.run(r)
   end
   if #fl > 0 then line("faults    %s", table.concat(fl, "; ")) end
   line("writes    proposed %d, committed %d, failed %d", r.writes.proposed, r.writes.committed, r.writes.failed)
+  for _, name in ipairs(schema.sorted_keys(r.scans or {})) do
+    local s = r.scans[name]
+    local so = s.outcomes
+    line("scan      %s: %d runs: fresh %d, stale %d, torn %d, crash %d, failed %d; waited %s", name, s.runs,
+      so.fresh, so.stale, so.torn, so.crash, so.failed, ms_or_s(s.waited_s))
+  end
+  local c = r.cache
+  if c and c.hits + c.misses + c.pushed + c.pulled > 0 then
+    line("cache     %d hits, %d misses (ECACHEMISS); filled %d by the leader's push, %d by pulls; %d dropped",
+      c.hits, c.misses, c.pushed, c.pulled, c.dropped)
+  end
+  local el = r.elections
+  if el then
+    local t = el.time_to_leader
+    line("leaders   %d changes%s; %d split votes%s", el.leader_changes,
+      t.count > 0 and (": time to a new leader p50 %s, max %s"):format(ms_or_s(t.p50), ms_or_s(t.max)) or "",
+      el.split_votes, el.open and "; no leader at the end" or "")
+  end
+  local u = r.unavailability
+  if u then
+    local nodes = {}
+    for _, k in ipairs(schema.sorted_keys(u.nodes)) do
+      if u.nodes[k].seconds > 0 then nodes[#nodes + 1] = ("%s %s"):format(k, ms_or_s(u.nodes[k].seconds)) end
+    end
+    line("unavail   cluster %s in %d windows%s%s", ms_or_s(u.cluster.seconds), u.cluster.count,
+      #nodes > 0 and "; nodes " or "", table.concat(nodes, ", "))
+  end
   local mem = {}
   for _, k in ipairs(schema.sorted_keys(r.memory)) do mem[#mem + 1] = k .. " " .. mib(r.memory[k].peak) end
   line("memory    peak %s", table.concat(mem, ", "))

@@ -185,7 +185,8 @@ local function result(sc, meta, pol, opts, mode, sched, cl, status, wall)
   for i, name in ipairs(names) do
     local st = cl:node(i)
     nodes[name] = { role = st.role, phase = st.phase, term = st.term, applied = st.applied,
-                    digest = cl:digest(i), keys = st.store_keys }
+                    digest = cl:digest(i), keys = st.store_keys, log_entries = st.log_entries,
+                    campaigns = st.campaigns }
   end
   return {
     schema = M.SCHEMA, scenario = sc.name, sim_file = meta.file, policy = pol.name,

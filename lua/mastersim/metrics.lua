@@ -62,6 +62,18 @@ local function memory_peak(r)
   return peak
 end
 
+-- The sum over a run's scans of outcome `o` (nil: the run has no scans).
+local function scans(o)
+  return function(r)
+    local s, any = 0, false
+    for _, st in pairs(dig(r, "scans") or {}) do
+      any = true
+      s = s + (num(dig(st, "outcomes", o)) or 0)
+    end
+    return any and s or nil
+  end
+end
+
 local function metric(name, label, unit, higher_better, group, extract)
   return { name = name, label = label, unit = unit, higher_better = higher_better,
            group = group, extract = extract }
@@ -92,6 +104,18 @@ M.list = {
     function(r) return num(dig(r, "reads", "read_crashes")) end),
   metric("monotonic_regressions", "monotonic regressions", "n", false, "checks",
     function(r) return num(dig(r, "reads", "monotonic_regressions")) end),
+  metric("leader_changes", "leader changes", "n", false, "leaders",
+    function(r) return num(dig(r, "elections", "leader_changes")) end),
+  metric("time_to_leader_p50_s", "time to leader p50", "s", false, "leaders",
+    function(r) return num(dig(r, "elections", "time_to_leader", "p50")) end),
+  metric("time_to_leader_max_s", "time to leader max", "s", false, "leaders",
+    function(r) return num(dig(r, "elections", "time_to_leader", "max")) end),
+  metric("split_votes", "split votes", "n", false, "leaders",
+    function(r) return num(dig(r, "elections", "split_votes")) end),
+  metric("cluster_unavailable_s", "cluster unavailable", "s", false, "leaders",
+    function(r) return num(dig(r, "unavailability", "cluster", "seconds")) end),
+  metric("scan_torn", "torn scans", "n", false, "leaders", scans("torn")),
+  metric("scan_crashes", "scan crashes", "n", false, "leaders", scans("crash")),
 }
 
 M.groups = {
@@ -99,6 +123,7 @@ M.groups = {
   latency = "Latency (all reads; and reads that overlapped an apply)",
   cost = "Staleness and cost",
   checks = "Checker verdicts (counts per run)",
+  leaders = "Leader changes, unavailability and background scans (per run)",
 }
 
 M.by_name = {}

@@ -93,6 +93,13 @@ ms_snap_imp *ms_snap_import_begin(ms_store *live, ms_snap_mode mode);
  * accepts nothing more and the caller must abort it. */
 int ms_snap_import_chunk(ms_snap_imp *imp, const void *frame, size_t len, char *err, size_t errlen);
 
+/* A body frame starts to apply (its keys take the caller's modelled time
+ * before ms_snap_import_chunk takes it): make the apply visible on live
+ * now, as the real apply does before its first write: reopen closes the
+ * store, inplace clears it (CubeFS's DeleteRange before the first Put).
+ * Does nothing in aside mode or once done. */
+void ms_snap_import_start_body(ms_snap_imp *imp);
+
 ms_snap_progress ms_snap_import_progress(const ms_snap_imp *imp);
 
 /* Complete the apply once the end frame was accepted: write `applied`

@@ -242,6 +242,14 @@ static void touch_live(ms_snap_imp *imp) {
     imp->touched = 1;
 }
 
+void ms_snap_import_start_body(ms_snap_imp *imp) {
+    if (imp->mode == MS_SNAP_REOPEN && !imp->touched) {
+        ms_store_set_state(imp->live, MS_STORE_CLOSED);
+        imp->touched = 1;
+    }
+    touch_live(imp);
+}
+
 int ms_snap_import_chunk(ms_snap_imp *imp, const void *frame, size_t len, char *err,
                          size_t errlen) {
     char dummy[1];

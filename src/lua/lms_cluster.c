@@ -284,6 +284,8 @@ static int cluster_node(lua_State *L) {
     lms_push_node_fields(L, &n);
     lua_pushinteger(L, n.mem_peak);
     lua_setfield(L, -2, "memory_peak");
+    lms_setint(L, "log_entries", (int64_t)n.log_entries);
+    lms_setint(L, "campaigns", (int64_t)n.campaigns);
     return 1;
 }
 

@@ -64,11 +64,11 @@ static void write_attempt(void *ctx, const ms_attempt_record *h) {
     lms_cluster *u = ctx;
     fprintf(u->history.f,
             "{\"t\":%.9f,\"read\":%llu,\"attempt\":%d,\"client\":%d,\"op\":\"%s\","
-            "\"node\":\"m%d\",\"role\":\"%s\",\"phase\":\"%s\",\"applied\":%llu,"
+            "\"node\":\"m%d\",\"host\":\"m%d\",\"role\":\"%s\",\"phase\":\"%s\",\"applied\":%llu,"
             "\"commit\":%llu,\"outcome\":\"%s\",\"code\":%s%s%s,\"latency\":%.9f,"
             "\"queue\":%.9f,\"gate\":%.9f,\"service\":%.9f,\"network\":%.9f}\n",
             (double)h->t / 1e9, (unsigned long long)h->read, h->attempt, h->client,
-            ms_ops_op_name((ms_read_op)h->op), h->node + 1, h->role, h->phase,
+            ms_ops_op_name((ms_read_op)h->op), h->node + 1, h->host + 1, h->role, h->phase,
             (unsigned long long)h->applied, (unsigned long long)h->commit, h->outcome,
             h->code ? "\"" : "", h->code ? h->code : "null", h->code ? "\"" : "",
             (double)h->latency / 1e9, (double)h->queue / 1e9, (double)h->gate / 1e9,

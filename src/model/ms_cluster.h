@@ -123,6 +123,7 @@ typedef struct ms_attempt_record {
     const char *outcome; /* fresh, stale, torn, crash, failed, timeout, redirect */
     const char *code;    /* failure code, or NULL */
     int64_t latency, queue, gate, service, network;
+    int host; /* the master the client sent it to (node: where it was answered) */
 } ms_attempt_record;
 
 /* Call fn for every attempt that ends (NULL to stop). */

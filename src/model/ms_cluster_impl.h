@@ -23,6 +23,7 @@ enum {
     EV_RESTART = 0x4d530004,     /* a = node: restart after a crash caused by a read */
     EV_ROLE = 0x4d530005,        /* a = node: raft changed the node's role */
     EV_CHANGED = 0x4d530006,     /* the state changed: run the on_change hook */
+    EV_END = 0x4d530007,         /* arrivals stopped: end the run if no read is left */
     EV_ARRIVE = 0x4d530010,      /* a = group: the next open-loop read arrives */
     EV_SEND = 0x4d530011,        /* a = read id: an attempt is sent */
     EV_AT_NODE = 0x4d530012,     /* a = read id, b = node: the attempt reaches the node */
@@ -139,6 +140,7 @@ struct ms_attempt {
     int op, client;
     uint64_t key_a, key_b, last_seen;
     int node, number;
+    int host;    /* the master the client sent it to (node moves when a follower forwards it) */
     int proxied; /* hops through followers that forwarded it to a leader */
     int cached;  /* served from the follower cache, not the store */
     attempt_stage stage;
@@ -196,6 +198,8 @@ typedef struct ms_cluster {
     ms_attempt *free_attempts;
     ms_pool read_pool, attempt_pool; /* blocks, freed with the cluster */
     uint64_t next_read, next_attempt;
+    uint64_t reads_open; /* logical reads not finished: the run ends when the last after `duration`
+                            does */
 
     client_state *clients[MS_MAX_CLIENT_GROUPS];
     ms_timerq timeouts[MS_MAX_CLIENT_GROUPS]; /* per group: one duration, so FIFO */

@@ -233,7 +233,9 @@ static int fsm_install_chunk(void *ctx, const void *buf, size_t len) {
     memcpy(copy, buf, len);
     m->chunk = copy;
     m->chunk_len = len;
-    int64_t dt = (int64_t)frame_entries(copy, len) * per_key_ns(m);
+    uint64_t keys = frame_entries(copy, len);
+    if (keys) ms_snap_import_start_body(m->imp); /* the apply shows from its first key */
+    int64_t dt = (int64_t)keys * per_key_ns(m);
     m->chunk_ev = ms_sched_after(m->c->s, dt, EV_CHUNK, on_chunk, m, (uint64_t)m->idx, 0);
     return 1;
 }
@@ -421,4 +423,9 @@ void ms__node_state(const ms_cluster *c, int i, ms_node_state *o) {
     o->store_keys = ms_store_count(m->store);
     o->mem_bytes = m->mem.bytes_in_use;
     o->mem_peak = m->mem.peak;
+    ms_raft_status st;
+    ms_raft_stats rs;
+    if (ms_raft_status_of(c->raft, i, &st) == 0)
+        o->log_entries = st.last_index + 1 - st.first_index;
+    if (ms_raft_stats_of(c->raft, i, &rs) == 0) o->campaigns = rs.campaigns;
 }

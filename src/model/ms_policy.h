@@ -32,6 +32,8 @@ typedef struct ms_node_state {
                               since the run began when none was heard since a restart) */
     uint64_t store_keys;
     int64_t mem_bytes, mem_peak;
+    /* not shown to policies: the raft log's length, real campaigns so far */
+    uint64_t log_entries, campaigns;
 } ms_node_state;
 
 /* What a policy sees of the read (seconds for times). */

@@ -72,6 +72,8 @@ static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
     ms_sched_fold(c->s, (uint64_t)o);
     int group = r->group, client = r->client;
     ms__read_free(c, r);
+    /* nothing after the last read is measured: the run ends with it */
+    if (--c->reads_open == 0 && now >= c->cfg.duration) ms_sched_stop(c->s);
     const ms_client_group *g = &c->cfg.group[group];
     if (g->arrivals == MS_ARRIVALS_CLOSED) schedule_next_closed(c, group, client, g->think);
 }
@@ -195,7 +197,8 @@ static void history(ms_cluster *c, const ms_read *r, const ms_attempt *a, const 
                            a->queue_ns,
                            a->waited,
                            a->service_ns,
-                           0};
+                           0,
+                           a->host};
     /* a timed-out attempt may still be waiting, queued or in service */
     if (a->stage == AT_WAIT) h.gate += now - a->wait_start;
     if (a->stage == AT_QUEUED) h.queue += now - a->queued_at;
@@ -322,7 +325,7 @@ static void send_attempt(ms_cluster *c, ms_read *r) {
     a->key_a = r->key_a;
     a->key_b = r->key_b;
     a->last_seen = client_of(c, r)->last_seen;
-    a->node = r->target;
+    a->node = a->host = r->target;
     a->number = r->attempts;
     a->sent = ms_sched_now(c->s);
     a->stage = AT_NET;
@@ -722,6 +725,7 @@ static void start_read(ms_cluster *c, int group, int client) {
     r->commit_at_issue = c->commit_max;
     r->apply_epoch = c->apply_epoch;
     r->applying_at_issue = c->applying > 0;
+    c->reads_open++;
     r->target = client_of(c, r)->home;
     if (g->route == MS_ROUTE_SDK) sdk_first(c, r);
     ms_metrics_arrival(&c->metrics, r->intended, (uint64_t)client, r->op, r->key_a, r->key_b);
@@ -753,6 +757,15 @@ static void schedule_next_closed(ms_cluster *c, int group, int client, int64_t d
     ms_sched_after(c->s, delay, EV_ARRIVE, on_closed, c, (uint64_t)group, (uint64_t)client);
 }
 
+/* Arrivals have stopped: with no read left the run ends here; else the
+ * last read to finish ends it (finish). Runs without clients go on to
+ * the driver's end. */
+static void on_end(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
+    (void)a, (void)b;
+    ms_cluster *c = ctx;
+    if (c->reads_open == 0) ms_sched_stop(s);
+}
+
 int ms__reads_start(ms_cluster *c) {
     int base = 0;
     for (int gi = 0; gi < c->cfg.groups; gi++) {
@@ -777,5 +790,6 @@ int ms__reads_start(ms_cluster *c) {
             ms_sched_at(c->s, (int64_t)(dt * NS), EV_ARRIVE, on_arrive, c, (uint64_t)gi, 0);
         }
     }
+    if (c->cfg.groups > 0) ms_sched_at(c->s, c->cfg.duration, EV_END, on_end, c, 0, 0);
     return 0;
 }
