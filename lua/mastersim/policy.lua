@@ -6,6 +6,7 @@ local errors = require "mastersim.errors"
 local loader = require "mastersim.loader"
 local sandbox = require "mastersim.sandbox"
 local schema = require "mastersim.schema"
+local settings = require "mastersim.settings"
 
 local M = {}
 
@@ -13,7 +14,9 @@ local M = {}
 -- far below a sim's; a runaway policy is stopped in well under a second.
 M.limits = { instructions = 10000000, memory = 64 * 1024 * 1024 }
 
-M.MODES = { reopen = true, inplace = true, aside = true }
+-- The apply styles: the choices of snapshot.mode (settings.lua).
+M.MODES = {}
+for _, m in ipairs(settings.row("snapshot.mode").choices) do M.MODES[m] = true end
 
 -- A wait or retry_after longer than this is this (a policy may say
 -- math.huge: wait until woken); error codes are short names (the model
@@ -27,7 +30,9 @@ local FIELDS = {
   params = { type = "table", default = {} },
   snapshot_mode = {
     type = "string",
-    check = function(v) return M.MODES[v] ~= nil, "must be one of 'reopen', 'inplace', 'aside'" end,
+    check = function(v)
+      return M.MODES[v] ~= nil, "must be one of '" .. table.concat(settings.row("snapshot.mode").choices, "', '") .. "'"
+    end,
   },
   on_read = { type = "func", required = true },
   every_read = { type = "boolean", default = false },

@@ -7,7 +7,7 @@
 -- the C config struct and its defaults (scripts/gen-settings.lua writes
 -- ms_settings_gen.h at build time), the binding that fills the struct
 -- (src/lua/lms_cluster_config.c), and the table in docs/writing-sims.md
--- (scripts/gen-settings-doc; spec/docs_spec.lua checks it is current).
+-- (scripts/gen-docs; spec/docs_spec.lua checks it is current).
 --
 -- This file is plain data (no require): the build reads it with lua5.4.
 --

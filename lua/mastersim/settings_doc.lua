@@ -1,6 +1,9 @@
---- The settings tables of docs/writing-sims.md, rendered from the rows of
--- mastersim.settings. scripts/gen-settings-doc writes them between the
--- markers; spec/docs_spec.lua checks the file holds what this renders.
+--- The generated tables of the docs: the settings tables of
+-- docs/writing-sims.md (from mastersim.settings) and the metrics table of
+-- docs/metrics.md (from mastersim.metrics). scripts/gen-docs writes each
+-- between its markers; spec/docs_spec.lua checks the files hold what this
+-- renders.
+local metrics = require "mastersim.metrics"
 local settings = require "mastersim.settings"
 
 local M = {}
@@ -105,11 +108,35 @@ function M.render()
   return table.concat(out, "\n")
 end
 
---- `text` with its generated block replaced by `block`, or nil when the
--- markers are missing.
+local UNITS = { ratio = "share", s = "seconds", bytes = "bytes", x = "factor", n = "count" }
+
+--- The metrics table (docs/metrics.md), in the order of metrics.list.
+function M.render_metrics()
+  local out = { "<!-- metrics: generated from lua/mastersim/metrics.lua -->", "",
+    "| metric | unit | group | meaning |", "|---|---|---|---|" }
+  for _, m in ipairs(metrics.list) do
+    out[#out + 1] = ("| `%s` | %s | %s | %s |"):format(m.name, UNITS[m.unit] or m.unit, m.group, m.doc)
+  end
+  out[#out + 1] = ""
+  out[#out + 1] = "<!-- metrics: end -->"
+  return table.concat(out, "\n")
+end
+
+--- The generated blocks: file (relative to the repository) and its text.
+function M.blocks()
+  return {
+    { file = "docs/writing-sims.md", text = M.render() },
+    { file = "docs/metrics.md", text = M.render_metrics() },
+  }
+end
+
+--- `text` with the generated block that `block` begins (its first line is
+-- the begin marker, its last the end marker) put in place of the one it
+-- holds, or nil when the markers are missing.
 function M.splice(text, block)
-  local a = text:find(M.BEGIN, 1, true)
-  local _, b = text:find(M.END, 1, true)
+  local first, last = block:match("^([^\n]*)"), block:match("([^\n]*)$")
+  local a = text:find(first, 1, true)
+  local _, b = text:find(last, 1, true)
   if not a or not b then return nil end
   return text:sub(1, a - 1) .. block .. text:sub(b + 1)
 end
