@@ -67,6 +67,14 @@ describe("scenario ranges", function()
       .. " last_crashed)\n"):format(path), err)
   end)
 
+  it("keeps the cluster view read-only for a fault function", function()
+    local code, err, path = run({}, SIM:gsub('ms.at%("1s", ms.crash "m3"%)',
+      'ms.at("1s", function(c) c.m1 = "mine" end)'))
+    assert.are.equal(1, code, err)
+    assert.are.equal(1, select(2, err:gsub("\n", "")), err)
+    assert.matches(path:gsub("%p", "%%%0") .. ":8: the cluster view is read%-only %(assignment to 'm1'%)", err)
+  end)
+
   it("lets the generic profile keep its own defaults and rejects an unknown profile", function()
     local code, err = run({ "--set", "profile=generic" })
     assert.are.equal(0, code, err)
