@@ -25,12 +25,7 @@ local function num(v)
   return ("%.17g"):format(v)
 end
 
-local function sorted(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
-  table.sort(ks)
-  return ks
-end
+local sorted = S.sorted_keys
 
 -- A default as the text ms_settings.c parses: a number, a name, a
 -- distribution "kind p1 p2", or per-op "op=value ..." (a distribution's

@@ -262,6 +262,14 @@ S.relations = {
   end },
 }
 
+--- The keys of t, sorted (as strings).
+function S.sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
+  return ks
+end
+
 --- The row with `key`, or nil.
 function S.row(key)
   for _, r in ipairs(S.rows) do

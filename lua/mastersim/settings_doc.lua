@@ -24,12 +24,7 @@ local function size(b)
   return ("%g B"):format(b)
 end
 
-local function sorted(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
-  table.sort(ks)
-  return ks
-end
+local sorted = settings.sorted_keys
 
 local function dist(d)
   if d[1] == "lognormal" then return ("lognormal(%s, %s)"):format(dur(d[2]), dur(d[3])) end

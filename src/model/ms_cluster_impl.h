@@ -255,6 +255,10 @@ ms_attempt *ms__attempt_new(ms_cluster *c);
 void ms__attempt_free(ms_cluster *c, ms_attempt *a);
 
 /* ms_reads.c */
+/* Ask the policy about a read or a scan: *d is its decision (folded into
+ * the digest), or -1 when the policy failed: c->err holds why and the run
+ * stops. */
+int ms__policy_ask(ms_cluster *c, const ms_read_state *rs, const ms_node_state *ns, ms_decision *d);
 int ms__reads_start(ms_cluster *c);
 void ms__reads_node_down(ms_cluster *c, int node);
 void ms__reads_apply_begins(ms_cluster *c, int node);

@@ -531,6 +531,21 @@ static void on_decided(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     act(a->c, a);
 }
 
+int ms__policy_ask(ms_cluster *c, const ms_read_state *rs, const ms_node_state *ns,
+                   ms_decision *d) {
+    c->metrics.policy_calls++;
+    memset(d, 0, sizeof *d);
+    d->retry_after = -1;
+    char err[256] = "";
+    if (c->pol.on_read(c->pol.ud, rs, ns, d, err, sizeof err) != 0) {
+        snprintf(c->err, sizeof c->err, "%s", err);
+        ms_sched_stop(c->s);
+        return -1;
+    }
+    ms_sched_fold(c->s, (uint64_t)d->kind);
+    return 0;
+}
+
 /* Ask the policy, then act (after the decision's simulated cost). */
 static void consult(ms_cluster *c, ms_attempt *a) {
     ms_node_state ns;
@@ -549,18 +564,11 @@ static void consult(ms_cluster *c, ms_attempt *a) {
         reply_fail(c, a, "EPOLICYLOOP", 0);
         return;
     }
-    c->metrics.policy_calls++;
-    memset(&a->dec, 0, sizeof a->dec);
-    a->dec.retry_after = -1;
-    char err[256] = "";
-    if (c->pol.on_read(c->pol.ud, &rs, &ns, &a->dec, err, sizeof err) != 0) {
-        snprintf(c->err, sizeof c->err, "%s", err);
-        ms_sched_stop(c->s);
+    if (ms__policy_ask(c, &rs, &ns, &a->dec) != 0) {
         leave(a);
         reply_fail(c, a, "EPOLICY", 0);
         return;
     }
-    ms_sched_fold(c->s, (uint64_t)a->dec.kind);
     if (c->pol.cost > 0) {
         a->stage = AT_DECIDING;
         a->ev =

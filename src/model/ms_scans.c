@@ -164,18 +164,11 @@ static void consult(ms_scan_run *r) {
                         r->timed_out,
                         0,
                         "scan"};
-    c->metrics.policy_calls++;
     c->scan_stats[r->scan].policy_calls++;
-    memset(&r->dec, 0, sizeof r->dec);
-    r->dec.retry_after = -1;
-    char err[256] = "";
-    if (c->pol.on_read(c->pol.ud, &rs, &ns, &r->dec, err, sizeof err) != 0) {
-        snprintf(c->err, sizeof c->err, "%s", err);
-        ms_sched_stop(c->s);
+    if (ms__policy_ask(c, &rs, &ns, &r->dec) != 0) {
         end(r, MS_OUT_FAILED);
         return;
     }
-    ms_sched_fold(c->s, (uint64_t)r->dec.kind);
     if (c->pol.cost > 0) {
         r->stage = SCAN_DECIDING;
         r->ev = ms_sched_after(c->s, (int64_t)(c->pol.cost * NS), EV_SCAN_STEP, on_step, r,
