@@ -247,6 +247,19 @@ void ms__master_restarted(ms_master *m);
 void ms__master_role_check(ms_master *m);
 void ms__node_state(const ms_cluster *c, int i, ms_node_state *out);
 
+/* The state of the client that issued r. */
+static inline client_state *ms__client_of(ms_cluster *c, const ms_read *r) {
+    return &c->clients[r->group][r->client - c->client_base[r->group]];
+}
+
+/* ms_arrivals.c */
+int ms__reads_start(ms_cluster *c);
+/* A closed-loop client's next read, after delay ns. */
+void ms__reads_next_closed(ms_cluster *c, int group, int client, int64_t delay);
+/* The SDK's first host of read r, and the next after a failure (0: none left). */
+void ms__sdk_first(ms_cluster *c, ms_read *r);
+int ms__sdk_next(ms_cluster *c, ms_read *r);
+
 /* ms_read_pool.c */
 void ms__reads_free(ms_cluster *c);
 ms_read *ms__read_new(ms_cluster *c);
@@ -259,7 +272,10 @@ void ms__attempt_free(ms_cluster *c, ms_attempt *a);
  * the digest), or -1 when the policy failed: c->err holds why and the run
  * stops. */
 int ms__policy_ask(ms_cluster *c, const ms_read_state *rs, const ms_node_state *ns, ms_decision *d);
-int ms__reads_start(ms_cluster *c);
+/* Send read r's next attempt to r->target (as routed). */
+void ms__read_send(ms_cluster *c, ms_read *r);
+/* A client's attempt timer fired (the callback of its group's timeout queue). */
+void ms__read_timeout(void *ctx, void *item, uint64_t id);
 void ms__reads_node_down(ms_cluster *c, int node);
 void ms__reads_apply_begins(ms_cluster *c, int node);
 

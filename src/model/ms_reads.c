@@ -1,6 +1,7 @@
-/* The read path: client arrivals, routing, the network hop, the policy at
- * the node, the apply gate, the request server, the reply, classification
- * against ground truth, timeouts and retries. */
+/* The read path: routing, the network hop, a follower's routing table, the
+ * policy at the node, the apply gate, the request server, the reply,
+ * classification against ground truth, timeouts and retries. Arrivals and
+ * the SDK's host order are in ms_arrivals.c. */
 #include "ms_cluster_impl.h"
 
 #include <math.h>
@@ -38,13 +39,7 @@ static int64_t hop(ms_cluster *c) {
     return ms_dist_sample_i64(&c->cfg.latency, &c->client);
 }
 
-static client_state *client_of(ms_cluster *c, const ms_read *r) {
-    return &c->clients[r->group][r->client - c->client_base[r->group]];
-}
-
-static void send_attempt(ms_cluster *c, ms_read *r);
 static void at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node);
-static void schedule_next_closed(ms_cluster *c, int group, int client, int64_t delay);
 
 /* The logical read is over. */
 static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
@@ -75,38 +70,14 @@ static void finish(ms_cluster *c, ms_read *r, ms_outcome o, const char *code) {
     /* nothing after the last read is measured: the run ends with it */
     if (--c->reads_open == 0 && now >= c->cfg.duration) ms_sched_stop(c->s);
     const ms_client_group *g = &c->cfg.group[group];
-    if (g->arrivals == MS_ARRIVALS_CLOSED) schedule_next_closed(c, group, client, g->think);
-}
-
-/* --- CubeFS's SDK (sdk/master/client.go serveRequest) ----------------------- */
-
-/* The first host of a logical read: a random master for get_partitions
- * (api_client.go GetDataPartitions), else the SDK's leader (the last host
- * that answered), else the first master. */
-static void sdk_first(ms_cluster *c, ms_read *r) {
-    int leader = client_of(c, r)->sdk_leader;
-    r->sdk_try = 0;
-    if (r->op == MS_OP_GET_PARTITIONS)
-        r->target = (int)ms_rng_below(&c->client, (uint64_t)c->n);
-    else if (leader >= 0)
-        r->target = leader;
-    else
-        r->target = 0, r->sdk_try = 1;
-}
-
-/* After a failure: the next master in order (all n after the first host);
- * 0 when every one was tried. */
-static int sdk_next(ms_cluster *c, ms_read *r) {
-    if (r->sdk_try >= c->n) return 0;
-    r->target = r->sdk_try++;
-    return 1;
+    if (g->arrivals == MS_ARRIVALS_CLOSED) ms__reads_next_closed(c, group, client, g->think);
 }
 
 static void on_retry(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     (void)s, (void)id, (void)b;
     ms_read *r = ctx;
     r->retry = 0;
-    send_attempt(r->c, r);
+    ms__read_send(r->c, r);
 }
 
 /* A failed attempt: retry after backoff with jitter, or give up. */
@@ -115,12 +86,12 @@ static void failed_attempt(ms_cluster *c, ms_read *r, ms_outcome o, const char *
     const ms_client_group *g = &c->cfg.group[r->group];
     if (g->route == MS_ROUTE_SDK) {
         /* CubeFS's SDK: the next host at once, until every one was tried */
-        if (!sdk_next(c, r)) {
+        if (!ms__sdk_next(c, r)) {
             finish(c, r, o, code);
             return;
         }
         r->retries++;
-        send_attempt(c, r);
+        ms__read_send(c, r);
         return;
     }
     if (r->retries >= g->retry_max) {
@@ -140,7 +111,7 @@ static void failed_attempt(ms_cluster *c, ms_read *r, ms_outcome o, const char *
  * committed when the read was issued, else stale by the missing entries
  * and by how long ago the first of them committed. */
 static void classify(ms_cluster *c, ms_read *r, const ms_read_result *res) {
-    client_state *cs = client_of(c, r);
+    client_state *cs = ms__client_of(c, r);
     /* the SDK's leader is the host that answered (get_partitions restores it) */
     if (res->verdict != MS_READ_CRASH && r->op != MS_OP_GET_PARTITIONS) cs->sdk_leader = r->target;
     r->observed = res->applied;
@@ -254,7 +225,7 @@ static void on_reply(ms_sched *s, void *ctx, uint64_t id, uint64_t b) {
     } else if (a->kind == REPLY_REDIRECT) {
         r->target = a->redirect_to;
         ms__attempt_free(c, a);
-        send_attempt(c, r);
+        ms__read_send(c, r);
     } else {
         char code[MS_CODE_MAX];
         memcpy(code, a->code, sizeof code);
@@ -283,7 +254,7 @@ static void reply_fail(ms_cluster *c, ms_attempt *a, const char *code, double re
 /* The client's attempt timer (from its group's timeout queue): give up on
  * the attempt (the server may still work on it) and retry or finish as a
  * timeout. */
-static void on_timeout(void *ctx, void *item, uint64_t id) {
+void ms__read_timeout(void *ctx, void *item, uint64_t id) {
     (void)ctx, (void)id;
     ms_read *r = item;
     ms_cluster *c = r->c;
@@ -311,7 +282,7 @@ static int route(ms_cluster *c, const ms_read *r) {
     return r->target; /* sdk: set by sdk_first / sdk_next, or a redirect */
 }
 
-static void send_attempt(ms_cluster *c, ms_read *r) {
+void ms__read_send(ms_cluster *c, ms_read *r) {
     ms_attempt *a = ms__attempt_new(c);
     if (!a) {
         finish(c, r, MS_OUT_FAILED, "ENOMEM");
@@ -324,7 +295,7 @@ static void send_attempt(ms_cluster *c, ms_read *r) {
     a->client = r->client;
     a->key_a = r->key_a;
     a->key_b = r->key_b;
-    a->last_seen = client_of(c, r)->last_seen;
+    a->last_seen = ms__client_of(c, r)->last_seen;
     a->node = a->host = r->target;
     a->number = r->attempts;
     a->sent = ms_sched_now(c->s);
@@ -691,113 +662,4 @@ void ms__reads_node_down(ms_cluster *c, int node) {
         }
         a = next;
     }
-}
-
-/* --- arrivals ---------------------------------------------------------------------- */
-
-static int draw_op(ms_cluster *c, const ms_client_group *g) {
-    return (int)ms_rng_weighted(&c->workload, g->ops, MS_OP_COUNT);
-}
-
-/* Keys drawn from the generated image: vols 1..V, their dps, nodes. */
-static void draw_keys(ms_cluster *c, const ms_client_group *g, int op, uint64_t *a, uint64_t *b) {
-    uint64_t vols = c->image.volumes;
-    uint64_t v;
-    if (g->keys == MS_KEYS_ZIPF) {
-        /* inverse-CDF approximation of a zipf(s) rank over 1..vols */
-        double u = ms_rng_uniform(&c->workload), s = g->zipf_s;
-        double x = s == 1.0 ? exp(u * log((double)vols))
-                            : pow(1 + u * (pow((double)vols, 1 - s) - 1), 1 / (1 - s));
-        v = (uint64_t)x;
-        if (v < 1) v = 1;
-        if (v > vols) v = vols;
-    } else {
-        v = 1 + ms_rng_below(&c->workload, vols);
-    }
-    *a = v;
-    *b = 0;
-    if (op == MS_OP_GET_DP) *b = 1 + ms_rng_below(&c->workload, c->image.data_partitions);
-    if (op == MS_OP_GET_NODE)
-        *a = c->min_node_id + ms_rng_below(&c->workload, c->max_node_id - c->min_node_id + 1);
-}
-
-static void start_read(ms_cluster *c, int group, int client) {
-    const ms_client_group *g = &c->cfg.group[group];
-    ms_read *r = ms__read_new(c);
-    if (!r) return;
-    r->group = group;
-    r->client = client;
-    r->op = draw_op(c, g);
-    draw_keys(c, g, r->op, &r->key_a, &r->key_b);
-    r->intended = ms_sched_now(c->s);
-    r->commit_at_issue = c->commit_max;
-    r->apply_epoch = c->apply_epoch;
-    r->applying_at_issue = c->applying > 0;
-    c->reads_open++;
-    r->target = client_of(c, r)->home;
-    if (g->route == MS_ROUTE_SDK) sdk_first(c, r);
-    ms_metrics_arrival(&c->metrics, r->intended, (uint64_t)client, r->op, r->key_a, r->key_b);
-    send_attempt(c, r);
-}
-
-/* Open loop: one arrival process per group (Poisson or fixed rate over the
- * group's clients), drawn only from the workload stream, so arrivals are
- * the same whatever the policy does. */
-static void on_arrive(ms_sched *s, void *ctx, uint64_t group, uint64_t b) {
-    (void)b;
-    ms_cluster *c = ctx;
-    const ms_client_group *g = &c->cfg.group[group];
-    int client = c->client_base[group] + (int)ms_rng_below(&c->workload, (uint64_t)g->count);
-    start_read(c, (int)group, client);
-    double rate = g->rate * g->count;
-    double dt = g->arrivals == MS_ARRIVALS_POISSON ? ms_rng_exponential(&c->workload, 1.0 / rate)
-                                                   : 1.0 / rate;
-    int64_t next = ms_sched_now(s) + (int64_t)(dt * NS);
-    if (next < c->cfg.duration) ms_sched_at(s, next, EV_ARRIVE, on_arrive, c, group, 0);
-}
-
-static void on_closed(ms_sched *s, void *ctx, uint64_t group, uint64_t client) {
-    ms_cluster *c = ctx;
-    if (ms_sched_now(s) < c->cfg.duration) start_read(c, (int)group, (int)client);
-}
-
-static void schedule_next_closed(ms_cluster *c, int group, int client, int64_t delay) {
-    ms_sched_after(c->s, delay, EV_ARRIVE, on_closed, c, (uint64_t)group, (uint64_t)client);
-}
-
-/* Arrivals have stopped: with no read left the run ends here; else the
- * last read to finish ends it (finish). Runs without clients go on to
- * the driver's end. */
-static void on_end(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
-    (void)a, (void)b;
-    ms_cluster *c = ctx;
-    if (c->reads_open == 0) ms_sched_stop(s);
-}
-
-int ms__reads_start(ms_cluster *c) {
-    int base = 0;
-    for (int gi = 0; gi < c->cfg.groups; gi++) {
-        const ms_client_group *g = &c->cfg.group[gi];
-        c->client_base[gi] = base;
-        ms_timerq_init(&c->timeouts[gi], c->s, EV_TIMEOUT, on_timeout, c);
-        c->clients[gi] = calloc((size_t)(g->count > 0 ? g->count : 1), sizeof(client_state));
-        if (!c->clients[gi]) return -1;
-        for (int i = 0; i < g->count; i++) {
-            c->clients[gi][i].home = (base + i) % c->n;
-            c->clients[gi][i].sdk_leader = -1;
-        }
-        base += g->count;
-        if (g->count <= 0) continue;
-        if (g->arrivals == MS_ARRIVALS_CLOSED) {
-            for (int i = 0; i < g->count; i++) {
-                int64_t off = (int64_t)(ms_rng_uniform(&c->workload) * NS * 0.01);
-                schedule_next_closed(c, gi, c->client_base[gi] + i, off);
-            }
-        } else if (g->rate > 0) {
-            double dt = ms_rng_exponential(&c->workload, 1.0 / (g->rate * g->count));
-            ms_sched_at(c->s, (int64_t)(dt * NS), EV_ARRIVE, on_arrive, c, (uint64_t)gi, 0);
-        }
-    }
-    if (c->cfg.groups > 0) ms_sched_at(c->s, c->cfg.duration, EV_END, on_end, c, 0, 0);
-    return 0;
 }
