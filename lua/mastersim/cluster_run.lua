@@ -213,7 +213,7 @@ end
 function M.run(sc, pol, opts, meta)
   local seed = math.tointeger(opts.seed or 1)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
-  local sched = core.sched()
+  local sched <close> = core.sched() -- closed after cl, its child
   local cfg = M.config(sc, seed, mode)
   local decider = pol.builtin and { builtin = pol.builtin, param = pol.param }
     or bridge(pol, select(2, node_names(sc.cluster.masters)))

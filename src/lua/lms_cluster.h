@@ -7,8 +7,10 @@
 
 #include <stdio.h>
 
-/* Registry references a cluster holds, released by close. */
-enum { R_SCHED = 0, R_DECIDE, R_HOOK, R_READ, R_NODE, R_CHANGE, R_COUNT };
+/* The Lua values a cluster holds, as its user values (1 is its scheduler:
+ * see lms_sched.h): the policy's decide and hook, the read and node tables
+ * handed to them, the on_change callback. */
+enum { UV_SCHED = 1, UV_DECIDE, UV_HOOK, UV_READ, UV_NODE, UV_CHANGE, UV_COUNT = UV_CHANGE };
 
 /* A file written through path.tmp and renamed into place at close. */
 typedef struct lms_outfile {
@@ -17,10 +19,9 @@ typedef struct lms_outfile {
 } lms_outfile;
 
 typedef struct lms_cluster {
-    ms_cluster *c;
-    lms_sched *sched;
+    lms_child child; /* first: the child's free function casts back */
+    ms_cluster *c;   /* NULL until built and once closed */
     ms_policy pol;
-    int ref[R_COUNT];
     lms_outfile history; /* cluster:history: one JSON line per read attempt */
     lms_outfile ops;     /* cluster:ops: one JSON line per operation record */
 } lms_cluster;
