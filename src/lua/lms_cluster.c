@@ -165,12 +165,13 @@ static void policy_from(lua_State *L, int idx, int self, lms_cluster *u) {
     if (hook) u->pol.on_apply = lua_on_apply;
 }
 
-/* The child's free function: the model, then the history files. */
+/* The child's free function: the model, then the history files (moved
+ * into place as they stand; cluster:history_close reports errors). */
 static void cluster_free(lms_child *ch) {
     lms_cluster *u = (lms_cluster *)ch;
     ms_cluster_free(u->c);
     u->c = NULL;
-    lms_history_close(u);
+    lms_history_close(u, NULL, 0);
 }
 
 /* cluster(sched, cfg, policy) -> Cluster */
@@ -409,6 +410,7 @@ void lms_open_cluster(lua_State *L) {
         {"error", cluster_error},
         {"history", lms_cluster_history},
         {"ops", lms_cluster_ops},
+        {"history_close", lms_cluster_history_close},
         {"close", cluster_close},
         {NULL, NULL},
     };
