@@ -186,7 +186,8 @@ describe("object lifetimes", function()
       local s = core.sched()
       local bad = {}
       for k, v in pairs(CFG) do bad[k] = v end
-      bad.image = { volumes = 1, data_partitions = 1, meta_partitions = 1, nodes = 1, users = 1 }
+      -- too few nodes for the replicas: the C model refuses the image
+      bad.cluster = { masters = 3, volumes = 1, data_partitions = 1, meta_partitions = 1, nodes = 1, users = 1 }
       assert.has_error(function() core.cluster(s, bad, { builtin = "block", param = 1 }) end)
       assert.has_error(function() core.cluster(s, CFG, { name = "no decide" }) end,
         "policy table needs decide or builtin")
@@ -355,17 +356,24 @@ describe("object lifetimes", function()
     end
 
     it("keeps RSS and the registry flat", function()
-      round() -- warm-up: the allocator's arenas, the interned strings
-      local warm, reg = rss_mb(), registry_count()
-      local worst = warm
-      for _ = 2, 10 do
+      -- warm-up: the allocator's arenas, the interned strings; how much
+      -- freed memory glibc keeps varies by a few MB from round to round
+      round()
+      local warm = rss_mb()
+      round()
+      warm = math.max(warm, rss_mb())
+      local reg, seen = registry_count(), {}
+      for _ = 3, 10 do
         round()
-        worst = math.max(worst, rss_mb())
+        seen[#seen + 1] = rss_mb()
         assert.are.equal(reg, registry_count())
       end
-      -- before the fix, each round kept 100 clusters: +200 MB a round
+      -- before the fix, each round kept its 100 clusters: +200 MB a round
       if not under_asan() then
-        assert.is_true(worst < warm * 1.1 + 16, ("RSS %.1f MB after warm-up, %.1f MB at worst"):format(warm, worst))
+        local worst = math.max(table.unpack(seen))
+        for i, v in ipairs(seen) do seen[i] = ("%.1f"):format(v) end
+        assert.is_true(worst < warm * 1.1 + 8,
+          ("RSS %.1f MB after warm-up, then %s MB"):format(warm, table.concat(seen, " ")))
       end
     end)
   end)
