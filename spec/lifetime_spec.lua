@@ -138,6 +138,28 @@ describe("object lifetimes", function()
       assert.are.equal(100, fired)
     end)
 
+    it("reaches the policy hook from a fault method called in a Lua event", function()
+      -- the crash ends the apply inside cl:crash, a C frame nested in the
+      -- run: the hook is found through the run's registry entry (a stack
+      -- index of the run's own frame segfaulted here)
+      local s = core.sched()
+      local seen, cl = {}, nil
+      cl = core.cluster(s, CFG, { decide = function() return "serve" end, name = "t",
+        hook = function(name, node)
+          seen[#seen + 1] = name .. " " .. node.name
+          if name == "on_apply_begin" then
+            s:after(0, function() cl:crash(tonumber(node.name:sub(2))) end)
+          end
+        end })
+      s:run(3)
+      local f = cl:leader() == 3 and 2 or 3
+      assert.is_true(cl:force_snapshot(f))
+      s:run(10)
+      assert.are.same({ "on_apply_begin m" .. f, "on_apply_end m" .. f }, seen)
+      assert.are.equal("down", cl:node(f).phase)
+      s:close()
+    end)
+
     it("a cluster or scheduler cannot be closed from inside its run", function()
       local s = core.sched()
       local cl = cluster(s)

@@ -39,7 +39,7 @@ static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
 
 static int sched_new(lua_State *L) {
     lms_sched *b = lua_newuserdatauv(L, sizeof *b, 2);
-    *b = (lms_sched){0};
+    *b = (lms_sched){.kids_ref = LUA_NOREF};
     luaL_setmetatable(L, LMS_SCHED);
     lua_newtable(L);
     lua_setiuservalue(L, -2, UV_FNS);
@@ -94,7 +94,7 @@ static int run_body(lua_State *L) {
     int64_t until = (int64_t)lua_tointeger(L, 2);
     uint64_t max = (uint64_t)lua_tointeger(L, 3);
     lua_getiuservalue(L, 1, UV_KIDS);
-    b->kids = lua_gettop(L);
+    b->kids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_getiuservalue(L, 1, UV_FNS);
     b->L = L;
     b->fns = lua_gettop(L);
@@ -113,6 +113,8 @@ uint64_t lms_sched_run(lua_State *L, int arg, int64_t until, uint64_t max) {
     int status = lua_pcall(L, 3, 1, 0);
     b->running = 0;
     b->L = NULL;
+    luaL_unref(L, LUA_REGISTRYINDEX, b->kids_ref);
+    b->kids_ref = LUA_NOREF;
     if (status != LUA_OK) lua_error(L); /* rethrow, nothing left to release */
     uint64_t n = (uint64_t)lua_tointeger(L, -1);
     lua_pop(L, 1);
@@ -250,7 +252,9 @@ void lms_child_close(lua_State *L, int child, lms_child *c) {
 int lms_sched_push_child(lms_child *c) {
     lms_sched *b = c->parent;
     if (b == NULL || b->L == NULL) return 0;
-    lua_rawgetp(b->L, b->kids, c);
+    lua_rawgeti(b->L, LUA_REGISTRYINDEX, b->kids_ref);
+    lua_rawgetp(b->L, -1, c);
+    lua_remove(b->L, -2);
     return 1;
 }
 

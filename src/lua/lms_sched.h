@@ -15,7 +15,8 @@
  * while its scheduler can run them; both are collected once neither is
  * reachable. Nothing goes through the registry. A child keeps the Lua
  * values its C side calls (callbacks, scratch tables) in its own user
- * values, fetched through the scheduler during a run (lms_sched_push_child).
+ * values, fetched through the scheduler during a run (lms_sched_push_child;
+ * the one registry entry a run holds, released when it returns).
  * Closing a scheduler closes its live children first, newest first; closing
  * a child cancels the events it still has queued (scheduled under its
  * owner id) and leaves the scheduler usable. */
@@ -35,7 +36,10 @@ typedef struct lms_sched {
     ms_sched *s;
     lua_State *L; /* the state running events; set only inside a run */
     int fns;      /* stack index of the callback table during a run */
-    int kids;     /* stack index of the children table during a run */
+    int kids_ref; /* registry ref of the children table during a run, else LUA_NOREF:
+                   * a child's callback may come from a nested C frame (a fault
+                   * method called from a Lua event ends an apply: the policy's
+                   * hook), where run_body's stack indices mean nothing */
     int running;
     lms_child *children; /* live children, newest first */
     ms_sched_owner last_owner;
