@@ -73,7 +73,8 @@ local CLUSTER_METHODS = {
   crash = { 2 }, restart = { 2 }, slow_apply = { 2, 3 }, force_snapshot = { 2 },
   apply_snapshot = { 2 }, transfer_leader = { 2 }, heal = {}, partition = { { 1 }, { 2 } },
   block = { 1, 2 }, on_change = { print }, size = {}, node = { 1 }, leader = {}, digest = { 1 },
-  metrics = {}, checker = {}, error = {}, history = { "/nonexistent/h" },
+  metrics = {}, checker = {}, error = {}, history = { "/nonexistent/h" }, ops = { "/nonexistent/o" },
+  history_close = {},
 }
 
 describe("object lifetimes", function()
