@@ -151,26 +151,31 @@ describe("mastersim stress", function()
   end)
 
   -- Start `stress` on a run far longer than the test, wait (bounded) until
-  -- it catches SIGINT (bit 1 of SigCgt in /proc/PID/status: no signal is
-  -- sent before it can be caught), then interrupt it.
+  -- it catches SIGINT (the process is mastersim, no longer the shell's child
+  -- before its exec, which may catch SIGINT itself, and then bit 1 of SigCgt
+  -- in /proc/PID/status is set: no signal is sent before mastersim can
+  -- catch it), then interrupt it.
   local function interrupt(args)
-    local dir = support.tmpdir()
+    local out, err = support.tmpdir() .. "/stress-int.out", support.tmpdir() .. "/stress-int.err"
     local q = support.quote
     local script = ([[
-%s stress %s >%s/int.out 2>%s/int.err </dev/null &
+%s stress %s >%s 2>%s </dev/null &
 pid=$!
 i=0
 while [ $i -lt 1000 ]; do
-  m=$(awk '/^SigCgt/ {print $2}' /proc/$pid/status 2>/dev/null)
-  [ -n "$m" ] && [ $((0x$m & 2)) -ne 0 ] && break
+  # comm first: SigCgt read before the exec is the shell's
+  if [ "$(cat /proc/$pid/comm 2>/dev/null)" = mastersim ]; then
+    m=$(awk '/^SigCgt/ {print $2}' /proc/$pid/status 2>/dev/null)
+    [ -n "$m" ] && [ $((0x$m & 2)) -ne 0 ] && break
+  fi
   i=$((i + 1))
   sleep 0.01
 done
 kill -INT $pid
 wait $pid
-echo $?]]):format(q(support.bin), table.concat(args, " "), dir, dir)
+echo $?]]):format(q(support.bin), table.concat(args, " "), q(out), q(err))
     local _, rc = support.sh(script)
-    return tonumber(rc:match("%d+")), support.read(dir .. "/int.out"), support.read(dir .. "/int.err")
+    return tonumber(rc:match("%d+")), support.read(out), support.read(err)
   end
 
   it("stops a long run on SIGINT and reports what it measured, marked partial", function()
