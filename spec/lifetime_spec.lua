@@ -7,9 +7,10 @@ local ms = require "mastersim"
 local cluster_run = require "mastersim.cluster_run"
 local support = require "support"
 
--- A small cluster: a store of a few hundred keys, one client.
+-- A small cluster: a store of a few hundred keys, one client; a duration
+-- past every test's window (the model stops its scheduler at the end).
 local SMALL = {
-  duration = "1s", ["cluster.volumes"] = 20, ["cluster.data_partitions"] = 400,
+  duration = "60s", ["cluster.volumes"] = 20, ["cluster.data_partitions"] = 400,
   ["cluster.meta_partitions"] = 40, ["cluster.nodes"] = 8, ["cluster.users"] = 1,
   ["clients.count"] = 1,
 }
