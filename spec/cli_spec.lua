@@ -53,14 +53,55 @@ return ms.scenario { name = "e", duration = "1s", setup = function() error("nope
   end)
 
   it("gives the same output for the same seed and different digests for different seeds", function()
-    local c1, o1 = support.cli({ "run", "hello", "--seed", "5", "--quiet" })
-    local c2, o2 = support.cli({ "run", "hello", "--seed", "5", "--quiet" })
-    local _, o3 = support.cli({ "run", "hello", "--seed", "6", "--quiet" })
+    local c1, o1 = support.cli({ "run", "hello", "--seed", "5" })
+    local c2, o2 = support.cli({ "run", "hello", "--seed", "5" })
+    local _, o3 = support.cli({ "run", "hello", "--seed", "6" })
     assert.are.equal(0, c1)
     assert.are.equal(0, c2)
     assert.are.equal(o1, o2)
     assert.matches("virtual   10.000000 s", o1)
     assert.are_not.equal(o1:match("digest%s+(%x+)"), o3:match("digest%s+(%x+)"))
+  end)
+
+  it("prints nothing but errors with --quiet", function()
+    local json = support.tmpdir() .. "/quiet.json"
+    local code, out, err = support.cli({ "run", "hello", "--quiet", "--json", json })
+    assert.are.same({ 0, "", "" }, { code, out, err })
+    assert.matches('"digest"', support.read(json))
+    code, out, err = support.cli({ "run", "follower_catchup", "--set", "duration=2s", "--quiet" })
+    assert.are.same({ 0, "", "" }, { code, out, err })
+    code, out, err = support.cli({ "run", "follower_catchup", "--set", "duration=2s", "--quiet",
+      "--json", "/dev/full" })
+    assert.are.same({ 1, "", "mastersim: cannot write /dev/full: No space left on device\n" }, { code, out, err })
+  end)
+
+  it("writes --json and --history to devices in place and reports a failed write", function()
+    local function kind(path) return select(2, support.sh("stat -c %F " .. support.quote(path))) end
+    for _, flag in ipairs { "--json", "--history" } do
+      local code, out, err = support.cli({ "run", "follower_catchup", "--set", "duration=2s", flag, "/dev/full" })
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.are.equal("mastersim: cannot write /dev/full: No space left on device\n", err)
+      assert.are.equal("character special file\n", kind("/dev/full"))
+      code = support.cli({ "run", "follower_catchup", "--set", "duration=2s", flag, "/dev/null" })
+      assert.are.equal(0, code)
+      assert.are.equal("character special file\n", kind("/dev/null"))
+    end
+    -- /dev/stdout: the result goes to standard output, the link stays
+    local code, out = support.cli({ "run", "hello", "--quiet", "--json", "/dev/stdout" })
+    assert.are.equal(0, code)
+    assert.matches('^{\n  "counters"', out)
+    local code2, _, err = support.cli({ "run", "follower_catchup", "--set", "duration=2s",
+      "--history", "/nonexistent/h.jsonl" })
+    assert.are.equal(1, code2)
+    assert.are.equal("mastersim: cannot write /nonexistent/h.jsonl: No such file or directory\n", err)
+    -- a runs file on a device: nothing to resume from it (/dev/full reads as
+    -- endless zeros: reading it ran out of memory), and the append fails
+    code2, _, err = support.cli({ "compare", "follower_catchup", "--set", "duration=1s", "--policies", "block",
+      "--seeds", "1", "--runs", "/dev/full", "--quiet" })
+    assert.are.equal(1, code2)
+    assert.are.equal("mastersim: cannot write /dev/full: No space left on device\n", err)
+    assert.are.equal("character special file\n", kind("/dev/full"))
   end)
 
   it("stops cleanly on SIGINT and marks the results partial", function()
@@ -73,7 +114,7 @@ return ms.scenario {
     sim:after(0, tick)
   end,
 }]])
-    local cmd = ("%s run %s --quiet >%s/sig.out 2>&1 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo $?")
+    local cmd = ("%s run %s >%s/sig.out 2>&1 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo $?")
       :format(support.quote(support.bin), support.quote(path), support.tmpdir())
     local _, rc = support.sh(cmd)
     local out = support.read(support.tmpdir() .. "/sig.out")
@@ -137,7 +178,7 @@ return ms.scenario { name = "t", duration = "3s", cluster = { masters = 3 },
   end)
 
   it("accepts '40 sec' and lists the units for an unknown one", function()
-    local code, out = support.cli({ "run", "follower_catchup", "--set", "duration=5 sec", "--quiet" })
+    local code, out = support.cli({ "run", "follower_catchup", "--set", "duration=5 sec" })
     assert.are.equal(0, code)
     assert.matches("virtual 5%.%d s", out) -- the last read ends within the grace
     local _, _, err = support.cli({ "run", "follower_catchup", "--set", "duration=5 parsecs", "--quiet" })

@@ -33,8 +33,7 @@ end
 
 local function export(sim, policy, format, name)
   local path = support.tmpdir() .. "/" .. name
-  local code, out, err = support.cli({ "run", sim, "--policy", policy, "--history", path, "--history-format", format,
-    "--quiet" })
+  local code, out, err = support.cli({ "run", sim, "--policy", policy, "--history", path, "--history-format", format })
   assert.are.equal(0, code, err)
   return path, out
 end
@@ -153,7 +152,7 @@ describe("run --history-format", function()
     local a, out_a = export(LOCAL, "unguarded", "porcupine", "a.json")
     local b, out_b = export(LOCAL, "unguarded", "porcupine", "b.json")
     assert.are.equal(support.read(a), support.read(b))
-    local _, plain = support.cli({ "run", LOCAL, "--policy", "unguarded", "--quiet" })
+    local _, plain = support.cli({ "run", LOCAL, "--policy", "unguarded" })
     assert.are.equal(plain, out_a)
     assert.are.equal(out_a, out_b)
     local doc = cjson.decode(support.read(a))

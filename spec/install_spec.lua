@@ -60,7 +60,7 @@ local function built_digest(args)
   return out:match("\ndigest%s+[^\n]+")
 end
 
-local RUN = { "run", "follower_catchup", "--policy", "block", "--quiet", "--set", "duration=5s" }
+local RUN = { "run", "follower_catchup", "--policy", "block", "--set", "duration=5s" }
 
 describe("install", function()
   slow_it("cmake --install lays out a prefix whose binary needs no source tree", function()
@@ -159,7 +159,7 @@ describe("install", function()
     assert.are.equal(version:match("^mastersim (%S+)") .. "\n" .. tree .. "/lib/lua/5.4/mastersim/core.so\n"
       .. lib .. "\n", out)
 
-    local args = { "run", "hello", "--quiet" }
+    local args = { "run", "hello" }
     local err
     code, out, err = run_installed(tree .. "/bin/mastersim", args)
     assert.are.equal(0, code, err)

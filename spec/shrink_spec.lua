@@ -50,7 +50,7 @@ describe("mastersim shrink", function()
     local n = select(2, src:gsub("ms%.at%(", ""))
     assert.are.equal(tonumber(after), n)
     assert.is_nil(src:find("setup", 1, true))
-    code, out = support.cli({ "run", file, "--policy", "block", "--seed", seed, "--quiet" })
+    code, out = support.cli({ "run", file, "--policy", "block", "--seed", seed })
     assert.are.equal(1, code) -- safety violations
     assert.matches("checker   %d+ safety violations", out)
     -- without the broken commit rule, the same schedule is safe: the fault alone is no failure

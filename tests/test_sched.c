@@ -246,6 +246,42 @@ static void test_against_model(void) {
     }
 }
 
+/* An owner's events, and the events they schedule, go with
+ * ms_sched_cancel_owner; everyone else's stay and run. */
+typedef struct {
+    log_t l;
+    int chained;
+} owned_t;
+
+static void owned_chain(ms_sched *s, void *ctx, uint64_t a, uint64_t b) {
+    owned_t *o = ctx;
+    record(s, &o->l, a, b);
+    if (!o->chained++) ms_sched_after(s, 5, 1, owned_chain, o, a + 100, 0); /* inherits */
+}
+
+static void test_owners(void) {
+    ms_sched *s = ms_sched_new();
+    owned_t o = {0};
+    CHECK_EQ_I64(ms_sched_set_owner(s, 7), 0);
+    ms_sched_at(s, 10, 1, owned_chain, &o, 1, 0);
+    ms_sched_at(s, 40, 1, record, &o.l, 2, 0);
+    CHECK_EQ_I64(ms_sched_set_owner(s, 0), 7);
+    ms_sched_at(s, 30, 1, record, &o.l, 3, 0);
+    ms_sched_at(s, 50, 1, record, &o.l, 4, 0);
+    CHECK_EQ_I64(ms_sched_run(s, 12, 0), 1); /* runs 1, which schedules 101 at 15 as owner 7 */
+    CHECK_EQ_I64(ms_sched_pending(s), 4);
+    CHECK_EQ_I64(ms_sched_cancel_owner(s, 0), 0); /* 0 is nobody */
+    CHECK_EQ_I64(ms_sched_cancel_owner(s, 7), 2);
+    CHECK_EQ_I64(ms_sched_cancel_owner(s, 7), 0);
+    CHECK_EQ_I64(ms_sched_pending(s), 2);
+    CHECK_EQ_I64(ms_sched_run(s, MS_TIME_MAX, 0), 2);
+    uint64_t want[] = {1, 3, 4};
+    CHECK_EQ_I64(o.l.n, 3);
+    for (int i = 0; i < 3; i++) CHECK_EQ_I64(o.l.order[i], want[i]);
+    CHECK_EQ_I64(ms_sched_set_owner(s, 0), 0); /* the run restored the outer owner */
+    ms_sched_free(s);
+}
+
 int main(void) {
     RUN(test_order_and_ties);
     RUN(test_cancel);
@@ -254,5 +290,6 @@ int main(void) {
     RUN(test_digest);
     RUN(test_mass_cancel);
     RUN(test_against_model);
+    RUN(test_owners);
     return ms_test_end();
 }

@@ -52,6 +52,7 @@ is the same for the same SIM, policy, params, seed and build.
   --param k=v       override a policy parameter (repeatable); durations as "50ms"
   --set path=value  override a scenario value, e.g. snapshot.apply_rate=1e5 (repeatable)
   --json FILE       write the full result (schema mastersim.result/1), atomically
+                    (a device or FIFO such as /dev/stdout is written in place)
   --history FILE    write the run's history, atomically when the run ends, in
                     --history-format FMT:
                       jsonl      (default) one JSON line per read attempt: node,
@@ -64,7 +65,8 @@ is the same for the same SIM, policy, params, seed and build.
                                  faults as :nemesis ops
                     (reads and writes of the metadata as registers: see
                     docs/metrics.md, "Histories for linearizability checkers")
-  --quiet           no progress line on stderr
+  --quiet           print nothing but errors: no progress line, summary or wall time
+                    (the exit status still tells partial or unsafe runs)
 ]]
 
 local LUA_USAGE = [[
@@ -152,7 +154,7 @@ M.pairs_of = pairs_of
 --- Write `text` to path atomically; a failure is a user error.
 local function write_file(path, text)
   local fileio = require "mastersim.report.fileio"
-  local ok, err = fileio.atomic_write(path, text)
+  local ok, err = fileio.write(path, text)
   if not ok then errors.raise(nil, "cannot write %s: %s", path, err) end
 end
 M.write_file = write_file
@@ -189,10 +191,12 @@ function commands.run(args)
   local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol, history = opt.history,
     history_format = fmt })
   if opt.json then write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end
+  local rc = r.partial and 130 or (sc.cluster and r.checker.safety_violations > 0 and 1 or 0)
+  if opt.quiet then return rc end
   if sc.cluster then
     io.stdout:write(summary.run(r))
     io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
-    return r.partial and 130 or (r.checker.safety_violations > 0 and 1 or 0)
+    return rc
   end
   local out = io.stdout
   out:write(("scenario  %s (%s)\n"):format(r.scenario, r.file or "?"))
@@ -205,7 +209,7 @@ function commands.run(args)
   end
   out:write(("digest    %s\n"):format(r.digest))
   io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
-  return r.partial and 130 or 0
+  return rc
 end
 
 require("mastersim.cli_experiment").install(commands, M)

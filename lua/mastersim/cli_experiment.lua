@@ -3,6 +3,7 @@
 -- Every simulation of compare, sweep and check runs in a worker process
 -- (--jobs N of them at a time); the results come back as JSON, so --jobs
 -- never changes a byte of the output.
+local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local experiment = require "mastersim.experiment"
 local fileio = require "mastersim.report.fileio"
@@ -344,21 +345,31 @@ local function execute(tasks, opts)
   return run_here(tasks, opts)
 end
 
--- Open the runs file for appending; returns a writer of lines.
+-- Open the runs file for appending; returns a writer of lines and a
+-- closer. The first failed write (a full disk) is kept and raised by the
+-- closer, once the workers are done, as a user error.
 local function runs_writer(path)
   if not path then return function() end, function() end end
   local f, err = io.open(path, "ab")
   if not f then errors.raise(nil, "cannot write %s: %s", path, err) end
+  local failed
   return function(line)
-    f:write(line)
-    f:flush()
-  end, function() f:close() end
+    local ok, msg = f:write(line)
+    if ok then ok, msg = f:flush() end
+    failed = failed or (not ok and msg)
+  end, function()
+    local ok, msg = f:close()
+    failed = failed or (not ok and msg)
+    if failed then errors.raise(nil, "cannot write %s: %s", path, failed) end
+  end
 end
 
--- The runs of the runs file that belong to this experiment, by key.
+-- The runs of the runs file that belong to this experiment, by key. Only
+-- a regular file holds runs to resume: a device (/dev/null, or /dev/full,
+-- which reads as endless zeros) or a FIFO is only written.
 local function reuse(cmd, exp, path)
   local have = {}
-  if not path then return have end
+  if not path or core.file_kind(path) ~= "regular" then return have end
   local desc = experiment.descriptor(exp)
   for _, e in ipairs(experiment.read_runs(path, function(msg) io.stderr:write("mastersim: ", msg, "\n") end)) do
     local d = e.experiment
@@ -687,7 +698,7 @@ function M._worker(args)
   local job = experiment.decode(f:read("a"))
   f:close()
   local out = run_job(job)
-  local ok, err = fileio.atomic_write(job.out, json.encode(out))
+  local ok, err = fileio.write(job.out, json.encode(out))
   if not ok then errors.raise(nil, "worker: cannot write %s: %s", job.out, err) end
   return 0
 end

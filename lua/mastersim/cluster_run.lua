@@ -213,7 +213,7 @@ end
 function M.run(sc, pol, opts, meta)
   local seed = math.tointeger(opts.seed or 1)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
-  local sched = core.sched()
+  local sched <close> = core.sched() -- closed after cl, its child
   local cfg = M.config(sc, seed, mode)
   local decider = pol.builtin and { builtin = pol.builtin, param = pol.param }
     or bridge(pol, select(2, node_names(sc.cluster.masters)))
@@ -231,7 +231,7 @@ function M.run(sc, pol, opts, meta)
       raw = opts.history .. ".ops"
       ok, err = cl:ops(raw)
     end
-    if not ok then errors.raise(nil, "%s", err) end
+    if not ok then errors.raise(nil, "cannot write %s: %s", raw or opts.history, err) end
   end
   local who, limits = meta.file or sc.where, meta.limits
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
@@ -254,10 +254,13 @@ function M.run(sc, pol, opts, meta)
   -- a C policy that fails stops the run; its results would be cut short
   local perr = cl:error()
   if perr then errors.raise(pol.file, "policy %s: %s", pol.name, perr) end
+  if opts.history then
+    local ok, err = cl:history_close()
+    if not ok then errors.raise(nil, "cannot write %s", err) end
+  end
   local res = result(sc, meta, pol, opts, mode, sched, cl, status,
     { seconds = wall_s, events_per_s = wall_s > 0 and sched:events() / wall_s or 0 })
-  if raw then
-    cl:close() -- the op records file is complete once closed
+  if raw then -- the op records file is complete (history_close)
     local ok, err = history.export(raw, opts.history, fmt, res)
     os.remove(raw)
     if not ok then errors.raise(nil, "cannot write %s: %s", opts.history, err) end

@@ -276,7 +276,7 @@ function M.export(raw, path, format, result)
     for _, op in ipairs(ops) do horizon = math.max(horizon, (op.complete or op.invoke) + 1) end
     text = M.porcupine(ops, faults, horizon)
   end
-  return require("mastersim.report.fileio").atomic_write(path, text)
+  return require("mastersim.report.fileio").write(path, text)
 end
 
 return M

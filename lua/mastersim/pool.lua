@@ -150,7 +150,7 @@ local function launch(dir, bin, i, task)
   local job = {}
   for k, v in pairs(task.job) do job[k] = v end
   job.out = base .. ".out"
-  assert(fileio.atomic_write(base .. ".json", json.encode(job)))
+  assert(fileio.write(base .. ".json", json.encode(job)))
   local cmd = ("exec %s _worker %s >/dev/null 2>%s </dev/null & echo $!"):format(quote(bin),
     quote(base .. ".json"), quote(base .. ".err"))
   local p = assert(io.popen(cmd))

@@ -15,6 +15,9 @@ Run N reader threads against a store of about K keys while a writer thread
 writes and an applier thread installs a snapshot every --apply-every, and
 print reads/s, the outcome of every read, read latency (fast path and
 blocked path), apply durations and the wake-up latency of blocked readers.
+SIGINT (Ctrl-C) stops the readers early (an apply in progress is finished
+first) and prints what they measured (exit status 130); a second one during
+a long setup quits at once.
   --policy P        block (wait on the gate), fail_fast (error while applying),
                     stale_read (serve the previous version; needs --mode aside),
                     unguarded (no gate: read the live store as it is),
@@ -22,7 +25,7 @@ blocked path), apply durations and the wake-up latency of blocked readers.
   --mode M          the apply style: inplace or aside (default inplace)
   --readers N       reader threads, 1-64 (default 2)
   --keys K          store size, 100-100000000 (default 100000)
-  --duration D      how long the readers run, e.g. 2s (default 2s)
+  --duration D      how long the readers run, at least 1ns, e.g. 2s (default 2s)
   --apply-every D   time between snapshot installs, e.g. 200ms; 0 for none
   --seed N          the image's and the op mix's seed (default 1)
   --prewake         (block) the applier tells the gate when ~6 ms of the apply
@@ -51,11 +54,14 @@ local function integer(flag, text, lo, hi)
   return n
 end
 
+-- A duration of at least 1 ns (or 0 when zero_ok: "0" or "0s"); anything
+-- else, a sub-nanosecond one included, is a usage error.
 local function duration(flag, text, zero_ok)
   local core = require "mastersim.core"
   local s = (zero_ok and text == "0") and 0 or core.duration(text)
-  if not s or (s <= 0 and not zero_ok) then
-    errors.usage("mastersim stress: bad --%s '%s': expected a duration such as 2s or 250ms", flag, text)
+  if not s or (s < 1e-9 and not (zero_ok and s == 0)) then
+    errors.usage("mastersim stress: bad --%s '%s': expected a duration of at least 1ns, such as 2s or 250ms",
+      flag, text)
   end
   return s
 end
@@ -95,8 +101,9 @@ end
 function M.summary(r)
   local o, l, g = r.outcomes, r.latency, r.gate
   local out = {
-    ("policy    %s, mode %s, %d readers%s, %d keys, %.2f s\n"):format(r.policy, r.mode, r.readers,
+    ("policy    %s, mode %s, %d readers%s, %d keys, %.3f s\n"):format(r.policy, r.mode, r.readers,
       r.pin and " (pinned)" or "", r.keys, r.seconds),
+    r.interrupted and "status    interrupted (partial results)\n" or "",
     ("reads     %d (%.0f/s), served %.0f/s\n"):format(r.reads, r.reads_per_s, r.served_per_s),
     ("outcomes  fresh %d  stale %d  torn %d  failed %d  timed_out %d\n"):format(
       o.fresh, o.stale, o.torn, o.failed, o.timed_out),
@@ -133,9 +140,10 @@ function M.run(args, cli)
   local r, err = require("mastersim.core").stress(M.options(opt))
   if not r then errors.raise(nil, "%s", err) end
   r.schema = "mastersim.stress/1"
+  r.partial = r.interrupted
   if opt.json then cli.write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end
   io.stdout:write(M.summary(r))
-  return 0
+  return r.interrupted and 130 or 0
 end
 
 --- Add the command to the CLI's command table.

@@ -22,9 +22,10 @@ typedef struct {
     void *ctx;
     uint64_t a, b;
     uint32_t kind;
-    uint32_t gen;  /* bumped each time the slot is handed out */
-    uint32_t next; /* free-list link */
-    uint8_t live;  /* scheduled and neither run nor cancelled */
+    uint32_t gen;         /* bumped each time the slot is handed out */
+    uint32_t next;        /* free-list link */
+    uint8_t live;         /* scheduled and neither run nor cancelled */
+    ms_sched_owner owner; /* fits the padding: a slot stays 48 bytes */
 } slot;
 
 struct ms_sched {
@@ -39,6 +40,7 @@ struct ms_sched {
     uint64_t events;
     uint64_t digest;
     ms_event_id current;
+    ms_sched_owner owner; /* stamped on new events */
     int stop;
     /* heap[0] is the event being run, already taken out: the first event
      * it schedules goes there (one sift down, and a near event stops high
@@ -82,6 +84,11 @@ ms_event_id ms_sched_current(const ms_sched *s) {
 }
 void ms_sched_fold(ms_sched *s, uint64_t v) {
     s->digest = ms_digest_fold(s->digest, v);
+}
+ms_sched_owner ms_sched_set_owner(ms_sched *s, ms_sched_owner owner) {
+    ms_sched_owner prev = s->owner;
+    s->owner = owner;
+    return prev;
 }
 
 static inline int before(const entry *x, const entry *y) {
@@ -181,6 +188,7 @@ ms_event_id ms_sched_at(ms_sched *s, int64_t t, uint32_t kind, ms_event_fn fn, v
     sl->kind = kind;
     sl->gen++;
     sl->live = 1;
+    sl->owner = s->owner;
     entry e = {t, (++s->seq << SLOT_BITS) | i};
     if (s->hole) { /* the order (time, seq) is total: any correct heap pops the same */
         s->hole = 0;
@@ -230,15 +238,37 @@ static void compact(ms_sched *s) {
     for (size_t i = j / 2; i-- > 0;) sift_down(s->heap, s->len, i);
 }
 
-int ms_sched_cancel(ms_sched *s, ms_event_id id) {
-    slot *sl = lookup(s, id);
-    if (!sl) return 0;
+int ms_sched_slot_pending(const ms_sched *s, uint32_t i) {
+    return i < s->nslots && s->slots[i].live;
+}
+
+/* Mark the live slot sl dead (its heap entry goes when popped or compacted). */
+static void mark_dead(ms_sched *s, slot *sl) {
     sl->live = 0;
     sl->fn = NULL; /* marks the heap entry dead; the slot is freed when popped */
     s->live--;
     s->dead++;
+}
+
+int ms_sched_cancel(ms_sched *s, ms_event_id id) {
+    slot *sl = lookup(s, id);
+    if (!sl) return 0;
+    mark_dead(s, sl);
     if (s->dead > 1024 && s->dead > s->live) compact(s);
     return 1;
+}
+
+size_t ms_sched_cancel_owner(ms_sched *s, ms_sched_owner owner) {
+    size_t n = 0;
+    if (owner == 0) return 0;
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (s->slots[i].live && s->slots[i].owner == owner) {
+            mark_dead(s, &s->slots[i]);
+            n++;
+        }
+    }
+    if (s->dead > 1024 && s->dead > s->live) compact(s);
+    return n;
 }
 
 /* Pop dead entries off the top so that heap[0], if any, is live. */
@@ -261,6 +291,7 @@ int64_t ms_sched_next_time(ms_sched *s) {
 
 uint64_t ms_sched_run(ms_sched *s, int64_t until, uint64_t max_events) {
     uint64_t ran = 0;
+    ms_sched_owner outer = s->owner;
     s->stop = 0;
     s->current = 0;
     while (!s->stop && (max_events == 0 || ran < max_events)) {
@@ -288,8 +319,10 @@ uint64_t ms_sched_run(ms_sched *s, int64_t until, uint64_t max_events) {
         s->digest = ms_digest_fold(h, sl.b);
         ran++;
         s->current = ((uint64_t)sl.gen << 32) | k;
+        s->owner = sl.owner;
         sl.fn(s, sl.ctx, sl.a, sl.b);
         s->current = 0;
     }
+    s->owner = outer;
     return ran;
 }

@@ -79,4 +79,21 @@ uint64_t ms_sched_digest(const ms_sched *s);
 /* Fold extra data into the digest (e.g. an outcome computed by a callback). */
 void ms_sched_fold(ms_sched *s, uint64_t v);
 
+/* Owners. Every event carries the owner that was current when it was
+ * scheduled (0 = none); while an event runs, its owner is current, so the
+ * events a component's events schedule are the component's too. A binding
+ * makes a component's owner current around the calls it makes into it, and
+ * when the component goes away it cancels what it still has queued (its
+ * events point into it) while the scheduler and everyone else's events
+ * live on. Owners are not digested. ms_sched_set_owner returns the owner
+ * it replaces. */
+typedef uint16_t ms_sched_owner;
+ms_sched_owner ms_sched_set_owner(ms_sched *s, ms_sched_owner owner);
+
+/* Cancel every pending event of `owner` (not 0). Returns how many. */
+size_t ms_sched_cancel_owner(ms_sched *s, ms_sched_owner owner);
+
+/* Is event slot `slot` (MS_EVENT_SLOT of an id) scheduled and pending? */
+int ms_sched_slot_pending(const ms_sched *s, uint32_t slot);
+
 #endif

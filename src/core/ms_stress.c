@@ -15,6 +15,7 @@
 #include "ms_shared_store.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,19 +348,12 @@ static void collect(stress *st, ms_stress_result *r) {
     ms_shared_store_unlock(st->ss);
 }
 
-int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, size_t errlen) {
-    memset(r, 0, sizeof *r);
-    if (check_config(c, err, errlen) != 0) return -1;
-    stress *st = calloc(1, sizeof *st);
-    if (st == NULL || uv_mutex_init(&st->raft) != 0) {
-        free(st);
-        return snprintf(err, errlen, "ms_stress: out of memory"), -1;
-    }
-    st->c = *c;
-    if (setup(st, &r->keys, err, errlen) != 0) {
-        stress_free(st);
-        return -1;
-    }
+/* The run itself, on the calling thread: setup, the threads for the
+ * duration (or until a stop), teardown. Leaves st to the caller to free:
+ * a SIGINT callback may still look at it. */
+static int run(stress *st, ms_stress_result *r, char *err, size_t errlen) {
+    const ms_stress_config *c = &st->c;
+    if (setup(st, &r->keys, err, errlen) != 0) return -1;
     uv_thread_t wth, ath;
     int64_t t0 = ms_gate_os_now();
     st->t_start = t0;
@@ -374,6 +368,7 @@ int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, siz
         ok && c->apply_every_ns > 0 && uv_thread_create(&ath, ms__stress_applier_main, st) == 0;
     if (!ok) ms__stress_fail(st, "cannot start a thread", NULL);
     ms__stress_sleep_until(st, t0 + c->duration_ns);
+    r->interrupted = atomic_load(&st->interrupted) > 0;
     atomic_store(&st->stop, 1);
     r->seconds = (double)(ms_gate_os_now() - t0) * 1e-9;
     for (unsigned i = 0; i < started; i++) uv_thread_join(&st->rd[i].th);
@@ -384,10 +379,84 @@ int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, siz
         collect(st, r);
     else
         snprintf(err, errlen, "%s", st->err);
-    ms_store_mem *mem = &st->mem;
     ms_shared_store_free(st->ss);
     st->ss = NULL;
-    r->leaked_bytes = mem->bytes_in_use;
+    r->leaked_bytes = st->mem.bytes_in_use;
+    return rc;
+}
+
+/* --- SIGINT: the run on a thread of its own, a libuv loop on this one ----- */
+
+typedef struct runner {
+    stress *st;
+    ms_stress_result *r;
+    char *err;
+    size_t errlen;
+    int rc;
+    uv_async_t done;
+    uv_signal_t sigint;
+} runner;
+
+static void runner_main(void *arg) {
+    runner *x = arg;
+    x->rc = run(x->st, x->r, x->err, x->errlen);
+    uv_async_send(&x->done);
+}
+
+static void on_done(uv_async_t *h) {
+    uv_stop(h->loop);
+}
+
+/* The first SIGINT stops the run; a second one, while the setup (which
+ * cannot stop half-way) goes on, ends the process as SIGINT does. */
+static void on_sigint(uv_signal_t *h, int signum) {
+    runner *x = h->data;
+    if (atomic_fetch_add(&x->st->interrupted, 1) > 0) {
+        uv_signal_stop(h);
+        signal(signum, SIG_DFL);
+        raise(signum);
+        return;
+    }
+    atomic_store(&x->st->stop, 1);
+}
+
+static void on_closed(uv_handle_t *h) {
+    (void)h;
+}
+
+/* run() with SIGINT caught; the plain run when libuv cannot set it up. */
+static int run_catching_sigint(stress *st, ms_stress_result *r, char *err, size_t errlen) {
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) return run(st, r, err, errlen);
+    runner x = {.st = st, .r = r, .err = err, .errlen = errlen};
+    uv_thread_t th;
+    uv_async_init(&loop, &x.done, on_done);
+    uv_signal_init(&loop, &x.sigint);
+    x.sigint.data = &x;
+    int started = uv_signal_start(&x.sigint, on_sigint, SIGINT) == 0 &&
+                  uv_thread_create(&th, runner_main, &x) == 0;
+    if (started) {
+        uv_run(&loop, UV_RUN_DEFAULT); /* until on_done */
+        uv_thread_join(&th);
+    }
+    uv_signal_stop(&x.sigint);
+    uv_close((uv_handle_t *)&x.done, on_closed);
+    uv_close((uv_handle_t *)&x.sigint, on_closed);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return started ? x.rc : run(st, r, err, errlen);
+}
+
+int ms_stress_run(const ms_stress_config *c, ms_stress_result *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    if (check_config(c, err, errlen) != 0) return -1;
+    stress *st = calloc(1, sizeof *st);
+    if (st == NULL || uv_mutex_init(&st->raft) != 0) {
+        free(st);
+        return snprintf(err, errlen, "ms_stress: out of memory"), -1;
+    }
+    st->c = *c;
+    int rc = c->handle_sigint ? run_catching_sigint(st, r, err, errlen) : run(st, r, err, errlen);
     stress_free(st);
     return rc;
 }

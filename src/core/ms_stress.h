@@ -68,11 +68,15 @@ typedef struct ms_stress_config {
                              * end, so waiters poll for it instead of sleeping */
     int pin;                /* each reader on a CPU of its own (round robin), the writer and
                              * applier on the CPUs left over if any (Linux only) */
+    int handle_sigint;      /* SIGINT stops the run early and it reports what it measured
+                             * (interrupted = 1); a second SIGINT (during a long setup,
+                             * which cannot stop half-way) ends the process */
 } ms_stress_config;
 
 typedef struct ms_stress_result {
-    double seconds; /* wall time the readers ran */
-    uint64_t reads; /* every attempt, failed and timed out included */
+    int interrupted; /* SIGINT stopped the readers before the duration ended */
+    double seconds;  /* wall time the readers ran */
+    uint64_t reads;  /* every attempt, failed and timed out included */
     double reads_per_s;
     double served_per_s; /* fresh + stale + torn */
     double reader_cpu_s; /* CPU time of the reader threads, summed: reads / reader_cpu_s is

@@ -116,20 +116,25 @@ static ms_version *leader_state(stress *st, uint64_t target) {
     return v;
 }
 
-/* Export v's frames (reads v's immutable tree: no lock). */
-static int export_all(ms_version *v, frames *fr, char *err, size_t errlen) {
+/* Export v's frames (reads v's immutable tree: no lock). Returns 0, -1
+ * with err, or 1 when the run stopped first (an export of a large store
+ * takes seconds; an import, once the gate is up, is always finished, as
+ * the readers it wakes must find a whole store). */
+static int export_all(stress *st, ms_version *v, frames *fr, char *err, size_t errlen) {
     ms_snap_opts o = {.max_entries = FRAME_ENTRIES};
     ms_snap_exp *e = ms_snap_export_begin(v, &o);
     if (e == NULL) return snprintf(err, errlen, "out of memory"), -1;
     const void *p;
     size_t len;
     int rc;
-    while ((rc = ms_snap_export_next(e, &p, &len, err, errlen)) == 1)
+    while ((rc = ms_snap_export_next(e, &p, &len, err, errlen)) == 1) {
         if (frames_add(fr, p, len) != 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
             break;
         }
+        if (ms__stress_stopping(st)) break; /* rc 1: stopped */
+    }
     ms_snap_export_end(e);
     return rc;
 }
@@ -175,7 +180,8 @@ static int import_all(stress *st, frames *fr, char *err, size_t errlen) {
 }
 
 /* One install: build and export the leader's state, then apply it under
- * the gate. */
+ * the gate. Returns 0, -1 with err, or 1 when the run stopped during the
+ * export (nothing applied). */
 static int apply_once(stress *st, char *err, size_t errlen) {
     uv_mutex_lock(&st->raft);
     ms_shared_store_lock(st->ss);
@@ -185,7 +191,7 @@ static int apply_once(stress *st, char *err, size_t errlen) {
     uv_mutex_unlock(&st->raft);
     if (v == NULL) return snprintf(err, errlen, "out of memory"), -1;
     frames fr = {0};
-    int rc = export_all(v, &fr, err, errlen);
+    int rc = export_all(st, v, &fr, err, errlen);
     /* Drop the leader's state before the apply: cheap now (the published
      * version shares its tree), and no free of a whole tree competes with
      * the readers woken at the end. */
@@ -217,7 +223,7 @@ void ms__stress_applier_main(void *arg) {
         next += st->c.apply_every_ns;
         ms__stress_sleep_until(st, next);
         if (ms__stress_stopping(st)) break;
-        if (apply_once(st, err, sizeof err) != 0) ms__stress_fail(st, "snapshot install", err);
+        if (apply_once(st, err, sizeof err) < 0) ms__stress_fail(st, "snapshot install", err);
         int64_t now = ms_gate_os_now();
         if (next < now) next = now;
     }

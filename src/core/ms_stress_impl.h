@@ -44,6 +44,7 @@ typedef struct stress {
     atomic_int_fast64_t last_release; /* same, for the first waiter out of the gate */
     int64_t t_start;                  /* when the threads started; set before */
     atomic_int stop;
+    atomic_int interrupted; /* SIGINTs seen (handle_sigint) */
     atomic_int failed;
     char err[320]; /* written by the first thread to set failed */
     uint64_t writes, applies;

@@ -78,6 +78,16 @@ void lms_checkfields(lua_State *L, int t, const char *what, const char *const kn
     }
 }
 
+int lms_push_ok(lua_State *L, int rc, const char *err) {
+    if (rc == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    luaL_pushfail(L);
+    lua_pushstring(L, err);
+    return 2;
+}
+
 /* Message handler: append a traceback to string errors; keep any other
  * error object (a structured error table) as it is. */
 static int traceback(lua_State *L) {

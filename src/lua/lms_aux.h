@@ -46,6 +46,10 @@ void lms_setnum(lua_State *L, const char *k, double v);
 void lms_setint(lua_State *L, const char *k, int64_t v);
 void lms_setstr(lua_State *L, const char *k, const char *v);
 
+/* The expected-outcome channel for a C result: push true when rc is 0,
+ * else nil and err; returns the count. Stack: [-0, +(1|2)]. */
+int lms_push_ok(lua_State *L, int rc, const char *err);
+
 /* Call the function at stack index -(nargs+1) with a traceback handler.
  * Returns the lua_pcall status; on error the message (with traceback) is on
  * top of the stack. Stack: [-(nargs+1), +(nresults|1)]. */
@@ -79,5 +83,6 @@ void lms_open_store(lua_State *L);
 void lms_open_snapshot(lua_State *L);
 void lms_open_cluster(lua_State *L);
 void lms_open_stress(lua_State *L);
+void lms_open_outfile(lua_State *L);
 
 #endif

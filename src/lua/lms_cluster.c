@@ -4,7 +4,11 @@
  * or { decide = fn(read, node) -> kind, a, b, hook = fn(name, node),
  * every_read = bool, cost = seconds, name = string }. Lua functions are
  * called inside the scheduler's run, on its lua_State, unprotected: an
- * error stops the run and propagates out of core.drive. */
+ * error stops the run and propagates out of core.drive.
+ *
+ * A cluster is a child of its scheduler (lms_sched.h): closing the
+ * scheduler closes the cluster first; closing the cluster frees the model
+ * and cancels the model's queued events, and leaves the scheduler open. */
 #include "lms_cluster.h"
 
 #include "ms_check.h"
@@ -22,9 +26,15 @@ lms_cluster *lms_cluster_check(lua_State *L, int arg) {
     return u;
 }
 
-/* Push one of the Lua values the cluster holds. Stack: [-0, +1]. */
-static void push_ref(lua_State *L, int ref) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+/* During a run: push the cluster userdata, then its user values uvs[0..n).
+ * Returns the lua_State, or NULL (nothing pushed) outside a run.
+ * Stack: [-0, +(n+1)]. */
+static lua_State *push_values(lms_cluster *u, const int *uvs, int n) {
+    lua_State *L = lms_child_state(&u->child);
+    if (L == NULL || !lms_sched_push_child(&u->child)) return NULL;
+    int self = lua_gettop(L);
+    for (int i = 0; i < n; i++) lua_getiuservalue(L, self, uvs[i]);
+    return L;
 }
 
 /* --- the policy through Lua ------------------------------------------------------ */
@@ -65,14 +75,16 @@ static const char *const KINDS[] = {"serve", "stale", "wait", "fail", "redirect"
  * converted. redirect targets come back as node indices (-1 = leader). */
 static int lua_on_read(void *ud, const ms_read_state *r, const ms_node_state *n, ms_decision *d,
                        char *err, size_t errlen) {
-    (void)err, (void)errlen;
-    lms_cluster *u = ud;
-    lua_State *L = u->sched->L;
-    push_ref(L, u->ref[R_DECIDE]);
-    push_ref(L, u->ref[R_READ]);
-    fill_read(L, r);
-    push_ref(L, u->ref[R_NODE]);
+    static const int uvs[] = {UV_DECIDE, UV_READ, UV_NODE};
+    lua_State *L = push_values(ud, uvs, 3);
+    if (L == NULL) {
+        snprintf(err, errlen, "the policy was consulted outside a run");
+        return -1;
+    }
     lms_push_node_fields(L, n);
+    lua_pushvalue(L, -2);
+    fill_read(L, r);
+    lua_pop(L, 1);
     lua_call(L, 2, 3);
     d->kind = (ms_decision_kind)luaL_checkoption(L, -3, NULL, KINDS);
     switch (d->kind) {
@@ -89,47 +101,45 @@ static int lua_on_read(void *ud, const ms_read_state *r, const ms_node_state *n,
     default:
         break;
     }
-    lua_pop(L, 3);
+    lua_pop(L, 4); /* the results and the cluster */
     return 0;
 }
 
 static void lua_on_apply(void *ud, const ms_node_state *n, int begin) {
-    lms_cluster *u = ud;
-    lua_State *L = u->sched->L;
-    push_ref(L, u->ref[R_HOOK]);
-    lua_pushstring(L, begin ? "on_apply_begin" : "on_apply_end");
-    push_ref(L, u->ref[R_NODE]);
+    static const int uvs[] = {UV_HOOK, UV_NODE};
+    lua_State *L = push_values(ud, uvs, 2);
+    if (L == NULL) return; /* a fault applied from outside a run */
     lms_push_node_fields(L, n);
+    lua_pushstring(L, begin ? "on_apply_begin" : "on_apply_end");
+    lua_insert(L, -2);
     lua_call(L, 2, 0);
+    lua_pop(L, 1);
 }
 
 static void on_change(void *ctx) {
-    lms_cluster *u = ctx;
-    lua_State *L = u->sched->L;
+    static const int uvs[] = {UV_CHANGE};
+    lua_State *L = push_values(ctx, uvs, 1);
     if (L == NULL) return; /* a fault applied from outside a run */
-    push_ref(L, u->ref[R_CHANGE]);
     lua_call(L, 0, 0);
+    lua_pop(L, 1);
 }
 
 /* --- construction ------------------------------------------------------------- */
 
-static int ref_field(lua_State *L, int idx, const char *k, int type) {
+/* Keep field k of the table at idx as user value uv of the userdata at
+ * self when it has type `type`; returns whether it did. Stack: [-0, +0]. */
+static int keep_field(lua_State *L, int self, int idx, const char *k, int type, int uv) {
     if (lua_getfield(L, idx, k) != type) {
         lua_pop(L, 1);
-        return LUA_NOREF;
+        return 0;
     }
-    return luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setiuservalue(L, self, uv);
+    return 1;
 }
 
-static void unref_all(lua_State *L, lms_cluster *u) {
-    for (int i = 0; i < R_COUNT; i++) {
-        luaL_unref(L, LUA_REGISTRYINDEX, u->ref[i]);
-        u->ref[i] = LUA_NOREF;
-    }
-}
-
-/* Set up u->pol from the policy table at idx. */
-static void policy_from(lua_State *L, int idx, lms_cluster *u) {
+/* Set up u->pol from the policy table at idx; the cluster userdata is at
+ * self. */
+static void policy_from(lua_State *L, int idx, int self, lms_cluster *u) {
     luaL_checktype(L, idx, LUA_TTABLE);
     if (lua_getfield(L, idx, "builtin") == LUA_TSTRING) {
         lua_getfield(L, idx, "param");
@@ -141,9 +151,9 @@ static void policy_from(lua_State *L, int idx, lms_cluster *u) {
         return;
     }
     lua_pop(L, 1);
-    u->ref[R_DECIDE] = ref_field(L, idx, "decide", LUA_TFUNCTION);
-    if (u->ref[R_DECIDE] == LUA_NOREF) luaL_error(L, "policy table needs decide or builtin");
-    u->ref[R_HOOK] = ref_field(L, idx, "hook", LUA_TFUNCTION);
+    if (!keep_field(L, self, idx, "decide", LUA_TFUNCTION, UV_DECIDE))
+        luaL_error(L, "policy table needs decide or builtin");
+    int hook = keep_field(L, self, idx, "hook", LUA_TFUNCTION, UV_HOOK);
     lua_getfield(L, idx, "every_read");
     u->pol.every_read = lua_toboolean(L, -1);
     lua_getfield(L, idx, "cost");
@@ -152,7 +162,16 @@ static void policy_from(lua_State *L, int idx, lms_cluster *u) {
     u->pol.name = "lua";
     u->pol.ud = u;
     u->pol.on_read = lua_on_read;
-    if (u->ref[R_HOOK] != LUA_NOREF) u->pol.on_apply = lua_on_apply;
+    if (hook) u->pol.on_apply = lua_on_apply;
+}
+
+/* The child's free function: the model, then the history files (moved
+ * into place as they stand; cluster:history_close reports errors). */
+static void cluster_free(lms_child *ch) {
+    lms_cluster *u = (lms_cluster *)ch;
+    ms_cluster_free(u->c);
+    u->c = NULL;
+    lms_history_close(u, NULL, 0);
 }
 
 /* cluster(sched, cfg, policy) -> Cluster */
@@ -161,24 +180,28 @@ static int cluster_new(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     ms_cluster_config cfg;
     lms_cluster_config(L, 2, &cfg);
-    lms_cluster *u = lua_newuserdatauv(L, sizeof *u, 0);
+    lms_cluster *u = lua_newuserdatauv(L, sizeof *u, UV_COUNT);
     memset(u, 0, sizeof *u);
-    for (int i = 0; i < R_COUNT; i++) u->ref[i] = LUA_NOREF;
     luaL_setmetatable(L, LMS_CLUSTER);
-    u->sched = s;
-    lua_pushvalue(L, 1);
-    u->ref[R_SCHED] = luaL_ref(L, LUA_REGISTRYINDEX);
-    policy_from(L, 3, u);
+    int self = lua_gettop(L);
+    policy_from(L, 3, self, u);
     lua_newtable(L);
-    u->ref[R_READ] = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setiuservalue(L, self, UV_READ);
     lua_newtable(L);
-    u->ref[R_NODE] = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setiuservalue(L, self, UV_NODE);
+    lms_sched_adopt(L, 1, self, &u->child, cluster_free);
     char err[256];
+    ms_sched_owner prev = lms_child_enter(&u->child);
     u->c = ms_cluster_new(s->s, &cfg, &u->pol, err, sizeof err);
+    lms_child_leave(&u->child, prev);
     if (u->c == NULL) {
-        unref_all(L, u);
+        lms_child_close(L, self, &u->child);
         return luaL_error(L, "%s", err);
     }
+    /* The collector sees a few hundred bytes of userdata for megabytes of
+     * model: count them as allocated, so that unreachable clusters are
+     * collected at the pace their memory, not their userdata, asks for. */
+    lua_gc(L, LUA_GCSTEP, (int)(ms_cluster_footprint(u->c) / 1024));
     return 1;
 }
 
@@ -190,43 +213,54 @@ static int node_arg(lua_State *L, lms_cluster *u, int arg) {
     return (int)i - 1;
 }
 
-static int push_ok(lua_State *L, int rc) {
+/* Result of a fault op on the model, made with the cluster's owner
+ * current so the events it schedules go when the cluster is closed. */
+static int push_ok(lua_State *L, lms_cluster *u, int rc, ms_sched_owner prev) {
+    lms_child_leave(&u->child, prev);
     lua_pushboolean(L, rc == 0);
     return 1;
 }
 
-static int cluster_crash(lua_State *L) {
+/* A fault on node argument 2: op(model, node). */
+static int node_fault(lua_State *L, int (*op)(ms_cluster *, int)) {
     lms_cluster *u = lms_cluster_check(L, 1);
-    return push_ok(L, ms_cluster_crash(u->c, node_arg(L, u, 2)));
+    int node = node_arg(L, u, 2);
+    ms_sched_owner prev = lms_child_enter(&u->child);
+    return push_ok(L, u, op(u->c, node), prev);
+}
+
+static int cluster_crash(lua_State *L) {
+    return node_fault(L, ms_cluster_crash);
 }
 
 static int cluster_restart(lua_State *L) {
-    lms_cluster *u = lms_cluster_check(L, 1);
-    return push_ok(L, ms_cluster_restart(u->c, node_arg(L, u, 2)));
+    return node_fault(L, ms_cluster_restart);
+}
+
+static int cluster_force_snapshot(lua_State *L) {
+    return node_fault(L, ms_cluster_force_snapshot);
+}
+
+static int cluster_apply_snapshot(lua_State *L) {
+    return node_fault(L, ms_cluster_apply_snapshot);
+}
+
+static int cluster_transfer_leader(lua_State *L) {
+    return node_fault(L, ms_cluster_transfer_leader);
 }
 
 static int cluster_slow_apply(lua_State *L) {
     lms_cluster *u = lms_cluster_check(L, 1);
-    return push_ok(L, ms_cluster_slow_apply(u->c, node_arg(L, u, 2), luaL_checknumber(L, 3)));
-}
-
-static int cluster_force_snapshot(lua_State *L) {
-    lms_cluster *u = lms_cluster_check(L, 1);
-    return push_ok(L, ms_cluster_force_snapshot(u->c, node_arg(L, u, 2)));
-}
-
-static int cluster_apply_snapshot(lua_State *L) {
-    lms_cluster *u = lms_cluster_check(L, 1);
-    return push_ok(L, ms_cluster_apply_snapshot(u->c, node_arg(L, u, 2)));
-}
-
-static int cluster_transfer_leader(lua_State *L) {
-    lms_cluster *u = lms_cluster_check(L, 1);
-    return push_ok(L, ms_cluster_transfer_leader(u->c, node_arg(L, u, 2)));
+    int node = node_arg(L, u, 2);
+    double factor = luaL_checknumber(L, 3);
+    ms_sched_owner prev = lms_child_enter(&u->child);
+    return push_ok(L, u, ms_cluster_slow_apply(u->c, node, factor), prev);
 }
 
 static int cluster_heal(lua_State *L) {
-    return push_ok(L, ms_cluster_heal(lms_cluster_check(L, 1)->c));
+    lms_cluster *u = lms_cluster_check(L, 1);
+    ms_sched_owner prev = lms_child_enter(&u->child);
+    return push_ok(L, u, ms_cluster_heal(u->c), prev);
 }
 
 /* A list of 1-based node indices at arg -> 0-based array; returns count. */
@@ -249,21 +283,23 @@ static int cluster_partition(lua_State *L) {
     lms_cluster *u = lms_cluster_check(L, 1);
     int a[MS_MAX_MASTERS], b[MS_MAX_MASTERS];
     size_t na = node_list(L, u, 2, a), nb = node_list(L, u, 3, b);
-    return push_ok(L, ms_cluster_partition(u->c, a, na, b, nb));
+    ms_sched_owner prev = lms_child_enter(&u->child);
+    return push_ok(L, u, ms_cluster_partition(u->c, a, na, b, nb), prev);
 }
 
 static int cluster_block(lua_State *L) {
     lms_cluster *u = lms_cluster_check(L, 1);
-    return push_ok(L, ms_cluster_block(u->c, node_arg(L, u, 2), node_arg(L, u, 3)));
+    int from = node_arg(L, u, 2), to = node_arg(L, u, 3);
+    ms_sched_owner prev = lms_child_enter(&u->child);
+    return push_ok(L, u, ms_cluster_block(u->c, from, to), prev);
 }
 
 /* on_change(fn): fn() after every event that changes a node's state. */
 static int cluster_on_change(lua_State *L) {
     lms_cluster *u = lms_cluster_check(L, 1);
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    luaL_unref(L, LUA_REGISTRYINDEX, u->ref[R_CHANGE]);
     lua_pushvalue(L, 2);
-    u->ref[R_CHANGE] = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setiuservalue(L, 1, UV_CHANGE);
     ms_cluster_on_change(u->c, on_change, u);
     return 0;
 }
@@ -334,20 +370,13 @@ static int cluster_checker(lua_State *L) {
     return 2;
 }
 
-/* Free the cluster, then its scheduler: events still queued point into the
- * cluster, so the scheduler cannot run again once the cluster is gone (the
- * cluster's free cancels some of its events, so the scheduler goes last). */
+/* close(), __close, __gc: free the model and cancel its queued events
+ * (they point into it); the scheduler stays open. Idempotent. */
 static int cluster_close(lua_State *L) {
     lms_cluster *u = luaL_checkudata(L, 1, LMS_CLUSTER);
-    if (u->c) {
-        if (u->sched->running) return luaL_error(L, "cannot close a cluster while it runs");
-        ms_cluster_free(u->c);
-        u->c = NULL;
-        lms_history_close(u);
-        ms_sched_free(u->sched->s);
-        u->sched->s = NULL;
-    }
-    unref_all(L, u);
+    if (u->child.parent && u->child.parent->running)
+        return luaL_error(L, "cannot close a cluster while its scheduler runs");
+    lms_child_close(L, 1, &u->child);
     return 0;
 }
 
@@ -381,6 +410,7 @@ void lms_open_cluster(lua_State *L) {
         {"error", cluster_error},
         {"history", lms_cluster_history},
         {"ops", lms_cluster_ops},
+        {"history_close", lms_cluster_history_close},
         {"close", cluster_close},
         {NULL, NULL},
     };

@@ -25,6 +25,7 @@ int luaopen_mastersim_core(lua_State *L) {
     lms_open_snapshot(L);
     lms_open_cluster(L);
     lms_open_stress(L);
+    lms_open_outfile(L);
     /* the op names, in the order of the C enums */
     lua_createtable(L, MS_OP_COUNT, 0);
     for (int i = 0; i < MS_OP_COUNT; i++) {

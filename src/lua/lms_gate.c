@@ -1,16 +1,19 @@
-/* Binding of the simulation gate: core.gate(sched) -> mastersim.Gate.
- * Wait callbacks are Lua functions kept in a table (registry ref) indexed by
- * waiter slot + 1; they run inside the scheduler's run, on its lua_State. */
+/* Binding of the simulation gate: core.gate(sched) -> mastersim.Gate, a
+ * child of its scheduler (lms_sched.h). Wait callbacks are Lua functions
+ * kept in the gate's user value 2, a table indexed by luaL_ref keys (the
+ * waits' tags); they run inside the scheduler's run, on its lua_State.
+ * Closing the gate drops its waits, callbacks unrun. */
 #include "lms_sched.h"
 
 #include "ms_gate.h"
 
 #define LMS_GATE "mastersim.Gate"
 
+enum { UV_SCHED = 1, UV_WAITS = 2 };
+
 typedef struct {
-    ms_gate *g;
-    lms_sched *sched;
-    int cbref; /* registry ref of the callback table */
+    lms_child child; /* first: gate_free casts back */
+    ms_gate *g;      /* NULL until built and once closed */
 } lgate;
 
 static lgate *check_gate(lua_State *L, int arg) {
@@ -19,29 +22,40 @@ static lgate *check_gate(lua_State *L, int arg) {
     return u;
 }
 
+/* A wait ended (always inside a run of the scheduler: ms_gate calls back
+ * from its events only). */
 static void on_done(void *ctx, uint64_t tag, int timed_out) {
     lgate *u = ctx;
-    lua_State *L = u->sched->L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, u->cbref);
+    if (!lms_sched_push_child(&u->child)) return;
+    lua_State *L = lms_child_state(&u->child);
+    lua_getiuservalue(L, -1, UV_WAITS);
     lua_rawgeti(L, -1, (lua_Integer)tag);
     luaL_unref(L, -2, (int)tag);
-    lua_remove(L, -2);
     lua_pushboolean(L, timed_out);
     lua_call(L, 1, 0);
+    lua_pop(L, 2);
 }
 
-/* gate(sched) -> Gate; the gate keeps its scheduler alive. */
+static void gate_free(lms_child *ch) {
+    lgate *u = (lgate *)ch;
+    ms_gate_free(u->g);
+    u->g = NULL;
+}
+
+/* gate(sched) -> Gate */
 static int gate_new(lua_State *L) {
     lms_sched *s = lms_sched_check(L, 1);
-    lgate *u = lua_newuserdatauv(L, sizeof *u, 1);
-    *u = (lgate){.sched = s, .cbref = LUA_NOREF};
+    lgate *u = lua_newuserdatauv(L, sizeof *u, 2);
+    *u = (lgate){0};
     luaL_setmetatable(L, LMS_GATE);
-    lua_pushvalue(L, 1);
-    lua_setiuservalue(L, -2, 1);
     lua_newtable(L);
-    u->cbref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setiuservalue(L, -2, UV_WAITS);
+    lms_sched_adopt(L, 1, -1, &u->child, gate_free);
     u->g = ms_gate_new(s->s);
-    if (u->g == NULL) return luaL_error(L, "out of memory creating a gate");
+    if (u->g == NULL) {
+        lms_child_close(L, lua_gettop(L), &u->child);
+        return luaL_error(L, "out of memory creating a gate");
+    }
     return 1;
 }
 
@@ -72,7 +86,7 @@ static int gate_wait(lua_State *L) {
     lgate *u = check_gate(L, 1);
     int64_t timeout = lua_isnil(L, 2) ? -1 : lms_checkduration(L, 2);
     luaL_checktype(L, 3, LUA_TFUNCTION);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, u->cbref);
+    lua_getiuservalue(L, 1, UV_WAITS);
     lua_pushvalue(L, 3);
     int tag = luaL_ref(L, -2);
     if (ms_gate_wait(u->g, timeout, on_done, u, (uint64_t)tag) == 0) {
@@ -97,12 +111,12 @@ static int gate_stats(lua_State *L) {
     return 1;
 }
 
+/* close(), __close, __gc: free the gate (its waits end unrun). Safe inside
+ * a run, even from a wait's own callback (ms_gate calls back last).
+ * Idempotent. */
 static int gate_close(lua_State *L) {
     lgate *u = luaL_checkudata(L, 1, LMS_GATE);
-    ms_gate_free(u->g);
-    u->g = NULL;
-    luaL_unref(L, LUA_REGISTRYINDEX, u->cbref);
-    u->cbref = LUA_NOREF;
+    lms_child_close(L, 1, &u->child);
     return 0;
 }
 

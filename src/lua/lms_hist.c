@@ -126,7 +126,7 @@ static int lms_hist_tostring(lua_State *L) {
     return 1;
 }
 
-/* __gc and __close: free the block once. */
+/* close(), __gc and __close: free the block once. */
 static int lms_hist_close(lua_State *L) {
     lhist *u = luaL_checkudata(L, 1, HIST_CLASS);
     ms_hist_free(u->h);
@@ -136,12 +136,19 @@ static int lms_hist_close(lua_State *L) {
 
 void lms_open_hist(lua_State *L) {
     static const luaL_Reg methods[] = {
-        {"record", lms_hist_record},     {"merge", lms_hist_merge},
-        {"reset", lms_hist_reset},       {"count", lms_hist_count},
-        {"min", lms_hist_min},           {"max", lms_hist_max},
-        {"mean", lms_hist_mean},         {"percentile", lms_hist_percentile},
-        {"buckets", lms_hist_buckets},   {"memory", lms_hist_memory},
-        {"overflow", lms_hist_overflow}, {NULL, NULL},
+        {"record", lms_hist_record},
+        {"merge", lms_hist_merge},
+        {"reset", lms_hist_reset},
+        {"count", lms_hist_count},
+        {"min", lms_hist_min},
+        {"max", lms_hist_max},
+        {"mean", lms_hist_mean},
+        {"percentile", lms_hist_percentile},
+        {"buckets", lms_hist_buckets},
+        {"memory", lms_hist_memory},
+        {"overflow", lms_hist_overflow},
+        {"close", lms_hist_close},
+        {NULL, NULL},
     };
     static const luaL_Reg meta[] = {
         {"__tostring", lms_hist_tostring},

@@ -163,7 +163,7 @@ static int lms_rng_tostring(lua_State *L) {
     return 1;
 }
 
-/* __gc and __close: nothing to free; mark closed (idempotent). */
+/* close(), __gc and __close: nothing to free; mark closed (idempotent). */
 static int lms_rng_close(lua_State *L) {
     lrng *u = luaL_checkudata(L, 1, RNG_CLASS);
     u->closed = 1;
@@ -172,17 +172,12 @@ static int lms_rng_close(lua_State *L) {
 
 void lms_open_rng(lua_State *L) {
     static const luaL_Reg methods[] = {
-        {"next", lms_rng_next},
-        {"uniform", lms_rng_uniform},
-        {"below", lms_rng_below},
-        {"exponential", lms_rng_exponential},
-        {"normal", lms_rng_normal},
-        {"lognormal", lms_rng_lognormal},
-        {"pareto", lms_rng_pareto},
-        {"weighted", lms_rng_weighted},
-        {"name", lms_rng_name},
-        {"seed", lms_rng_seed},
-        {NULL, NULL},
+        {"next", lms_rng_next},     {"uniform", lms_rng_uniform},
+        {"below", lms_rng_below},   {"exponential", lms_rng_exponential},
+        {"normal", lms_rng_normal}, {"lognormal", lms_rng_lognormal},
+        {"pareto", lms_rng_pareto}, {"weighted", lms_rng_weighted},
+        {"name", lms_rng_name},     {"seed", lms_rng_seed},
+        {"close", lms_rng_close},   {NULL, NULL},
     };
     static const luaL_Reg meta[] = {
         {"__tostring", lms_rng_tostring},

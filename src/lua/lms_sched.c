@@ -1,13 +1,16 @@
 /* Binding of the scheduler. Lua callbacks live in the userdata's user value
- * (a table indexed by event slot + 1: dense and reused, so it stays in the
+ * 1 (a table indexed by event slot + 1: dense and reused, so it stays in the
  * table's array part); the C event function is a trampoline that
- * looks the callback up and calls it. Times given from Lua are seconds (a
- * number) or a unit string; times returned are seconds (float). */
+ * looks the callback up and calls it. User value 2 holds the live children
+ * (see lms_sched.h for the ownership rule). Times given from Lua are
+ * seconds (a number) or a unit string; times returned are seconds (float). */
 #include "lms_sched.h"
 
 #include "ms_digest.h"
 
 #define KIND_LUA 1
+
+enum { UV_FNS = 1, UV_KIDS = 2 };
 
 lms_sched *lms_sched_check(lua_State *L, int arg) {
     lms_sched *b = luaL_checkudata(L, arg, LMS_SCHED);
@@ -35,11 +38,13 @@ static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
 }
 
 static int sched_new(lua_State *L) {
-    lms_sched *b = lua_newuserdatauv(L, sizeof *b, 1);
-    *b = (lms_sched){0};
+    lms_sched *b = lua_newuserdatauv(L, sizeof *b, 2);
+    *b = (lms_sched){.kids_ref = LUA_NOREF};
     luaL_setmetatable(L, LMS_SCHED);
     lua_newtable(L);
-    lua_setiuservalue(L, -2, 1);
+    lua_setiuservalue(L, -2, UV_FNS);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, UV_KIDS);
     b->s = ms_sched_new();
     if (b->s == NULL) return luaL_error(L, "out of memory creating a scheduler");
     return 1;
@@ -88,7 +93,9 @@ static int run_body(lua_State *L) {
     lms_sched *b = lua_touserdata(L, 1);
     int64_t until = (int64_t)lua_tointeger(L, 2);
     uint64_t max = (uint64_t)lua_tointeger(L, 3);
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 1, UV_KIDS);
+    b->kids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getiuservalue(L, 1, UV_FNS);
     b->L = L;
     b->fns = lua_gettop(L);
     lua_pushinteger(L, (lua_Integer)ms_sched_run(b->s, until, max));
@@ -106,6 +113,8 @@ uint64_t lms_sched_run(lua_State *L, int arg, int64_t until, uint64_t max) {
     int status = lua_pcall(L, 3, 1, 0);
     b->running = 0;
     b->L = NULL;
+    luaL_unref(L, LUA_REGISTRYINDEX, b->kids_ref);
+    b->kids_ref = LUA_NOREF;
     if (status != LUA_OK) lua_error(L); /* rethrow, nothing left to release */
     uint64_t n = (uint64_t)lua_tointeger(L, -1);
     lua_pop(L, 1);
@@ -174,9 +183,99 @@ static int sched_stop(lua_State *L) {
     return 0;
 }
 
+/* --- children ---------------------------------------------------------------------- */
+
+void lms_sched_adopt(lua_State *L, int sched, int child, lms_child *c, lms_child_free_fn free_fn) {
+    sched = lua_absindex(L, sched);
+    child = lua_absindex(L, child);
+    lms_sched *b = lms_sched_check(L, sched);
+    ms_sched_owner id = b->last_owner;
+    for (int tries = 0;; tries++) { /* the next owner id no live child holds */
+        if (tries == UINT16_MAX) luaL_error(L, "too many live objects on one scheduler");
+        id = (ms_sched_owner)(id == UINT16_MAX ? 1 : id + 1);
+        const lms_child *k = b->children;
+        while (k && k->owner != id) k = k->next;
+        if (k == NULL) break;
+    }
+    b->last_owner = id;
+    lua_pushvalue(L, sched);
+    lua_setiuservalue(L, child, 1);
+    lua_getiuservalue(L, sched, UV_KIDS);
+    lua_pushvalue(L, child);
+    lua_rawsetp(L, -2, c);
+    lua_pop(L, 1);
+    *c = (lms_child){.next = b->children, .parent = b, .free = free_fn, .owner = id};
+    if (b->children) b->children->prev = c;
+    b->children = c;
+}
+
+/* Drop the callbacks of Lua events that are no longer queued (the
+ * cancelled events of a closed child). Stack: [-0, +0]. */
+static void sweep_fns(lua_State *L, int sched, const lms_sched *b) {
+    lua_getiuservalue(L, sched, UV_FNS);
+    for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
+        lua_Integer k = lua_tointeger(L, -2);
+        if (!ms_sched_slot_pending(b->s, (uint32_t)(k - 1))) {
+            lua_pushvalue(L, -2);
+            lua_pushnil(L);
+            lua_rawset(L, -5);
+        }
+    }
+    lua_pop(L, 1);
+}
+
+/* Close child c of the scheduler at index sched. Stack: [-0, +0]. */
+static void close_child(lua_State *L, int sched, lms_child *c) {
+    lms_sched *b = c->parent;
+    c->free(c);
+    if (ms_sched_cancel_owner(b->s, c->owner) > 0) sweep_fns(L, sched, b);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        b->children = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    c->parent = NULL;
+    lua_getiuservalue(L, sched, UV_KIDS);
+    lua_pushnil(L);
+    lua_rawsetp(L, -2, c);
+    lua_pop(L, 1);
+}
+
+void lms_child_close(lua_State *L, int child, lms_child *c) {
+    if (c->parent == NULL) return;
+    lua_getiuservalue(L, child, 1);
+    close_child(L, lua_gettop(L), c);
+    lua_pop(L, 1);
+}
+
+int lms_sched_push_child(lms_child *c) {
+    lms_sched *b = c->parent;
+    if (b == NULL || b->L == NULL) return 0;
+    lua_rawgeti(b->L, LUA_REGISTRYINDEX, b->kids_ref);
+    lua_rawgetp(b->L, -1, c);
+    lua_remove(b->L, -2);
+    return 1;
+}
+
+lua_State *lms_child_state(const lms_child *c) {
+    return c->parent ? c->parent->L : NULL;
+}
+
+ms_sched_owner lms_child_enter(lms_child *c) {
+    return ms_sched_set_owner(c->parent->s, c->owner);
+}
+
+void lms_child_leave(lms_child *c, ms_sched_owner prev) {
+    ms_sched_set_owner(c->parent->s, prev);
+}
+
+/* close(), __close, __gc: close the live children (newest first), then
+ * free the scheduler. Idempotent. */
 static int sched_close(lua_State *L) {
     lms_sched *b = luaL_checkudata(L, 1, LMS_SCHED);
     if (b->running) return luaL_error(L, "cannot close a running scheduler");
+    while (b->children) close_child(L, 1, b->children);
     ms_sched_free(b->s);
     b->s = NULL;
     return 0;

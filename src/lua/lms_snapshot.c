@@ -167,13 +167,7 @@ static int lms_snap_import_chunk(lua_State *L) {
     int r = ms_snap_import_chunk(u->imp, frame, len, err, sizeof err);
     u->target->writes++;
     u->last = ms_snap_import_progress(u->imp);
-    if (r == 0) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
-    lua_pushnil(L);
-    lua_pushstring(L, err);
-    return 2;
+    return lms_push_ok(L, r, err);
 }
 
 /* progress() -> {entries=, total=, frames=, bytes=, index=, term=, done=};

@@ -36,10 +36,10 @@ static void opt_name(lua_State *L, int t, const char *name, const char *valid,
                      int (*parse)(const char *, void *), void *out) {
     int type = lua_getfield(L, t, name);
     if (type != LUA_TNIL) {
-        const char *s = lua_tostring(L, -1);
+        /* not lua_tostring: it would turn a number into a string in place */
+        const char *s = type == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
         if (type != LUA_TSTRING || parse(s, out) != 0)
-            luaL_error(L, WHAT ": field '%s' must be one of %s (got %s)", name, valid,
-                       type == LUA_TSTRING ? s : luaL_typename(L, -1));
+            luaL_error(L, WHAT ": field '%s' must be one of %s (got %s)", name, valid, s);
     }
     lua_pop(L, 1);
 }
@@ -66,9 +66,9 @@ static uint64_t opt_count(lua_State *L, const char *name, uint64_t lo, uint64_t 
     return v;
 }
 
-/* Boolean field name of the options table; absent is false. */
-static int opt_flag(lua_State *L, const char *name) {
-    int t = lua_getfield(L, 1, name), on = lua_toboolean(L, -1);
+/* Boolean field name of the options table; absent is def. */
+static int opt_flag(lua_State *L, const char *name, int def) {
+    int t = lua_getfield(L, 1, name), on = t == LUA_TNIL ? def : lua_toboolean(L, -1);
     if (t != LUA_TNIL && t != LUA_TBOOLEAN)
         luaL_error(L, WHAT ": field '%s' must be a boolean", name);
     lua_pop(L, 1);
@@ -76,9 +76,9 @@ static int opt_flag(lua_State *L, const char *name) {
 }
 
 static void read_config(lua_State *L, ms_stress_config *c) {
-    static const char *const known[] = {"policy",   "mode",        "readers",     "keys",
-                                        "duration", "apply_every", "write_every", "timeout",
-                                        "seed",     "prewake",     "pin",         NULL};
+    static const char *const known[] = {"policy",      "mode",        "readers", "keys", "duration",
+                                        "apply_every", "write_every", "timeout", "seed", "prewake",
+                                        "pin",         "sigint",      NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
     lms_checkfields(L, 1, WHAT, known);
     ms_stress_defaults(c);
@@ -92,8 +92,9 @@ static void read_config(lua_State *L, ms_stress_config *c) {
     c->apply_every_ns = opt_duration(L, 1, "apply_every", c->apply_every_ns);
     c->write_every_ns = opt_duration(L, 1, "write_every", c->write_every_ns);
     c->timeout_ns = opt_duration(L, 1, "timeout", c->timeout_ns);
-    c->prewake = opt_flag(L, "prewake");
-    c->pin = opt_flag(L, "pin");
+    c->prewake = opt_flag(L, "prewake", 0);
+    c->pin = opt_flag(L, "pin", 0);
+    c->handle_sigint = opt_flag(L, "sigint", 1);
 }
 
 /* A latency summary in seconds as field k. Stack: [-0, +0]. */
@@ -118,6 +119,7 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
     lms_setnum(L, "apply_every", (double)c->apply_every_ns * 1e-9);
     lua_pushboolean(L, c->prewake), lua_setfield(L, -2, "prewake");
     lua_pushboolean(L, c->pin), lua_setfield(L, -2, "pin");
+    lua_pushboolean(L, r->interrupted), lua_setfield(L, -2, "interrupted");
     lms_setint(L, "reads", (int64_t)r->reads);
     lms_setnum(L, "reads_per_s", r->reads_per_s);
     lms_setnum(L, "served_per_s", r->served_per_s);
@@ -146,7 +148,9 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
 }
 
 /* stress{policy=, mode=, readers=, keys=, duration=, apply_every=,
- * write_every=, timeout=, seed=, prewake=, pin=} -> result | nil, message */
+ * write_every=, timeout=, seed=, prewake=, pin=, sigint=} -> result | nil,
+ * message. sigint (default true): SIGINT stops the run early, and the
+ * result says interrupted = true. */
 static int lms_stress_run(lua_State *L) {
     ms_stress_config c;
     read_config(L, &c);

@@ -286,6 +286,12 @@ int ms_cluster_size(const ms_cluster *c) {
     return c->n;
 }
 
+size_t ms_cluster_footprint(const ms_cluster *c) {
+    size_t n = sizeof *c + ms_metrics_memory(&c->metrics);
+    for (int i = 0; i < c->n; i++) n += c->m[i].mem.bytes_in_use;
+    return n;
+}
+
 /* The leader of the highest term among live nodes, or -1. */
 int ms_cluster_leader(const ms_cluster *c) {
     int best = -1;

@@ -160,6 +160,9 @@ struct ms_metrics;
 struct ms_check;
 
 int ms_cluster_size(const ms_cluster *c);
+/* Bytes the model holds, roughly (a lower bound: the stores and the
+ * metrics): what a binding reports to a garbage collector. */
+size_t ms_cluster_footprint(const ms_cluster *c);
 const struct ms_metrics *ms_cluster_metrics(const ms_cluster *c);
 const struct ms_check *ms_cluster_check(const ms_cluster *c);
 /* Content digest of a node's live store (O(store size)). */

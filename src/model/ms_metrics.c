@@ -50,6 +50,14 @@ void ms_metrics_free(ms_metrics *m) {
     memset(m, 0, sizeof *m);
 }
 
+size_t ms_metrics_memory(const ms_metrics *m) {
+    const ms_hist *h[] = {m->lat_all, m->lat_apply,   m->lat_other,
+                          m->wait,    m->stale_index, m->stale_time};
+    size_t n = m->ntl * sizeof *m->tl;
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) n += h[i] ? ms_hist_memory(h[i]) : 0;
+    return n;
+}
+
 static ms_timeline_bucket *bucket_at(ms_metrics *m, int64_t t) {
     if (t < 0) t = 0;
     size_t i = (size_t)(t / m->bucket);

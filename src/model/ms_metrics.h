@@ -84,6 +84,8 @@ typedef struct ms_metrics {
 
 int ms_metrics_init(ms_metrics *m, int64_t bucket, int64_t duration);
 void ms_metrics_free(ms_metrics *m);
+/* Bytes held by the histograms and the timeline. */
+size_t ms_metrics_memory(const ms_metrics *m);
 
 /* A logical read arrived (timeline, arrival digest). */
 void ms_metrics_arrival(ms_metrics *m, int64_t t, uint64_t client, int op, uint64_t a, uint64_t b);

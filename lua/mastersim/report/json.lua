@@ -132,12 +132,12 @@ end
 --- Write `v` to `path` atomically (pretty, 2 spaces, final newline).
 -- Returns true, or nil and a message.
 function M.write(path, v)
-  return fileio.atomic_write(path, M.encode(v, { indent = 2 }) .. "\n")
+  return fileio.write(path, M.encode(v, { indent = 2 }) .. "\n")
 end
 
 --- Write a list of values to `path` as JSON lines, atomically.
 function M.write_lines(path, list)
-  return fileio.atomic_write(path, M.encode_lines(list))
+  return fileio.write(path, M.encode_lines(list))
 end
 
 return M
