@@ -234,6 +234,7 @@ function M.run(sc, pol, opts, meta)
     if not ok then errors.raise(nil, "cannot write %s: %s", raw or opts.history, err) end
   end
   local who, limits = meta.file or sc.where, meta.limits
+  core.sandbox_reset() -- objects are named #1, #2, ... from here, whatever ran before
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
   if pol.ctl then pol.ctl.rng = core.rng(seed, "policy") end
   local view = cluster_view(cl, index)

@@ -6,6 +6,9 @@ local M = {}
 local UserError = {}
 UserError.__index = UserError
 UserError.__tostring = function(e) return e.msg end
+-- Scripts catch these errors with pcall: they must not reach the metatable
+-- shared by every error (nor replace its __tostring).
+UserError.__metatable = false
 
 --- Raise a user error with a message, an exit code and an optional detail
 -- (a traceback shown only with --debug).
@@ -60,7 +63,39 @@ function M.usage(fmt, ...)
   error(setmetatable({ msg = msg, code = 2 }, UserError), 0)
 end
 
-function M.is_user(e) return getmetatable(e) == UserError end
+function M.is_user(e) return rawequal(debug.getmetatable(e), UserError) end
+
+--- A user error raised inside a script's call, rebuilt from its raw
+-- fields (the script may have caught it and changed them before raising it
+-- again): nil unless `e` is a user error with a string message.
+function M.copy_user(e)
+  if not M.is_user(e) then return nil end
+  local function str(k)
+    local v = rawget(e, k)
+    return type(v) == "string" and v or nil
+  end
+  local msg, code = str("msg"), rawget(e, "code")
+  if not msg then return nil end
+  if code ~= 1 and code ~= 2 then code = 1 end
+  return setmetatable({ msg = msg, code = code, detail = str("detail"), bare = str("bare"), key = str("key") },
+    UserError)
+end
+
+--- A one-line text for any error value, calling none of its metamethods (a
+-- script's error object may have a __tostring that never returns): a
+-- string's or number's first line cut to `max` bytes (default 500), else
+-- "error object is a <type> value".
+function M.describe(e, max)
+  local text
+  if type(e) == "string" then text = e
+  elseif type(e) == "number" then text = tostring(e)
+  elseif M.is_user(e) and type(rawget(e, "msg")) == "string" then text = rawget(e, "msg")
+  else return ("error object is a %s value"):format(type(e)) end
+  text = text:match("^[^\n]*")
+  max = max or 500
+  if #text > max then text = text:sub(1, max) .. "..." end
+  return text
+end
 
 --- The first line of an error string, without a traceback.
 function M.first_line(s)

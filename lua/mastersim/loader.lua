@@ -1,4 +1,5 @@
 --- Loading sim and policy files into the sandbox.
+local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local sandbox = require "mastersim.sandbox"
 local scenario = require "mastersim.scenario"
@@ -21,6 +22,7 @@ function M.compile(path)
   local text = f:read("a")
   f:close()
   if text:byte(1) == 27 then errors.raise(path, "binary chunks are not accepted") end
+  core.sandbox_reset() -- what the script names at load does not depend on earlier loads
   local env, ctl = sandbox.new_env(ALLOWED)
   local chunk, err = load(text, "@" .. path, "t", env)
   if not chunk then errors.raise(nil, "%s", err) end

@@ -82,6 +82,7 @@ function M.run(sc, opts)
     seed = seed, counters = {}, _sched = sched, _rngs = {},
     _who = meta.file or sc.where, _limits = meta.limits,
   }, Sim)
+  core.sandbox_reset() -- objects are named #1, #2, ... from here, whatever ran before
   if meta.ctl then meta.ctl.rng = sim:rng("script") end
   local t0 = core.wall()
   if sc.setup then sandbox.call(sim._who, sim._limits, sc.setup, sim) end
