@@ -96,6 +96,14 @@ describe("hostile scripts", function()
   end)
 end)
 
+describe("hostile command-line values", function()
+  it("a --set argument with a newline is reported in one line (found by fuzz_loader)", function()
+    local code, _, err = support.cli({ "run", "hello", "--set", "a\nb" }, { timeout = LIMIT })
+    assert.are.equal(2, code)
+    assert.are.equal("mastersim: bad --set 'a\\nb': expected key=value\n", err)
+  end)
+end)
+
 describe("determinism in the sandbox", function()
   -- The policy branches on next()/pairs order over string keys and on
   -- tostring({}); the sim counts them into its digest. String hashing is

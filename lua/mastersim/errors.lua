@@ -10,24 +10,37 @@ UserError.__tostring = function(e) return e.msg end
 -- shared by every error (nor replace its __tostring).
 UserError.__metatable = false
 
+local MAX_MSG = 1000
+
+local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\0"] = "\\0" }
+
+--- `msg` as one line of at most MAX_MSG bytes: control characters (from
+-- a value the user gave, such as a --set argument) are shown as escapes.
+local function one_line(msg)
+  msg = msg:gsub("%c", function(c) return ESCAPES[c] or ("\\%d"):format(c:byte()) end)
+  if #msg > MAX_MSG then msg = msg:sub(1, MAX_MSG) .. "..." end
+  return msg
+end
+M.one_line = one_line
+
 --- Raise a user error with a message, an exit code and an optional detail
 -- (a traceback shown only with --debug).
 function M.throw(msg, code, detail)
-  error(setmetatable({ msg = msg, code = code or 1, detail = detail }, UserError), 0)
+  error(setmetatable({ msg = one_line(msg), code = code or 1, detail = detail }, UserError), 0)
 end
 
 --- Raise a user error. `where` is "file:line" or a file name (may be nil).
 function M.raise(where, fmt, ...)
   local msg = select("#", ...) > 0 and fmt:format(...) or fmt
   if where and where ~= "" then msg = where .. ": " .. msg end
-  error(setmetatable({ msg = msg, code = 1 }, UserError), 0)
+  error(setmetatable({ msg = one_line(msg), code = 1 }, UserError), 0)
 end
 
 --- Raise an error about the script key `key` (a path such as
 -- "cluster.masters"). `where` may be nil when the caller's line is unknown;
 -- the loader then finds the key's line in the file text (see locate).
 function M.raise_key(where, key, fmt, ...)
-  local bare = select("#", ...) > 0 and fmt:format(...) or fmt
+  local bare = one_line(select("#", ...) > 0 and fmt:format(...) or fmt)
   local msg = where and (where .. ": " .. bare) or bare
   error(setmetatable({ msg = msg, bare = bare, key = key, code = 1 }, UserError), 0)
 end
@@ -60,7 +73,7 @@ end
 --- Raise a usage error (bad flag, unknown command): exit code 2.
 function M.usage(fmt, ...)
   local msg = select("#", ...) > 0 and fmt:format(...) or fmt
-  error(setmetatable({ msg = msg, code = 2 }, UserError), 0)
+  error(setmetatable({ msg = one_line(msg), code = 2 }, UserError), 0)
 end
 
 function M.is_user(e) return rawequal(debug.getmetatable(e), UserError) end
