@@ -86,7 +86,9 @@ function M.new_env(allowed_modules)
     return load(chunk, name, "t", e == nil and env or e)
   end
   env.require = function(name)
-    if allowed_modules[name] then return require(name) end
+    local allowed = allowed_modules[name]
+    if type(allowed) == "function" then return allowed() end
+    if allowed then return require(name) end
     error(("mastersim sandbox: require of '%s' is not allowed (only %s)"):format(
       tostring(name), M.describe(allowed_modules)), 2)
   end
