@@ -21,7 +21,8 @@
  * metatable's __index, swapped in and back.
  * State lives in a per-lua_State userdata anchored in the registry; its
  * uservalues: 1 the ids of objects named by tostring, 2 the cache of
- * sorted key lists of next, 3 the string table of scripts. */
+ * sorted key lists of next, 3 the string table of scripts, 4 the string
+ * metatable. */
 #include "lms_sandbox.h"
 
 #include <lualib.h>
@@ -126,7 +127,7 @@ static void new_strlib(lua_State *L, int idx) {
 static sandbox *get_sandbox(lua_State *L) {
     sandbox *x = find_sandbox(L);
     if (x) return x;
-    x = lua_newuserdatauv(L, sizeof *x, 3);
+    x = lua_newuserdatauv(L, sizeof *x, 4);
     *x = (sandbox){0};
     void *ud = NULL;
     lua_Alloc f = lua_getallocf(L, &ud);
@@ -148,6 +149,10 @@ static sandbox *get_sandbox(lua_State *L) {
     new_weak(L, -1, 1);
     new_weak(L, -1, 2);
     new_strlib(L, -1);
+    lua_pushliteral(L, "");
+    if (!lua_getmetatable(L, -1)) lua_pushnil(L);
+    lua_setiuservalue(L, -3, 4);
+    lua_pop(L, 1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
     return x;
 }
@@ -232,19 +237,34 @@ int lms_sandbox_uservalue(lua_State *L, int n) {
     return t;
 }
 
-/* Swap the string metatable's __index with the value on top of the stack
- * (the old __index replaces it there). Stack: [-0, +0]. */
-static void swap_string_index(lua_State *L) {
-    lua_pushliteral(L, "");
-    if (!lua_getmetatable(L, -1)) {
+/* Point the string metatable's __index (the stack: mt at mt_idx) at the
+ * value on top of the stack, which is popped. Stack: [-1, +0]. */
+static void set_string_index(lua_State *L, int mt_idx) {
+    if (!lua_istable(L, mt_idx)) {
         lua_pop(L, 1);
         return;
     }
-    lua_remove(L, -2);
-    lua_getfield(L, -1, "__index");
-    lua_pushvalue(L, -3);
-    lua_setfield(L, -3, "__index");
-    lua_replace(L, -3);
+    lua_pushliteral(L, "__index");
+    lua_insert(L, -2);
+    lua_rawset(L, mt_idx);
+}
+
+/* Enter the scripts' string table: replace the limits table (slot 1) with
+ * the string metatable's current __index and insert the metatable as
+ * slot 2 (both nil without a string metatable). Stack: [-0, +1]. */
+static void enter_strings(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    lua_getiuservalue(L, -1, 4); /* A mt */
+    if (lua_istable(L, -1)) {
+        lua_pushliteral(L, "__index");
+        lua_rawget(L, -2); /* A mt old */
+    } else {
+        lua_pushnil(L);
+    }
+    lua_replace(L, 1);
+    lua_insert(L, 2); /* old mt fn ... A */
+    lua_getiuservalue(L, -1, 3);
+    set_string_index(L, 2);
     lua_pop(L, 1);
 }
 
@@ -281,12 +301,10 @@ static int sandbox_call(lua_State *L) {
     x->mem->late = 0;
     x->mem->deadline = x->deadline;
     x->mem->limit = x->mem->used + (size_t)cap;
-    lms_sandbox_uservalue(L, 3);
-    swap_string_index(L);
-    lua_replace(L, 1); /* the old __index in place of the limits table */
+    enter_strings(L); /* old __index, string metatable, fn, args... */
     lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_STEP);
 
-    int nargs = lua_gettop(L) - 2;
+    int nargs = lua_gettop(L) - 3;
     int status = lms_pcall(L, nargs, LUA_MULTRET);
 
     int budget_hit = x->tripped, late = x->mem->late, wall_s = (int)x->wall;
@@ -305,8 +323,8 @@ static int sandbox_call(lua_State *L) {
     x->mem->late = mem_saved.late;
     x->mem->deadline = mem_saved.deadline;
     lua_pushvalue(L, 1);
-    swap_string_index(L);
-    lua_pop(L, 1);
+    set_string_index(L, 2);
+    lua_remove(L, 2);
 
     if (status == LUA_OK) {
         lua_pushboolean(L, 1);
