@@ -116,8 +116,17 @@ void lms_sandbox_copylib(lua_State *L, const char *name) {
 static void new_strlib(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     lms_sandbox_copylib(L, LUA_STRLIBNAME);
+    static const char wrap[] = "local format, name = ...\n"
+                               "return function(fmt, ...)\n"
+                               "  local ok, s = pcall(format, name(fmt, ...))\n"
+                               "  if ok then return s end\n"
+                               "  error(s, 2)\n"
+                               "end";
     lua_getfield(L, -1, "format");
-    lua_pushcclosure(L, lms_sandbox_format, 1);
+    if (luaL_loadbuffer(L, wrap, sizeof wrap - 1, "=format") != LUA_OK) lua_error(L);
+    lua_insert(L, -2);
+    lua_pushcfunction(L, lms_sandbox_format_args);
+    lua_call(L, 2, 1);
     lua_setfield(L, -2, "format");
     lms_pattern_setfuncs(L);
     lua_setiuservalue(L, idx, 3);

@@ -31,9 +31,12 @@ int lms_sandbox_uservalue(lua_State *L, int n);
  * [-0, +1]. */
 void lms_sandbox_copylib(lua_State *L, const char *name);
 
-/* string.format as scripts see it: upvalue 1 is the stock format; '%p' is
- * refused and objects given to '%s' are named as tostring names them. */
-int lms_sandbox_format(lua_State *L);
+/* (fmt, ...) -> fmt, ... with the objects that '%s' conversions take named
+ * as tostring names them; raises for '%p' (naming the caller's caller).
+ * The scripts' string.format is a Lua function that calls it, then the
+ * stock format in a pcall, and raises format's errors again at level 2, so
+ * they name the script's line. */
+int lms_sandbox_format_args(lua_State *L);
 
 /* Set find, match, gmatch, gsub and rep (lms_pattern.c) into the table on
  * top of the stack. Stack: [-0, +0]. */

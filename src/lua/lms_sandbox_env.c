@@ -66,34 +66,37 @@ static int sb_print(lua_State *L) {
     return 0;
 }
 
-/* True when the format string has a '%p' conversion. */
-static int has_pointer_conversion(const char *f, size_t n) {
+/* Walk the conversions of format f (n bytes): name the objects that '%s'
+ * conversions take (argument 2 onwards) as tostring does, and refuse '%p'
+ * (it prints addresses). Other conversions get their argument unchanged,
+ * so format raises its own errors for them. */
+static void name_format_args(lua_State *L, const char *f, size_t n) {
+    int arg = 1, top = lua_gettop(L);
     for (size_t i = 0; i < n; i++) {
         if (f[i] != '%') continue;
         if (++i < n && f[i] == '%') continue;
         while (i < n && strchr("-+ #0123456789.", f[i])) i++;
-        if (i < n && f[i] == 'p') return 1;
-    }
-    return 0;
-}
-
-int lms_sandbox_format(lua_State *L) {
-    size_t n;
-    const char *f = luaL_checklstring(L, 1, &n);
-    if (has_pointer_conversion(f, n))
-        return luaL_error(L, "mastersim sandbox: string.format's '%%p' is not available in a "
-                             "script (addresses differ from run to run)");
-    int top = lua_gettop(L);
-    for (int i = 2; i <= top; i++) {
-        if (needs_id(L, i)) {
-            lms_sandbox_pushid(L, i);
-            lua_replace(L, i);
+        if (i >= n) return;
+        arg++;
+        if (f[i] == 'p') {
+            luaL_where(L, 2); /* the script that called the format wrapper */
+            lua_pushliteral(L, "mastersim sandbox: string.format's '%p' is not available in a "
+                               "script (addresses differ from run to run)");
+            lua_concat(L, 2);
+            lua_error(L);
+        }
+        if (f[i] == 's' && arg <= top && needs_id(L, arg)) {
+            lms_sandbox_pushid(L, arg);
+            lua_replace(L, arg);
         }
     }
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, top, 1);
-    return 1;
+}
+
+int lms_sandbox_format_args(lua_State *L) {
+    size_t n;
+    const char *f = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
+    if (f) name_format_args(L, f, n);
+    return lua_gettop(L);
 }
 
 /* ---- a fixed key order ---- */
