@@ -2,8 +2,10 @@
 -- process's resident memory exceeds --max-memory, with its partial results
 -- (status "budget", partial = true, stopped_by) and one line on stderr;
 -- exit code 1. It is the backstop for scenario values that are in range
--- but too big together: before it, each of the six settings below ran
--- until killed, the resident memory growing up to 150 MB/s.
+-- but too big together: before it, each of the six settings of issue 15
+-- ran until killed, the resident memory growing up to 150 MB/s (they are
+-- now refused up front by the settings' ranges), and the in-range ones
+-- below would run for hours.
 local core = require "mastersim.core"
 local json = require "cjson"
 local ms = require "mastersim"
@@ -33,6 +35,9 @@ describe("the run budget", function()
   local settings = {
     { "raft.heartbeat=1ns", "heartbeat" }, { "clients.rate=1e9", "rate" }, { "clients.count=1e7", "count" },
     { "writes.rate=1e9", "rate" }, { "cluster.nodes=1e9", "nodes" }, { "clients.retry.max=1e9", "max" },
+    -- in range, and stopped by the budget
+    { "clients.rate=1e6", "rate", true }, { "clients.count=1e6", "count", true },
+    { "writes.rate=1e6", "rate", true }, { "cluster.data_partitions=1e7", "partitions", true },
   }
   for _, s in ipairs(settings) do
     it("stops --set " .. s[1] .. " with one line", function()
@@ -51,13 +56,14 @@ describe("the run budget", function()
         assert.is_true(r.partial)
         assert.are.equal(kind == "event" and "events" or kind, r.stopped_by.budget)
       elseif not l[1]:find("the cluster image exceeds the memory budget of 1.0 GiB", 1, true) then
+        assert.is_nil(s[3], "expected the budget to stop it: " .. l[1])
         assert.matches("^mastersim: .*" .. s[2], l[1]) -- rejected up front, naming the key
       end
     end)
   end
 
   it("stops a runaway under the default budget", function()
-    local code, _, err = run({ "run", SIM, "--set", "clients.retry.max=1e9", "--quiet" })
+    local code, _, err = run({ "run", SIM, "--set", "writes.rate=1e6", "--quiet" })
     assert.are.equal(1, code)
     local l = lines(err)
     assert.are.equal(1, #l, err)

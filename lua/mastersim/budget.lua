@@ -9,10 +9,11 @@ local errors = require "mastersim.errors"
 local M = {}
 
 --- The run budget's defaults (opts.max_events, opts.max_memory; false or
--- 0: none): far above what any reference sim needs (at most 0.53 M events
--- and 681 MB resident: large_cluster, measured under every reference
--- policy; 38x and 12x), so only a runaway run meets them: the runaways of
--- issue 15 stop within 2 to 60 s (events run at 0.2-12 M/s).
+-- 0: none): far above what any reference sim needs (the 8 cluster sims
+-- under the 8 reference policies: at most 0.50 M events, snapshot_storm,
+-- and 516 MB resident, large_cluster; 40x and 16x), so only a runaway run
+-- meets them: in-range runaways (clients.rate=1e6, clients.count=1e6,
+-- writes.rate=1e6 on follower_catchup) stop in 15 to 31 s.
 M.BUDGET = { events = 20000000, memory = 8 << 30 }
 
 --- The budget of a run from its opts: max_events, max_memory (0: none).
