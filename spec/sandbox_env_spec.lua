@@ -152,7 +152,7 @@ describe("the sandbox's budget", function()
       while true do local _ = #(s .. s) end]], slow)
     assert.are.equal("budget", kind)
     assert.are.equal("wall-clock limit of 0.5 s exceeded", msg)
-    assert.is_true(core.wall() - t0 < 10)
+    assert.is_true(core.wall() - t0 < 30) -- 1 s idle; a bound, not a benchmark
   end)
 end)
 

@@ -60,7 +60,9 @@ int lms_pcall(lua_State *L, int nargs, int nresults);
  * installs it on first use. `limit` applies only while `active`; so does
  * `deadline` (uv_hrtime, 0 = none): past it, growth by 64 KiB or more is
  * refused (and `late` set), which makes slow instructions (each a copy of a
- * big string) fast failures that the count hook then stops. */
+ * big string) fast failures, and `hook` is set to fire at the next
+ * instruction of thread `L` (lua_sethook is safe to call from anywhere), so
+ * the count hook stops the call at once. */
 typedef struct lms_memacct {
     lua_Alloc orig;
     void *orig_ud;
@@ -70,6 +72,8 @@ typedef struct lms_memacct {
     int tripped;
     uint64_t deadline;
     int late;
+    lua_State *L;
+    lua_Hook hook;
 } lms_memacct;
 
 void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize);

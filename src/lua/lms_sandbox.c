@@ -55,6 +55,7 @@ void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         return NULL;
     }
     if (nsize >= old + BIG_GROWTH && m->active && m->deadline && uv_hrtime() > m->deadline) {
+        if (!m->late && m->L) lua_sethook(m->L, m->hook, LUA_MASKCOUNT, 1);
         m->late = 1;
         return NULL;
     }
@@ -309,6 +310,8 @@ static int sandbox_call(lua_State *L) {
     x->mem->tripped = 0;
     x->mem->late = 0;
     x->mem->deadline = x->deadline;
+    x->mem->L = L;
+    x->mem->hook = hook;
     x->mem->limit = x->mem->used + (size_t)cap;
     enter_strings(L); /* old __index, string metatable, fn, args... */
     lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_STEP);
@@ -331,6 +334,8 @@ static int sandbox_call(lua_State *L) {
     x->mem->tripped = mem_saved.tripped;
     x->mem->late = mem_saved.late;
     x->mem->deadline = mem_saved.deadline;
+    x->mem->L = mem_saved.L;
+    x->mem->hook = mem_saved.hook;
     lua_pushvalue(L, 1);
     set_string_index(L, 2);
     lua_remove(L, 2);
