@@ -74,7 +74,7 @@ describe("the run budget", function()
   it("stops at exactly --max-events, the same way every time", function()
     local hello = support.root .. "/sims/hello.lua"
     local a, b = support.tmpdir() .. "/a.json", support.tmpdir() .. "/b.json"
-    local code, out, err = run({ "run", hello, "--max-events", "500", "--quiet", "--json", a })
+    local code, out, err = run({ "run", hello, "--max-events", "500", "--json", a })
     assert.are.equal(1, code)
     assert.matches("status    budget (partial results)", out, 1, true)
     assert.are.equal(("mastersim: %s: run stopped by the event budget: 500 events by virtual "):format(hello),

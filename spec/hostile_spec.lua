@@ -121,7 +121,7 @@ describe("determinism in the sandbox", function()
   end
 
   it("gives a policy the same digest for a seed in every process", function()
-    local args = { "run", DIR .. "cluster.lua", "--policy", DIR .. "order_policy.lua", "--seed", "3", "--quiet" }
+    local args = { "run", DIR .. "cluster.lua", "--policy", DIR .. "order_policy.lua", "--seed", "3" }
     local a, b = digest_cli(args), digest_cli(args)
     assert.is_string(a)
     assert.are.equal(a, b)
@@ -132,7 +132,7 @@ describe("determinism in the sandbox", function()
   end)
 
   it("gives a sim the same digest and counters in every process", function()
-    local args = { "run", DIR .. "order_sim.lua", "--seed", "3", "--quiet" }
+    local args = { "run", DIR .. "order_sim.lua", "--seed", "3" }
     local code, out = support.cli(args, { timeout = LIMIT })
     assert.are.equal(0, code)
     assert.matches("count     first_key1 = 1\n", out, 1, true)
