@@ -76,4 +76,12 @@ if(CLANG AND NOT MS_SANITIZE)
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(fuzz_snapshot PROPERTIES LABELS fuzz TIMEOUT 300
                        ENVIRONMENT "CLANG=${CLANG}")
+  # The scenario loader and --set parser (tests/fuzz_loader.c), 25 seconds
+  # from the seeds in tests/fuzz_loader_corpus; the first build compiles
+  # every source with the sanitizers (about two minutes on two cores).
+  add_test(NAME fuzz_loader
+           COMMAND ${PROJECT_SOURCE_DIR}/scripts/fuzz-loader ${PROJECT_BINARY_DIR} 25
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(fuzz_loader PROPERTIES LABELS fuzz TIMEOUT 600
+                       ENVIRONMENT "CLANG=${CLANG}")
 endif()

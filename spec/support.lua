@@ -35,11 +35,13 @@ local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 M.quote = quote
 
 --- Run the mastersim binary with `args` (a list); returns exit code,
--- stdout, stderr.
+-- stdout, stderr. opts: cwd, timeout (seconds: the process is killed
+-- then, and the code is 137).
 function M.cli(args, opts)
   opts = opts or {}
   local out, err = M.tmpdir() .. "/out", M.tmpdir() .. "/err"
   local parts = { quote(M.bin) }
+  if opts.timeout then table.insert(parts, 1, ("timeout -s KILL %d"):format(opts.timeout)) end
   for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
   local cmd = table.concat(parts, " ")
   if opts.cwd then cmd = "cd " .. quote(opts.cwd) .. " && " .. cmd end

@@ -67,6 +67,11 @@ is the same for the same SIM, policy, params, seed and build.
                     docs/metrics.md, "Histories for linearizability checkers")
   --quiet           print nothing but errors: no progress line, summary or wall time
                     (the exit status still tells partial or unsafe runs)
+  --max-events N    stop the run after N simulated events (default 2e7; 0: no limit)
+  --max-memory SIZE stop the run once the process's resident memory exceeds SIZE
+                    (default 8GiB; 0: no limit). A run stopped by either prints its
+                    partial results and one line saying so, and exits 1; its JSON
+                    has "status": "budget", "partial": true and "stopped_by"
 ]]
 
 local LUA_USAGE = [[
@@ -161,13 +166,16 @@ M.write_file = write_file
 
 function commands.run(args)
   local pos, opt = parse("run", args, { seed = "value", quiet = "flag", help = "flag", policy = "value",
-    param = "list", set = "list", json = "value", history = "value", ["history-format"] = "value" })
+    param = "list", set = "list", json = "value", history = "value", ["history-format"] = "value",
+    ["max-events"] = "value", ["max-memory"] = "value" })
   if opt.help then
     io.stdout:write(RUN_USAGE)
     return 0
   end
   if #pos ~= 1 then errors.usage("mastersim run: expected one SIM argument (see 'mastersim run --help')") end
   local seed = opt.seed and parse_seed(opt.seed) or 1
+  local budget = require "mastersim.budget"
+  local max_events, max_memory = budget.from_flags(opt)
   local policy = require "mastersim.policy"
   local params = pairs_of("param", opt.param, function(v) return v end)
   local sets = pairs_of("set", opt.set, policy.parse_value)
@@ -189,12 +197,21 @@ function commands.run(args)
       require("mastersim.history").FORMAT_LIST)
   end
   local r = ms.run(sc, { seed = seed, progress = not opt.quiet, policy = pol, history = opt.history,
-    history_format = fmt })
+    history_format = fmt, max_events = max_events, max_memory = max_memory })
   if opt.json then write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end
   local rc = r.partial and 130 or (sc.cluster and r.checker.safety_violations > 0 and 1 or 0)
-  if opt.quiet then return rc end
+  -- a run stopped by its budget: the partial results, then one line; exit 1
+  local stopped = r.stopped_by and ("mastersim: %s: %s\n"):format(pos[1], budget.message(r))
+  if opt.quiet then
+    if stopped then io.stderr:write(stopped) end
+    return stopped and 1 or rc
+  end
   if sc.cluster then
     io.stdout:write(summary.run(r))
+    if stopped then
+      io.stderr:write(stopped)
+      return 1
+    end
     io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
     return rc
   end
@@ -208,6 +225,10 @@ function commands.run(args)
     out:write(("count     %s = %s\n"):format(k, tostring(r.counters[k])))
   end
   out:write(("digest    %s\n"):format(r.digest))
+  if stopped then
+    io.stderr:write(stopped)
+    return 1
+  end
   io.stderr:write(("wall      %.3f s (%.0f events/s)\n"):format(r.wall.seconds, r.wall.events_per_s))
   return rc
 end

@@ -46,6 +46,9 @@ mean and 95% CI over seeds, and the paired difference against the baseline.
   --shard i/n       run only runs k with k mod n = i (0 <= i < n) of the ordered
                     matrix; needs --runs; join shards with 'mastersim merge'
   --quiet           no progress bar and no table
+  --max-events N, --max-memory SIZE
+                    the run budget of each run (see 'mastersim run --help'); a
+                    run stopped by it fails the command
 The progress bar is drawn on stderr when it is a terminal. Files are written
 atomically. On Ctrl-C the finished runs are kept and the outputs written with
 "partial": true; exit 130.
@@ -63,7 +66,8 @@ the varied parameter.
                     repeatable, required; a path may not also be --set
 The other options are those of compare (see 'mastersim compare --help'):
 --policies (required), --seeds, --baseline, --param, --set, --jobs, --json
-(schema mastersim.sweep/1), --csv, --html, --runs/--resume, --shard, --quiet.
+(schema mastersim.sweep/1), --csv, --html, --runs/--resume, --shard, --quiet,
+--max-events, --max-memory.
 ]==],
   check = [==[
 usage: mastersim check SIM [--seeds 1-20] [--policy P[,Q...]] [--set path=value]...
@@ -80,6 +84,8 @@ first one, then a count; exit 1 when any seed fails.
   --set path=value  override a scenario value (repeatable)
   --jobs N          worker processes at a time (default 1; 1-256)
   --quiet           no progress bar
+  --max-events N, --max-memory SIZE
+                    the run budget of each run (see 'mastersim run --help')
 On Ctrl-C the seeds checked so far are reported; exit 130.
 ]==],
   merge = [==[
@@ -108,7 +114,7 @@ local parse, write_file
 local FLAGS = {
   policies = "value", seeds = "value", baseline = "value", param = "list", set = "list", jobs = "value",
   json = "value", csv = "value", html = "value", quiet = "flag", runs = "value", resume = "value",
-  shard = "value", help = "flag",
+  shard = "value", help = "flag", ["max-events"] = "value", ["max-memory"] = "value",
 }
 
 local function exists(p)
@@ -271,6 +277,7 @@ local function build(cmd, pos, opt, kind)
     errors.usage("mastersim %s: the baseline '%s' is not one of --policies", cmd, opt.baseline)
   end
   exp.jobs = opt.jobs and experiment.parse_count(opt.jobs, "--jobs", M.MAX_JOBS) or 1
+  exp.max_events, exp.max_memory = require("mastersim.budget").from_flags(opt)
   exp.sim = paths.sim(pos[1])
   exp.sim_arg = pos[1]
   local sc = load_sim(exp.sim, exp.set)
@@ -302,7 +309,8 @@ local function job_of(exp, run, rep)
   for k, v in pairs(exp.set) do sets[k] = v end
   for k, v in pairs(run.vary or {}) do sets[k] = v end
   return { sim = exp.sim, set = sets, policy = exp.policy_files[run.policy], params = exp.params[run.policy],
-           label = run.policy, seed = run.seed, vary = run.vary, ["repeat"] = rep or 1 }
+           label = run.policy, seed = run.seed, vary = run.vary, ["repeat"] = rep or 1,
+           max_events = exp.max_events, max_memory = exp.max_memory }
 end
 
 --- Run one worker job in this process: its slim result(s), a list of
@@ -313,7 +321,9 @@ local function run_job(job)
   for i = 1, job["repeat"] or 1 do
     local sc = ms.load_sim(job.sim, nil, next(job.set) and job.set or nil)
     local pol = ms.load_policy(job.policy, job.params)
-    local r = ms.run(sc, { seed = job.seed, policy = pol, progress = false })
+    local r = ms.run(sc, { seed = job.seed, policy = pol, progress = false, max_events = job.max_events,
+      max_memory = job.max_memory })
+    if r.stopped_by then errors.raise(job.sim, "%s", require("mastersim.budget").message(r)) end
     if r.partial then errors.raise(nil, "interrupted") end
     r.policy = job.label or r.policy -- the experiment's identity of the policy
     out[i] = experiment.slim(r, job.vary)
@@ -556,7 +566,9 @@ function M.run_compare(spec)
   end
   local opt = { policies = policies and tostring(policies), seeds = seeds, baseline = spec.baseline,
                 jobs = spec.jobs and tostring(spec.jobs), set_pairs = sorted_pairs("set", spec.set),
-                param_pairs = sorted_pairs("params", spec.params) }
+                param_pairs = sorted_pairs("params", spec.params),
+                ["max-events"] = spec.max_events and tostring(spec.max_events),
+                ["max-memory"] = spec.max_memory and tostring(spec.max_memory) }
   local exp = build("compare", { spec.sim }, opt, "compare")
   local bin = exp.jobs > 1 and script_binary() or false
   local _, results, matrix = collect("compare", exp, { bin = bin,
@@ -621,7 +633,7 @@ end
 --- mastersim check SIM: determinism and safety over seeds.
 function M.check(args, argv0)
   local pos, opt = parse("check", args, { seeds = "value", policy = "value", set = "list", param = "list",
-    jobs = "value", quiet = "flag", help = "flag" })
+    jobs = "value", quiet = "flag", help = "flag", ["max-events"] = "value", ["max-memory"] = "value" })
   if opt.help then
     io.stdout:write(M.USAGE.check)
     return 0

@@ -2,6 +2,7 @@
 -- configuration, the policy bridge, faults and triggers, and the result
 -- (schema mastersim.result/1, DESIGN.md section 8).
 local availability = require "mastersim.availability"
+local budget = require "mastersim.budget"
 local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
@@ -215,9 +216,19 @@ function M.run(sc, pol, opts, meta)
   local mode = pol.snapshot_mode or (sc.snapshot or {}).mode or "inplace"
   local sched <close> = core.sched() -- closed after cl, its child
   local cfg = M.config(sc, seed, mode)
+  local max_events, max_memory = budget.of(opts)
+  cfg.max_memory = max_memory -- the image generator's limit too
   local decider = pol.builtin and { builtin = pol.builtin, param = pol.param }
     or bridge(pol, select(2, node_names(sc.cluster.masters)))
-  local cl <close> = core.cluster(sched, cfg, decider)
+  local made, made_cl = pcall(core.cluster, sched, cfg, decider)
+  if not made then
+    if tostring(made_cl):find("memory budget", 1, true) then
+      errors.raise(meta.file or sc.where, "the cluster image exceeds the memory budget of %.1f GiB" ..
+        " (raise it with --max-memory)", max_memory / (1 << 30))
+    end
+    error(made_cl, 0)
+  end
+  local cl <close> = made_cl
   local _, index = node_names(sc.cluster.masters)
   local fmt, raw = opts.history_format or "jsonl", nil
   if opts.history then
@@ -234,6 +245,7 @@ function M.run(sc, pol, opts, meta)
     if not ok then errors.raise(nil, "cannot write %s: %s", raw or opts.history, err) end
   end
   local who, limits = meta.file or sc.where, meta.limits
+  core.sandbox_reset() -- objects are named #1, #2, ... from here, whatever ran before
   if meta.ctl then meta.ctl.rng = core.rng(seed, "script") end
   if pol.ctl then pol.ctl.rng = core.rng(seed, "policy") end
   local view = cluster_view(cl, index)
@@ -248,8 +260,9 @@ function M.run(sc, pol, opts, meta)
     grace = math.max(grace, g.timeout * tries + backoff)
   end
   local t0 = core.wall()
-  local status = core.drive(sched, { ["until"] = sc.duration + grace + 1, progress = opts.progress,
-    sigint = opts.sigint ~= false, label = sc.name .. "/" .. pol.name })
+  local status, _, kind, rss = core.drive(sched, { ["until"] = sc.duration + grace + 1,
+    progress = opts.progress, sigint = opts.sigint ~= false, label = sc.name .. "/" .. pol.name,
+    max_events = max_events, max_memory = max_memory })
   local wall_s = core.wall() - t0
   -- a C policy that fails stops the run; its results would be cut short
   local perr = cl:error()
@@ -260,6 +273,7 @@ function M.run(sc, pol, opts, meta)
   end
   local res = result(sc, meta, pol, opts, mode, sched, cl, status,
     { seconds = wall_s, events_per_s = wall_s > 0 and sched:events() / wall_s or 0 })
+  res.stopped_by = budget.stopped_by(status, kind, rss, max_events, max_memory)
   if raw then -- the op records file is complete (history_close)
     local ok, err = history.export(raw, opts.history, fmt, res)
     os.remove(raw)

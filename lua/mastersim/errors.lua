@@ -6,25 +6,41 @@ local M = {}
 local UserError = {}
 UserError.__index = UserError
 UserError.__tostring = function(e) return e.msg end
+-- Scripts catch these errors with pcall: they must not reach the metatable
+-- shared by every error (nor replace its __tostring).
+UserError.__metatable = false
+
+local MAX_MSG = 1000
+
+local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\0"] = "\\0" }
+
+--- `msg` as one line of at most MAX_MSG bytes: control characters (from
+-- a value the user gave, such as a --set argument) are shown as escapes.
+local function one_line(msg)
+  msg = msg:gsub("%c", function(c) return ESCAPES[c] or ("\\%d"):format(c:byte()) end)
+  if #msg > MAX_MSG then msg = msg:sub(1, MAX_MSG) .. "..." end
+  return msg
+end
+M.one_line = one_line
 
 --- Raise a user error with a message, an exit code and an optional detail
 -- (a traceback shown only with --debug).
 function M.throw(msg, code, detail)
-  error(setmetatable({ msg = msg, code = code or 1, detail = detail }, UserError), 0)
+  error(setmetatable({ msg = one_line(msg), code = code or 1, detail = detail }, UserError), 0)
 end
 
 --- Raise a user error. `where` is "file:line" or a file name (may be nil).
 function M.raise(where, fmt, ...)
   local msg = select("#", ...) > 0 and fmt:format(...) or fmt
   if where and where ~= "" then msg = where .. ": " .. msg end
-  error(setmetatable({ msg = msg, code = 1 }, UserError), 0)
+  error(setmetatable({ msg = one_line(msg), code = 1 }, UserError), 0)
 end
 
 --- Raise an error about the script key `key` (a path such as
 -- "cluster.masters"). `where` may be nil when the caller's line is unknown;
 -- the loader then finds the key's line in the file text (see locate).
 function M.raise_key(where, key, fmt, ...)
-  local bare = select("#", ...) > 0 and fmt:format(...) or fmt
+  local bare = one_line(select("#", ...) > 0 and fmt:format(...) or fmt)
   local msg = where and (where .. ": " .. bare) or bare
   error(setmetatable({ msg = msg, bare = bare, key = key, code = 1 }, UserError), 0)
 end
@@ -57,10 +73,42 @@ end
 --- Raise a usage error (bad flag, unknown command): exit code 2.
 function M.usage(fmt, ...)
   local msg = select("#", ...) > 0 and fmt:format(...) or fmt
-  error(setmetatable({ msg = msg, code = 2 }, UserError), 0)
+  error(setmetatable({ msg = one_line(msg), code = 2 }, UserError), 0)
 end
 
-function M.is_user(e) return getmetatable(e) == UserError end
+function M.is_user(e) return rawequal(debug.getmetatable(e), UserError) end
+
+--- A user error raised inside a script's call, rebuilt from its raw
+-- fields (the script may have caught it and changed them before raising it
+-- again): nil unless `e` is a user error with a string message.
+function M.copy_user(e)
+  if not M.is_user(e) then return nil end
+  local function str(k)
+    local v = rawget(e, k)
+    return type(v) == "string" and v or nil
+  end
+  local msg, code = str("msg"), rawget(e, "code")
+  if not msg then return nil end
+  if code ~= 1 and code ~= 2 then code = 1 end
+  return setmetatable({ msg = msg, code = code, detail = str("detail"), bare = str("bare"), key = str("key") },
+    UserError)
+end
+
+--- A one-line text for any error value, calling none of its metamethods (a
+-- script's error object may have a __tostring that never returns): a
+-- string's or number's first line cut to `max` bytes (default 500), else
+-- "error object is a <type> value".
+function M.describe(e, max)
+  local text
+  if type(e) == "string" then text = e
+  elseif type(e) == "number" then text = tostring(e)
+  elseif M.is_user(e) and type(rawget(e, "msg")) == "string" then text = rawget(e, "msg")
+  else return ("error object is a %s value"):format(type(e)) end
+  text = text:match("^[^\n]*")
+  max = max or 500
+  if #text > max then text = text:sub(1, max) .. "..." end
+  return text
+end
 
 --- The first line of an error string, without a traceback.
 function M.first_line(s)

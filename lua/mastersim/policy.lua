@@ -12,7 +12,7 @@ local M = {}
 
 --- Per-decision limits: a decision is a few comparisons, so the budget is
 -- far below a sim's; a runaway policy is stopped in well under a second.
-M.limits = { instructions = 10000000, memory = 64 * 1024 * 1024 }
+M.limits = { instructions = 10000000, memory = 64 * 1024 * 1024, wall = 10 }
 
 -- The apply styles: the choices of snapshot.mode (settings.lua).
 M.MODES = {}
@@ -71,6 +71,10 @@ function M.load(path, overrides)
     errors.raise(path, "a policy file must return a table with name, summary and on_read (it returned %s)",
       type(t))
   end
+  -- the table is read outside the sandbox: metamethods would run unbudgeted
+  if debug.getmetatable(t) ~= nil or debug.getmetatable(rawget(t, "params")) ~= nil then
+    errors.raise(path, "a policy file must return a plain table (its table or params has a metatable)")
+  end
   local where = function(key)
     local line = errors.locate(text, key, "return%s*{")
     return path .. (line and (":" .. line) or "")
@@ -111,6 +115,15 @@ end
 
 local DECISIONS = "expected serve, stale, wait, fail or redirect"
 
+--- A value returned by on_read, for a message: read without calling any
+-- of its metamethods (they would run outside the sandbox).
+local function display(v)
+  local t = type(v)
+  if t == "string" then return #v > 80 and v:sub(1, 80) .. "..." or v end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  return "a " .. t .. " value"
+end
+
 --- The policy's location for decision errors: "file:line" of on_read.
 function Policy:where() return ("%s:%d"):format(self.file, self.line) end
 
@@ -147,7 +160,7 @@ function Policy:check(d, a, b)
     return d, a
   end
   if d == nil then errors.raise(self:where(), "on_read returned nothing (%s)", DECISIONS) end
-  errors.raise(self:where(), "on_read returned unknown decision '%s' (%s)", tostring(d), DECISIONS)
+  errors.raise(self:where(), "on_read returned unknown decision '%s' (%s)", display(d), DECISIONS)
 end
 
 -- Strict views: reading a field the read or node table does not have is

@@ -1,6 +1,7 @@
 --- One run of a scenario: a scheduler, named random streams, the scenario's
 -- setup, and the libuv driver. Script callbacks run in the sandbox, each
 -- with its own instruction budget.
+local budget = require "mastersim.budget"
 local cluster_run = require "mastersim.cluster_run"
 local core = require "mastersim.core"
 local loader = require "mastersim.loader"
@@ -66,8 +67,10 @@ function Sim:count(name, n)
 end
 
 --- Run scenario `sc`. opts: seed (integer, default 1), progress (bool),
--- sigint (bool, default true), and for cluster scenarios policy (a loaded
--- policy, a name or a path) and params. Returns the result table.
+-- sigint (bool, default true), max_events and max_memory (the run budget,
+-- see mastersim.budget), and for cluster scenarios policy (a loaded policy, a name
+-- or a path) and params. Returns the result table; a run stopped by its
+-- budget has status "budget", partial true and `stopped_by`.
 function M.run(sc, opts)
   opts = opts or {}
   local meta = loader.meta(sc) or {}
@@ -82,12 +85,14 @@ function M.run(sc, opts)
     seed = seed, counters = {}, _sched = sched, _rngs = {},
     _who = meta.file or sc.where, _limits = meta.limits,
   }, Sim)
+  core.sandbox_reset() -- objects are named #1, #2, ... from here, whatever ran before
   if meta.ctl then meta.ctl.rng = sim:rng("script") end
   local t0 = core.wall()
   if sc.setup then sandbox.call(sim._who, sim._limits, sc.setup, sim) end
-  local status, events = core.drive(sched, {
+  local max_events, max_memory = budget.of(opts)
+  local status, events, kind, rss = core.drive(sched, {
     ["until"] = sc.duration, progress = opts.progress, sigint = opts.sigint ~= false,
-    label = sc.name,
+    label = sc.name, max_events = max_events, max_memory = max_memory,
   })
   local wall = core.wall() - t0
   if meta.ctl then meta.ctl.rng = nil end
@@ -99,6 +104,7 @@ function M.run(sc, opts)
     seed = seed,
     status = status,
     partial = status ~= "done",
+    stopped_by = budget.stopped_by(status, kind, rss, max_events, max_memory),
     virtual_s = sched:now(),
     events = sched:events(),
     digest = sched:digest(),

@@ -1,12 +1,17 @@
 --- The script sandbox for sims and policies: an allow-listed environment,
 -- a locked global table, math.random on a simulation stream, text-only
--- load, and the C-enforced instruction budget and memory cap.
+-- load, and the C-enforced instruction budget, wall-clock deadline and
+-- memory cap (src/lua/lms_sandbox.c). What a script sees is the same in
+-- every process: tostring names objects "table: #3" rather than by
+-- address, next and pairs visit keys in a fixed order, and neither
+-- finalizers (__gc: they run outside any budget) nor weak tables (__mode:
+-- what the collector keeps would change results) are available.
 local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 
 local M = {}
 
-M.defaults = { instructions = 100000000, memory = 256 * 1024 * 1024 }
+M.defaults = { instructions = 100000000, memory = 256 * 1024 * 1024, wall = 60 }
 
 local FORBIDDEN = {
   os = true, io = true, debug = true, package = true, dofile = true, loadfile = true,
@@ -25,24 +30,41 @@ local function refuse(what)
   return function() error("mastersim sandbox: " .. what .. " is not available in a script", 2) end
 end
 
+--- setmetatable without finalizers and weak tables. Lua marks a table for
+-- finalization when its metatable has __gc at setmetatable time, so this
+-- check is enough (setting __gc later does not make a finalizer).
+local function sandbox_setmetatable(t, mt)
+  if type(mt) == "table" then
+    if rawget(mt, "__gc") ~= nil then
+      error("mastersim sandbox: __gc metamethods are not available in a script " ..
+        "(finalizers run outside the instruction budget)", 2)
+    end
+    if rawget(mt, "__mode") ~= nil then
+      error("mastersim sandbox: weak tables (__mode) are not available in a script " ..
+        "(what the garbage collector keeps would change results)", 2)
+    end
+  end
+  return setmetatable(t, mt)
+end
+
 --- A fresh environment. `ctl.rng` (an Rng) backs math.random once set by the
 -- runner; before that math.random is an error (no hidden global seed).
 function M.new_env(allowed_modules)
   local ctl = {}
   local env = {
-    assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
-    pcall = pcall, xpcall = xpcall, select = select, tonumber = tonumber,
-    tostring = tostring, type = type, rawequal = rawequal, rawget = rawget,
-    rawset = rawset, rawlen = rawlen, setmetatable = setmetatable, print = print,
-    _VERSION = _VERSION,
+    assert = assert, error = error, ipairs = ipairs, next = core.sandbox_next,
+    pairs = core.sandbox_pairs, pcall = pcall, xpcall = xpcall, select = select,
+    tonumber = tonumber, tostring = core.sandbox_tostring, type = type, rawequal = rawequal,
+    rawget = rawget, rawset = rawset, rawlen = rawlen, setmetatable = sandbox_setmetatable,
+    print = core.sandbox_print, _VERSION = _VERSION,
   }
   env.getmetatable = function(v)
     if type(v) == "string" then return nil end -- keep the string library out of reach
     return getmetatable(v)
   end
-  env.string = copy(string, { dump = true })
+  env.string = copy(core.sandbox_strings(), { dump = true })
   env.string.dump = refuse("string.dump")
-  env.table = copy(table)
+  env.table = core.sandbox_table()
   env.utf8 = copy(utf8)
   env.coroutine = copy(coroutine)
   env.math = copy(math, { random = true, randomseed = true })
@@ -64,7 +86,9 @@ function M.new_env(allowed_modules)
     return load(chunk, name, "t", e == nil and env or e)
   end
   env.require = function(name)
-    if allowed_modules[name] then return require(name) end
+    local allowed = allowed_modules[name]
+    if type(allowed) == "function" then return allowed() end
+    if allowed then return require(name) end
     error(("mastersim sandbox: require of '%s' is not allowed (only %s)"):format(
       tostring(name), M.describe(allowed_modules)), 2)
   end
@@ -72,12 +96,12 @@ function M.new_env(allowed_modules)
   setmetatable(env, {
     __index = function(_, k)
       if FORBIDDEN[k] then
-        error(("mastersim sandbox: '%s' is not available in a script"):format(tostring(k)), 2)
+        error(("mastersim sandbox: '%s' is not available in a script"):format(k), 2)
       end
-      error(("undefined global '%s'"):format(tostring(k)), 2)
+      error(("undefined global '%s'"):format(core.sandbox_tostring(k)), 2)
     end,
     __newindex = function(_, k)
-      error(("assignment to undeclared global '%s' (use 'local')"):format(tostring(k)), 2)
+      error(("assignment to undeclared global '%s' (use 'local')"):format(core.sandbox_tostring(k)), 2)
     end,
     __metatable = false,
   })
@@ -101,14 +125,29 @@ function M.call(who, limits, fn, ...)
   M.fail(who, res[2], res[3])
 end
 
+--- `line` with the script's name in full: Lua shortens a long chunk name
+-- in messages to "..." and its last 56 characters.
+local function full_name(line, who)
+  if not who or line:sub(1, 3) ~= "..." then return line end
+  for i = 2, #who do
+    local tail = who:sub(i)
+    if line:sub(4, 3 + #tail) == tail and line:sub(4 + #tail, 4 + #tail) == ":" then
+      return who .. line:sub(4 + #tail)
+    end
+  end
+  return line
+end
+
 --- Raise the user error for a failed core.sandbox_call (kind, msg) made on
--- behalf of script `who`.
+-- behalf of script `who`. The error value is read without calling its
+-- metamethods (see errors.describe).
 function M.fail(who, kind, msg)
-  if errors.is_user(msg) then error(msg, 0) end
+  local user = errors.copy_user(msg)
+  if user then error(user, 0) end
   if kind == "memory" then errors.raise(who, "%s", msg) end
-  local line = errors.first_line(msg)
+  local line = full_name(errors.describe(msg), who)
   if who and not line:find(who, 1, true) then line = who .. ": " .. line end
-  errors.throw(line, 1, tostring(msg))
+  errors.throw(line, 1, type(msg) == "string" and msg or nil)
 end
 
 return M

@@ -36,6 +36,9 @@ static void on_idle(uv_idle_t *h) {
     case MS_SLICE_ERROR:
         finish(d, MS_DRIVE_ERROR);
         break;
+    case MS_SLICE_STOP:
+        finish(d, MS_DRIVE_STOPPED);
+        break;
     }
 }
 
@@ -86,4 +89,9 @@ ms_drive_status ms_drive_run(const ms_drive_opts *o) {
     uv_run(&d.loop, UV_RUN_DEFAULT);
     uv_loop_close(&d.loop);
     return d.status;
+}
+
+uint64_t ms_drive_rss(void) {
+    size_t rss = 0;
+    return uv_resident_set_memory(&rss) == 0 ? (uint64_t)rss : 0;
 }

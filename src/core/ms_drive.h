@@ -8,9 +8,16 @@
 
 #include <stdint.h>
 
-typedef enum { MS_SLICE_MORE, MS_SLICE_DONE, MS_SLICE_ERROR } ms_slice_status;
+/* What a slice reports: more to run, done, an error, or a stop the slice
+ * function decided on (a run budget spent). */
+typedef enum { MS_SLICE_MORE, MS_SLICE_DONE, MS_SLICE_ERROR, MS_SLICE_STOP } ms_slice_status;
 
-typedef enum { MS_DRIVE_DONE, MS_DRIVE_INTERRUPTED, MS_DRIVE_ERROR } ms_drive_status;
+typedef enum {
+    MS_DRIVE_DONE,
+    MS_DRIVE_INTERRUPTED,
+    MS_DRIVE_ERROR,
+    MS_DRIVE_STOPPED /* the slice function returned MS_SLICE_STOP */
+} ms_drive_status;
 
 typedef struct {
     /* Runs one slice of events; called until it returns DONE or ERROR. */
@@ -23,8 +30,13 @@ typedef struct {
     int handle_sigint; /* stop cleanly on SIGINT, reported as INTERRUPTED */
 } ms_drive_opts;
 
-/* Drive slices until done, error or SIGINT. Returns how it ended; a negative
- * libuv error code is never returned: setup failures are MS_DRIVE_ERROR. */
+/* Drive slices until done, error, stop or SIGINT. Returns how it ended; a
+ * negative libuv error code is never returned: setup failures are
+ * MS_DRIVE_ERROR. */
 ms_drive_status ms_drive_run(const ms_drive_opts *opts);
+
+/* The process's resident set size in bytes (0 when unknown): what the run
+ * budget's memory limit is measured against. */
+uint64_t ms_drive_rss(void);
 
 #endif

@@ -3,6 +3,7 @@
  * the store's leaves full). */
 #include "ms_gen.h"
 
+#include "ms_drive.h"
 #include "ms_layout.h"
 #include "ms_rng.h"
 
@@ -27,6 +28,7 @@ typedef struct gen {
     ms_gen_stats st;
     uint64_t V, D, M, DN, MN, U;
     uint32_t R;
+    uint64_t max_rss;
     group dp, mp;
     uint64_t *load; /* replicas hosted, per node (data nodes then meta nodes) */
     unsigned char *buf;
@@ -42,6 +44,17 @@ static int fail(gen *g, const char *what) {
 
 static int put(gen *g, const char *k, size_t kl, const void *v, size_t vl) {
     if (kl == 0) return fail(g, "an id does not fit the key layout");
+    if (g->max_rss && (g->st.keys & 0xffff) == 0xffff) {
+        uint64_t rss = ms_drive_rss();
+        if (rss > g->max_rss) {
+            snprintf(g->err, g->errlen,
+                     "ms_gen: memory budget of %llu bytes exceeded (resident %llu bytes "
+                     "after %llu keys)",
+                     (unsigned long long)g->max_rss, (unsigned long long)rss,
+                     (unsigned long long)g->st.keys);
+            return -1;
+        }
+    }
     if (ms_store_put(g->s, k, kl, v, vl) != 0) return fail(g, "out of memory");
     g->st.keys++;
     g->st.key_bytes += kl;
@@ -221,6 +234,7 @@ static int check_desc(gen *g, const ms_gen_desc *d, const char *name) {
     g->MN = d->data_nodes && d->meta_nodes ? d->meta_nodes : d->nodes / 2;
     g->U = d->users;
     g->R = d->replicas ? d->replicas : 3;
+    g->max_rss = d->max_rss;
     if (ms_store_count(g->s) != 0) return fail(g, "the store is not empty");
     if (g->V < 1) return fail(g, "volumes must be >= 1");
     if (g->D < g->V) return fail(g, "data_partitions must be >= volumes");

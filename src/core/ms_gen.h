@@ -29,6 +29,8 @@ typedef struct ms_gen_desc {
     uint32_t replicas;   /* 0 means 3; at most 16, and at most each node count */
     uint64_t applied;    /* raft index of the image; 0 means 1 */
     const char *cluster; /* NULL means "mastersim" */
+    uint64_t max_rss;    /* 0: none; else fail ("memory budget") once the process's
+                            resident memory exceeds it (checked every 65536 keys) */
 } ms_gen_desc;
 
 typedef struct ms_gen_stats {

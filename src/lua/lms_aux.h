@@ -57,7 +57,12 @@ int lms_pcall(lua_State *L, int nargs, int nresults);
 
 /* The accounting allocator behind the sandbox's memory cap. The mastersim
  * binary creates its state with it; under another interpreter the sandbox
- * installs it on first use. `limit` applies only while `active`. */
+ * installs it on first use. `limit` applies only while `active`; so does
+ * `deadline` (uv_hrtime, 0 = none): past it, growth by 64 KiB or more is
+ * refused (and `late` set), which makes slow instructions (each a copy of a
+ * big string) fast failures, and `hook` is set to fire at the next
+ * instruction of thread `L` (lua_sethook is safe to call from anywhere), so
+ * the count hook stops the call at once. */
 typedef struct lms_memacct {
     lua_Alloc orig;
     void *orig_ud;
@@ -65,6 +70,10 @@ typedef struct lms_memacct {
     size_t limit;
     int active;
     int tripped;
+    uint64_t deadline;
+    int late;
+    lua_State *L;
+    lua_Hook hook;
 } lms_memacct;
 
 void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize);

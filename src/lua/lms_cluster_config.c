@@ -171,6 +171,9 @@ void lms_cluster_config(lua_State *L, int t, ms_cluster_config *cfg) {
     lua_getfield(L, t, "seed");
     if (!lua_isnil(L, -1)) cfg->seed = (uint64_t)luaL_checknumber(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, t, "max_memory"); /* the run budget (bytes), checked while the image is built */
+    if (!lua_isnil(L, -1)) cfg->max_rss = (uint64_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
     fill_list(L, t, "clients", MS_SETTINGS_GROUP, cfg->group, sizeof cfg->group[0],
               MS_MAX_CLIENT_GROUPS, &cfg->groups);
     fill_list(L, t, "scans", MS_SETTINGS_SCAN, cfg->scan, sizeof cfg->scan[0], MS_MAX_SCANS,

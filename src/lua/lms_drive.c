@@ -1,6 +1,9 @@
 /* core.drive(sched, opts): run a scheduler to `until` under libuv. Each slice
  * enters Lua through one protected call, so a callback error never unwinds
- * through libuv frames; it is kept and re-raised once the loop is closed. */
+ * through libuv frames; it is kept and re-raised once the loop is closed.
+ * A run budget stops the run between slices: at exactly max_events events
+ * (the last slice is cut to fit), or at the first slice after which the
+ * process's resident memory exceeds max_memory. */
 #include "lms_sched.h"
 
 #include "ms_drive.h"
@@ -18,6 +21,9 @@ typedef struct {
     int errref; /* registry ref of the error, or LUA_NOREF */
     const char *label;
     int64_t until_shown;
+    uint64_t max_events, max_memory; /* 0: no limit */
+    const char *stopped_by;          /* "events" or "memory" */
+    uint64_t rss;                    /* at the memory stop */
 } drive_ctx;
 
 /* Protected slice body: (sched, until, max) -> events run */
@@ -31,17 +37,33 @@ static int slice_body(lua_State *L) {
 static ms_slice_status slice(void *p) {
     drive_ctx *c = p;
     lua_State *L = c->L;
+    ms_sched *s = ((lms_sched *)lua_touserdata(L, c->sched))->s;
+    uint64_t max = c->slice;
+    if (c->max_events) {
+        uint64_t done = ms_sched_events(s);
+        if (done >= c->max_events) {
+            if (ms_sched_next_time(s) > c->until) return MS_SLICE_DONE; /* ended right there */
+            c->stopped_by = "events";
+            return MS_SLICE_STOP;
+        }
+        if (c->max_events - done < max) max = c->max_events - done;
+    }
     lua_pushcfunction(L, slice_body);
     lua_pushvalue(L, c->sched);
     lua_pushinteger(L, c->until);
-    lua_pushinteger(L, (lua_Integer)c->slice);
+    lua_pushinteger(L, (lua_Integer)max);
     if (lms_pcall(L, 3, 1) != LUA_OK) {
         c->errref = luaL_ref(L, LUA_REGISTRYINDEX);
         return MS_SLICE_ERROR;
     }
     uint64_t ran = (uint64_t)lua_tointeger(L, -1);
     lua_pop(L, 1);
-    return ran < c->slice ? MS_SLICE_DONE : MS_SLICE_MORE;
+    if (ran < max) return MS_SLICE_DONE;
+    if (c->max_memory && (c->rss = ms_drive_rss()) > c->max_memory) {
+        c->stopped_by = "memory";
+        return MS_SLICE_STOP;
+    }
+    return MS_SLICE_MORE;
 }
 
 /* Columns of the terminal on stderr (80 when unknown). */
@@ -80,8 +102,9 @@ static int get_opt(lua_State *L, const char *key) {
     return lua_istable(L, 2) ? lua_getfield(L, 2, key) : (lua_pushnil(L), LUA_TNIL);
 }
 
-/* drive(sched, {until=, slice=, progress=, sigint=, label=})
- *   -> "done" | "interrupted", events run */
+/* drive(sched, {until=, slice=, progress=, sigint=, label=, max_events=, max_memory=})
+ *   -> "done" | "interrupted" | "budget", events run
+ *      [, "events" | "memory", resident bytes at a memory stop] */
 static int drive(lua_State *L) {
     lms_sched *b = lms_sched_check(L, 1);
     drive_ctx c = {.L = L, .sched = 1, .until = MS_TIME_MAX, .slice = 16384, .errref = LUA_NOREF};
@@ -90,6 +113,8 @@ static int drive(lua_State *L) {
     int want_progress = get_opt(L, "progress") != LUA_TNIL && lua_toboolean(L, -1);
     int sigint = get_opt(L, "sigint") == LUA_TNIL || lua_toboolean(L, -1);
     c.label = get_opt(L, "label") == LUA_TSTRING ? lua_tostring(L, -1) : "mastersim";
+    if (get_opt(L, "max_events") != LUA_TNIL) c.max_events = (uint64_t)luaL_checkinteger(L, -1);
+    if (get_opt(L, "max_memory") != LUA_TNIL) c.max_memory = (uint64_t)luaL_checkinteger(L, -1);
     if (c.slice == 0) c.slice = 1;
     uint64_t before = ms_sched_events(b->s);
     ms_drive_opts o = {
@@ -106,9 +131,13 @@ static int drive(lua_State *L) {
         luaL_unref(L, LUA_REGISTRYINDEX, c.errref);
         return lua_error(L);
     }
-    lua_pushstring(L, st == MS_DRIVE_DONE ? "done" : "interrupted");
+    static const char *const names[] = {"done", "interrupted", "error", "budget"};
+    lua_pushstring(L, names[st]);
     lua_pushinteger(L, (lua_Integer)(ms_sched_events(b->s) - before));
-    return 2;
+    if (st != MS_DRIVE_STOPPED) return 2;
+    lua_pushstring(L, c.stopped_by);
+    lua_pushinteger(L, (lua_Integer)c.rss);
+    return 4;
 }
 
 /* wall() -> seconds on a monotonic wall clock (for the `wall` figures of a

@@ -1,22 +1,48 @@
-/* The sandbox's two hard limits, enforced from C:
+/* The sandbox's hard limits, enforced from C:
  *  - an instruction budget: a count hook that, once the budget is spent,
- *    re-arms itself to fire on every instruction, so a script that catches
- *    the error with pcall is stopped again at its next instruction;
+ *    re-arms itself to fire on every instruction, in every coroutine it
+ *    fires in, so a script that catches the error with pcall (in the
+ *    caller or a coroutine) is stopped again at its next instruction. C
+ *    functions that loop (the pattern matchers, string.rep, the table
+ *    functions, next and pairs) charge their work to the same budget
+ *    (lms_sandbox_charge);
+ *  - a wall-clock deadline per call, checked by the hook: the second line
+ *    of defence for instructions that are slow without being many (each
+ *    `s .. s` of a 100 MB string is one instruction). The hook's step
+ *    shrinks when instructions are slow, so the deadline is seen in time;
  *  - a memory cap: an accounting allocator that refuses growth beyond the
  *    cap while a sandboxed call runs.
- * State lives in a per-lua_State userdata anchored in the registry. */
-#include "lms_aux.h"
+ * Coroutines inherit the hook from the thread that creates them (Lua's
+ * lua_newthread), so every thread a script starts is counted. Finalizers
+ * run with hooks off (lgc.c) and at lua_close, which is why the script
+ * environment refuses __gc (sandbox.lua).
+ * During a call, method calls on strings (`s:find(p)`) reach the sandbox's
+ * string table (counted matchers, address-free format) through the string
+ * metatable's __index, swapped in and back.
+ * State lives in a per-lua_State userdata anchored in the registry; its
+ * uservalues: 1 the ids of objects named by tostring, 2 the cache of
+ * sorted key lists of next, 3 the string table of scripts, 4 the string
+ * metatable. */
+#include "lms_sandbox.h"
 
+#include <lualib.h>
 #include <stdlib.h>
+#include <uv.h>
 
 #define HOOK_STEP 1000
+#define SLOW_STEP_NS 2000000 /* a step slower than 2 ms: shrink the step */
+#define DEFAULT_WALL 60.0    /* seconds per call */
+#define BIG_GROWTH 65536     /* allocations that check the deadline */
 
 typedef struct {
     lms_memacct *mem;
     int owns_mem; /* installed by us under a foreign interpreter */
     int depth;    /* nesting of sandbox_call */
     lua_Integer budget, ticks;
-    int tripped;
+    int tripped;                  /* 1 the budget, 2 the deadline: every instruction raises */
+    uint64_t deadline, last_hook; /* uv_hrtime() */
+    lua_Number wall;              /* the deadline's limit, for its message */
+    lua_Integer next_id;
 } sandbox;
 
 static const char SANDBOX_KEY = 'S';
@@ -26,6 +52,11 @@ void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     size_t old = ptr ? osize : 0;
     if (nsize > old && m->active && m->used + (nsize - old) > m->limit) {
         m->tripped = 1;
+        return NULL;
+    }
+    if (nsize >= old + BIG_GROWTH && m->active && m->deadline && uv_hrtime() > m->deadline) {
+        if (!m->late && m->L) lua_sethook(m->L, m->hook, LUA_MASKCOUNT, 1);
+        m->late = 1;
         return NULL;
     }
     void *r = m->orig(m->orig_ud, ptr, osize, nsize);
@@ -46,15 +77,67 @@ static int sandbox_gc(lua_State *L) {
     return 0;
 }
 
-/* The per-state sandbox, created on first use. Stack: [-0, +0]. */
-static sandbox *get_sandbox(lua_State *L) {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY) == LUA_TUSERDATA) {
-        sandbox *x = lua_touserdata(L, -1);
-        lua_pop(L, 1);
-        return x;
+/* The sandbox of this state, or NULL before first use. Stack: [-0, +0]. */
+static sandbox *find_sandbox(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    sandbox *x = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return x;
+}
+
+/* A fresh weak-keyed table as uservalue n of the anchor at idx. */
+static void new_weak(lua_State *L, int idx, int n) {
+    idx = lua_absindex(L, idx);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setiuservalue(L, idx, n);
+}
+
+void lms_sandbox_copylib(lua_State *L, const char *name) {
+    lua_newtable(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) { /* T lib k v */
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -5); /* T[k] = v, leaving T lib k */
+        }
     }
     lua_pop(L, 1);
-    sandbox *x = lua_newuserdatauv(L, sizeof *x, 0);
+}
+
+/* The scripts' string table: the state's string library with the counted
+ * matchers and the sandbox's format. Stack: [-0, +0]; anchor at idx. */
+static void new_strlib(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lms_sandbox_copylib(L, LUA_STRLIBNAME);
+    static const char wrap[] = "local format, name = ...\n"
+                               "return function(fmt, ...)\n"
+                               "  local ok, s = pcall(format, name(fmt, ...))\n"
+                               "  if ok then return s end\n"
+                               "  error(s, 2)\n"
+                               "end";
+    lua_getfield(L, -1, "format");
+    if (luaL_loadbuffer(L, wrap, sizeof wrap - 1, "=format") != LUA_OK) lua_error(L);
+    lua_insert(L, -2);
+    lua_pushcfunction(L, lms_sandbox_format_args);
+    lua_call(L, 2, 1);
+    lua_setfield(L, -2, "format");
+    lms_pattern_setfuncs(L);
+    lua_setiuservalue(L, idx, 3);
+}
+
+/* The per-state sandbox, created on first use. Stack: [-0, +0]. */
+static sandbox *get_sandbox(lua_State *L) {
+    sandbox *x = find_sandbox(L);
+    if (x) return x;
+    x = lua_newuserdatauv(L, sizeof *x, 4);
     *x = (sandbox){0};
     void *ud = NULL;
     lua_Alloc f = lua_getallocf(L, &ud);
@@ -73,29 +156,129 @@ static sandbox *get_sandbox(lua_State *L) {
     lua_pushcfunction(L, sandbox_gc);
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
+    new_weak(L, -1, 1);
+    new_weak(L, -1, 2);
+    new_strlib(L, -1);
+    lua_pushliteral(L, "");
+    if (!lua_getmetatable(L, -1)) lua_pushnil(L);
+    lua_setiuservalue(L, -3, 4);
+    lua_pop(L, 1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
     return x;
 }
 
-static void hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
-    sandbox *x = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (x == NULL || x->depth == 0) return;
-    x->ticks += x->tripped ? 1 : HOOK_STEP;
-    if (x->ticks <= x->budget) return;
-    if (!x->tripped) {
-        x->tripped = 1;
-        lua_sethook(L, hook, LUA_MASKCOUNT, 1); /* every instruction from now on */
-    }
-    luaL_where(L, 0);
-    lua_pushfstring(L, "instruction budget of %I exceeded", x->budget);
+static void hook(lua_State *L, lua_Debug *ar);
+
+/* Stop the call (why: 1 the budget, 2 the deadline; the first reason
+ * stays): from now on every instruction of every thread raises. `level`
+ * locates the message (0: the running function, 1: its caller). */
+static int trip(lua_State *L, sandbox *x, int level, int why) {
+    if (!x->tripped) x->tripped = why;
+    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    luaL_where(L, level);
+    if (x->tripped == 2 && x->wall == (lua_Number)(lua_Integer)x->wall)
+        lua_pushfstring(L, "wall-clock limit of %I s exceeded", (lua_Integer)x->wall);
+    else if (x->tripped == 2)
+        lua_pushfstring(L, "wall-clock limit of %f s exceeded", x->wall);
+    else
+        lua_pushfstring(L, "instruction budget of %I exceeded", x->budget);
     lua_concat(L, 2);
-    lua_error(L);
+    return lua_error(L);
 }
 
-/* sandbox_call({instructions=, memory=}, fn, ...)
+static void hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    sandbox *x = find_sandbox(L);
+    if (x == NULL || x->depth == 0) return;
+    int count = lua_gethookcount(L);
+    x->ticks += count;
+    if (x->tripped || x->ticks > x->budget) trip(L, x, 0, 1);
+    uint64_t now = uv_hrtime();
+    if (now > x->deadline) trip(L, x, 0, 2);
+    int next = count;
+    if (now - x->last_hook > SLOW_STEP_NS && count > 1)
+        next = count / 10 > 0 ? count / 10 : 1;
+    else if (count < HOOK_STEP)
+        next = count * 2 < HOOK_STEP ? count * 2 : HOOK_STEP;
+    x->last_hook = now;
+    if (next != count) lua_sethook(L, hook, LUA_MASKCOUNT, next);
+}
+
+void lms_sandbox_charge(lua_State *L, lua_Integer ticks) {
+    sandbox *x = find_sandbox(L);
+    if (x == NULL || x->depth == 0) return;
+    x->ticks = ticks > x->budget ? x->budget + 1 : x->ticks + ticks;
+    if (x->tripped || x->ticks > x->budget) trip(L, x, 1, 1);
+    if (uv_hrtime() > x->deadline) trip(L, x, 1, 2);
+}
+
+void lms_sandbox_pushid(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    sandbox *x = get_sandbox(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    lua_getiuservalue(L, -1, 1);
+    lua_remove(L, -2);
+    lua_pushvalue(L, idx);
+    lua_Integer id;
+    if (lua_rawget(L, -2) == LUA_TNUMBER) {
+        id = lua_tointeger(L, -1);
+    } else {
+        id = ++x->next_id;
+        lua_pushvalue(L, idx);
+        lua_pushinteger(L, id);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 2);
+    int t = luaL_getmetafield(L, idx, "__name"); /* pushes nothing when absent */
+    if (t != LUA_TSTRING) {
+        if (t != LUA_TNIL) lua_pop(L, 1);
+        lua_pushstring(L, luaL_typename(L, idx));
+    }
+    lua_pushfstring(L, ": #%I", id);
+    lua_concat(L, 2);
+}
+
+/* Push uservalue n of the anchor (see the file comment). Stack: [-0, +1]. */
+int lms_sandbox_uservalue(lua_State *L, int n) {
+    get_sandbox(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    int t = lua_getiuservalue(L, -1, n);
+    lua_remove(L, -2);
+    return t;
+}
+
+/* Point the string metatable's __index (the stack: mt at mt_idx) at the
+ * value on top of the stack, which is popped. Stack: [-1, +0]. */
+static void set_string_index(lua_State *L, int mt_idx) {
+    if (!lua_istable(L, mt_idx)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushliteral(L, "__index");
+    lua_insert(L, -2);
+    lua_rawset(L, mt_idx);
+}
+
+/* Enter the scripts' string table: replace the limits table (slot 1) with
+ * the string metatable's current __index and insert the metatable as
+ * slot 2 (both nil without a string metatable). Stack: [-0, +1]. */
+static void enter_strings(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    lua_getiuservalue(L, -1, 4); /* A mt */
+    if (lua_istable(L, -1)) {
+        lua_pushliteral(L, "__index");
+        lua_rawget(L, -2); /* A mt old */
+    } else {
+        lua_pushnil(L);
+    }
+    lua_replace(L, 1);
+    lua_insert(L, 2); /* old mt fn ... A */
+    lua_getiuservalue(L, -1, 3);
+    set_string_index(L, 2);
+    lua_pop(L, 1);
+}
+
+/* sandbox_call({instructions=, memory=, wall=}, fn, ...)
  *   -> true, results...  |  false, kind ("error"|"budget"|"memory"), message */
 static int sandbox_call(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -105,43 +288,73 @@ static int sandbox_call(lua_State *L) {
     lua_Integer budget = luaL_optinteger(L, -1, 100000000);
     lua_getfield(L, 1, "memory");
     lua_Integer cap = luaL_optinteger(L, -1, 256 * 1024 * 1024);
-    lua_pop(L, 2);
-    if (budget <= 0 || cap <= 0) return luaL_error(L, "sandbox limits must be positive");
+    lua_getfield(L, 1, "wall");
+    lua_Number wall = luaL_optnumber(L, -1, DEFAULT_WALL);
+    lua_pop(L, 3);
+    if (budget <= 0 || cap <= 0 || !(wall > 0 && wall < 1e9))
+        return luaL_error(L, "sandbox limits must be positive");
 
     sandbox saved = *x;
     lms_memacct mem_saved = *x->mem;
     lua_Hook old_hook = lua_gethook(L);
     int old_mask = lua_gethookmask(L), old_count = lua_gethookcount(L);
+    uint64_t now = uv_hrtime();
     x->depth++;
     x->budget = budget;
     x->ticks = 0;
     x->tripped = 0;
+    x->wall = wall;
+    x->deadline = now + (uint64_t)(wall * 1e9);
+    x->last_hook = now;
     x->mem->active = 1;
     x->mem->tripped = 0;
+    x->mem->late = 0;
+    x->mem->deadline = x->deadline;
+    x->mem->L = L;
+    x->mem->hook = hook;
     x->mem->limit = x->mem->used + (size_t)cap;
+    enter_strings(L); /* old __index, string metatable, fn, args... */
     lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_STEP);
 
-    int nargs = lua_gettop(L) - 2;
+    int nargs = lua_gettop(L) - 3;
     int status = lms_pcall(L, nargs, LUA_MULTRET);
 
-    int budget_hit = x->tripped, mem_hit = x->mem->tripped || status == LUA_ERRMEM;
+    int budget_hit = x->tripped, late = x->mem->late, wall_s = (int)x->wall;
+    int mem_hit = x->mem->tripped || status == LUA_ERRMEM;
     lua_sethook(L, old_hook, old_mask, old_count);
     x->depth = saved.depth;
     x->budget = saved.budget;
     x->ticks = saved.ticks;
     x->tripped = saved.tripped;
+    x->wall = saved.wall;
+    x->deadline = saved.deadline;
+    x->last_hook = saved.last_hook;
     x->mem->active = mem_saved.active;
     x->mem->limit = mem_saved.limit;
     x->mem->tripped = mem_saved.tripped;
+    x->mem->late = mem_saved.late;
+    x->mem->deadline = mem_saved.deadline;
+    x->mem->L = mem_saved.L;
+    x->mem->hook = mem_saved.hook;
+    lua_pushvalue(L, 1);
+    set_string_index(L, 2);
+    lua_remove(L, 2);
 
     if (status == LUA_OK) {
         lua_pushboolean(L, 1);
-        lua_replace(L, 1); /* true in place of the limits table */
+        lua_replace(L, 1); /* true in place of the old __index */
         return lua_gettop(L);
     }
     lua_pushboolean(L, 0);
     if (budget_hit) {
         lua_pushliteral(L, "budget");
+    } else if (late) { /* ended by a refused allocation before the hook saw the time */
+        lua_pushliteral(L, "budget");
+        if (wall == (lua_Number)wall_s)
+            lua_pushfstring(L, "wall-clock limit of %d s exceeded", wall_s);
+        else
+            lua_pushfstring(L, "wall-clock limit of %f s exceeded", wall);
+        lua_replace(L, -4);
     } else if (mem_hit) {
         lua_pushliteral(L, "memory");
         lua_pushfstring(L, "memory cap of %I MiB exceeded", cap / (1024 * 1024));
@@ -160,11 +373,33 @@ static int sandbox_memory(lua_State *L) {
     return 1;
 }
 
+/* sandbox_reset(): forget the ids given by tostring and next's cache, so
+ * that a script load or a run names objects #1, #2, ... from the start
+ * whatever ran before it in this process. */
+static int sandbox_reset(lua_State *L) {
+    sandbox *x = get_sandbox(L);
+    x->next_id = 0;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    new_weak(L, -1, 1);
+    new_weak(L, -1, 2);
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* sandbox_strings() -> the string table of scripts (counted matchers). */
+static int sandbox_strings(lua_State *L) {
+    lms_sandbox_uservalue(L, 3);
+    return 1;
+}
+
 void lms_open_sandbox(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"sandbox_call", sandbox_call},
+        {"sandbox_reset", sandbox_reset},
+        {"sandbox_strings", sandbox_strings},
         {"memory", sandbox_memory},
         {NULL, NULL},
     };
     lms_setfuncs(L, fns);
+    lms_sandbox_env_setfuncs(L);
 }

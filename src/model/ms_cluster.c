@@ -70,7 +70,8 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
                              .data_partitions = cfg->image_data_partitions,
                              .meta_partitions = cfg->image_meta_partitions,
                              .nodes = cfg->image_nodes,
-                             .users = cfg->image_users};
+                             .users = cfg->image_users,
+                             .max_rss = cfg->max_rss};
     image_ids(c);
     for (int op = 0; op < MS_OP_COUNT; op++) c->cache_on |= cfg->routing[op] == MS_FOLLOWER_CACHE;
     ms_rng_init(&c->workload, cfg->seed, "workload");

@@ -67,7 +67,9 @@ typedef struct ms_scan_config {
 
 typedef struct ms_cluster_config {
     MS_CLUSTER_SETTINGS(MS_SETTING_FIELD)
-    uint64_t seed; /* groups and scans (settings): how many of these slots are used */
+    uint64_t seed;    /* groups and scans (settings): how many of these slots are used */
+    uint64_t max_rss; /* the run budget's memory limit, bytes (0: none): the image
+                         generator fails once the process's resident memory passes it */
     ms_client_group group[MS_MAX_CLIENT_GROUPS];
     ms_scan_config scan[MS_MAX_SCANS];
     /* TEST ONLY: every read scans its records (no ms_ops_memo); results must
