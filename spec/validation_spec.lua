@@ -67,6 +67,13 @@ describe("scenario ranges", function()
       .. " last_crashed)\n"):format(path), err)
   end)
 
+  it("checks again what a sim changed in its scenario after ms.scenario checked it", function()
+    local text = SIM:gsub("return ms%.scenario {", "local sc = ms.scenario {", 1)
+    local code, err, path = run({}, text .. "sc.cluster.nodes = 1e9\nreturn sc\n")
+    assert.are.equal(1, code, err)
+    assert.are.equal(("mastersim: %s:2: 'cluster.nodes' must be at most 1e+06 (got 1e+09)\n"):format(path), err)
+  end)
+
   it("keeps the cluster view read-only for a fault function", function()
     local code, err, path = run({}, SIM:gsub('ms.at%("1s", ms.crash "m3"%)',
       'ms.at("1s", function(c) c.m1 = "mine" end)'))

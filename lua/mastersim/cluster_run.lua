@@ -45,11 +45,11 @@ local function cluster_view(cl, index)
         return l and ("m" .. l) or nil
       end
       local i = index[k]
-      if not i then error(("no node '%s' in this cluster"):format(tostring(k)), 2) end
+      if not i then error(("no node '%s' in this cluster"):format(core.sandbox_tostring(k)), 2) end
       return setmetatable(cl:node(i), policy.strict_node)
     end,
     __newindex = function(_, k)
-      error(("the cluster view is read-only (assignment to '%s')"):format(tostring(k)), 2)
+      error(("the cluster view is read-only (assignment to '%s')"):format(core.sandbox_tostring(k)), 2)
     end,
     __metatable = false,
   })

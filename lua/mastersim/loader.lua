@@ -52,6 +52,8 @@ end
 -- the file and the key's line.
 local function run_chunk(path, text, limits, chunk, anchor)
   local ok, res = pcall(sandbox.call, path, limits, chunk)
+  -- what a sim changed in its scenario after ms.scenario checked it is checked again
+  if ok and scenario.is(res) then ok, res = pcall(scenario.recheck, res) end
   if ok then return res end
   if errors.is_user(res) and res.bare and not res.msg:find(path, 1, true) then
     local line = errors.locate(text, res.key, anchor)

@@ -175,13 +175,13 @@ local function strict(what)
     local hint = type(k) == "string" and errors.nearest(k, fields)
     local info = debug.getinfo(2, "Sl")
     local where = info and info.source:match("^@(.*)") and (info.source:sub(2) .. ":" .. info.currentline) or nil
-    errors.raise(where, "%s has no field '%s'%s (its fields: %s)", what, tostring(k),
+    errors.raise(where, "%s has no field '%s'%s (its fields: %s)", what, core.sandbox_tostring(k),
       hint and (" (did you mean '" .. hint .. "'?)") or "", table.concat(fields, ", "))
   end, __newindex = function(_, k)
     -- a field a policy added would outlive the call: the tables are reused
     local info = debug.getinfo(2, "Sl")
     local where = info and info.source:match("^@(.*)") and (info.source:sub(2) .. ":" .. info.currentline) or nil
-    errors.raise(where, "%s is read-only (assignment to '%s')", what, tostring(k))
+    errors.raise(where, "%s is read-only (assignment to '%s')", what, core.sandbox_tostring(k))
   end }
 end
 local STRICT_READ, STRICT_NODE = strict("read"), strict("node")

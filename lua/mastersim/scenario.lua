@@ -248,4 +248,17 @@ end
 
 function M.is(v) return getmetatable(v) == Scenario end
 
+--- Check a validated scenario again (a sim may change the table it got
+-- back from ms.scenario before returning it); returns it, or raises as
+-- ms.scenario does.
+function M.recheck(sc)
+  local raw = {}
+  for k, v in pairs(sc) do
+    if k ~= "where" then raw[k] = v end
+  end
+  local checked = schema.check(raw, M.spec_for(sc.profile), "", sc.where)
+  check_relations(checked, sc.where)
+  return sc
+end
+
 return M
