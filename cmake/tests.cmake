@@ -15,7 +15,7 @@ function(ms_gate_nofutex_test name)
 endfunction()
 
 if(MS_SANITIZE MATCHES "thread")
-  set(MS_TSAN_TESTS test_gate_os test_stress test_gate_os_nofutex)
+  set(MS_TSAN_TESTS test_gate_os test_stress test_stress_decide test_gate_os_nofutex)
   ms_gate_nofutex_test(test_gate_os_nofutex)
   foreach(name ${MS_TSAN_TESTS})
     if(NOT TARGET ${name})

@@ -104,7 +104,8 @@ describe("mastersim stress", function()
         "mastersim stress: bad --duration '2': expected a duration of at least 1ns, such as 2s or 250ms\n" },
       { { "stress", "--policy", "stale_read" },
         "mastersim stress: --policy stale_read needs --mode aside (an inplace apply keeps no previous version)\n" },
-      { { "stress", "--policy", "fail_fast", "--prewake" }, "mastersim stress: --prewake needs --policy block\n" },
+      { { "stress", "--policy", "fail_fast", "--prewake" },
+        "mastersim stress: --prewake needs --policy block (or a Lua policy)\n" },
     }
     for _, c in ipairs(cases) do
       local code, out, err = support.cli(c[1])
