@@ -4,14 +4,7 @@
 local support = require "support"
 local core = require "mastersim.core"
 
-local SHORT = { keys = 2000, readers = 2, duration = "300ms", apply_every = "30ms" }
-
-local function with(t)
-  local o = {}
-  for k, v in pairs(SHORT) do o[k] = v end
-  for k, v in pairs(t) do o[k] = v end
-  return o
-end
+local with = support.stress_options
 
 local function policy(name) return support.root .. "/policies/" .. name .. ".lua" end
 
@@ -109,21 +102,6 @@ describe("mastersim stress with a Lua policy", function()
       assert.matches("^mastersim: ms_stress: the policy: " .. c[1]:gsub("%p", "%%%0"), err)
       assert.matches(c[2], err)
       assert.are.equal(1, select(2, err:gsub("\n", "")))
-    end
-  end)
-
-  it("rejects Lua-policy flags without one, and unknown params, with exit 2", function()
-    local cases = {
-      { { "stress", "--every-read" },
-        "mastersim stress: --every-read and --param need a Lua policy (--lua, or a policy file)\n" },
-      { { "stress", "--policy", "block", "--lua", "--param", "tiemout=1s" },
-        "mastersim: unknown param 'tiemout' for policy block (did you mean 'timeout'?) (its params: timeout)\n" },
-    }
-    for _, c in ipairs(cases) do
-      local code, out, err = support.cli(c[1])
-      assert.are.equal(2, code)
-      assert.are.equal("", out)
-      assert.are.equal(c[2], err)
     end
   end)
 end)

@@ -52,6 +52,20 @@ static int sched_new(lua_State *L) {
     return 1;
 }
 
+/* Schedule the function at argument 3 (checked) at t (relative: after t)
+ * as event kind with id, its callback kept in the table at index fns; push
+ * the event id. Stack: [-0, +1]. */
+static int push_scheduled(lua_State *L, lms_sched *b, int64_t t, int relative, uint32_t kind,
+                          uint64_t id, int fns) {
+    ms_event_id e = relative ? ms_sched_after(b->s, t, kind, trampoline, b, kind, id)
+                             : ms_sched_at(b->s, t, kind, trampoline, b, kind, id);
+    if (e == 0) return luaL_error(L, "out of memory scheduling an event");
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, fns, (lua_Integer)MS_EVENT_SLOT(e) + 1);
+    lua_pushinteger(L, (lua_Integer)e);
+    return 1;
+}
+
 /* at(t, fn [, kind [, id]]) / after(d, fn [, kind [, id]]) -> event id */
 static int schedule(lua_State *L, int relative) {
     lms_sched *b = check_self(L);
@@ -59,14 +73,8 @@ static int schedule(lua_State *L, int relative) {
     luaL_checktype(L, 3, LUA_TFUNCTION);
     uint32_t kind = (uint32_t)luaL_optinteger(L, 4, KIND_LUA);
     uint64_t id = (uint64_t)luaL_optinteger(L, 5, 0);
-    ms_event_id e = relative ? ms_sched_after(b->s, t, kind, trampoline, b, kind, id)
-                             : ms_sched_at(b->s, t, kind, trampoline, b, kind, id);
-    if (e == 0) return luaL_error(L, "out of memory scheduling an event");
     lua_getiuservalue(L, 1, 1);
-    lua_pushvalue(L, 3);
-    lua_rawseti(L, -2, (lua_Integer)MS_EVENT_SLOT(e) + 1);
-    lua_pushinteger(L, (lua_Integer)e);
-    return 1;
+    return push_scheduled(L, b, t, relative, kind, id, lua_gettop(L));
 }
 
 /* The closures of sched:bind: upvalues the Sched userdata and its callback
@@ -76,13 +84,7 @@ static int bound_schedule(lua_State *L, int relative) {
     if (b->s == NULL) return luaL_error(L, "scheduler is closed");
     int64_t t = lms_checkduration(L, 2);
     luaL_checktype(L, 3, LUA_TFUNCTION);
-    ms_event_id e = relative ? ms_sched_after(b->s, t, KIND_LUA, trampoline, b, KIND_LUA, 0)
-                             : ms_sched_at(b->s, t, KIND_LUA, trampoline, b, KIND_LUA, 0);
-    if (e == 0) return luaL_error(L, "out of memory scheduling an event");
-    lua_pushvalue(L, 3);
-    lua_rawseti(L, lua_upvalueindex(2), (lua_Integer)MS_EVENT_SLOT(e) + 1);
-    lua_pushinteger(L, (lua_Integer)e);
-    return 1;
+    return push_scheduled(L, b, t, relative, KIND_LUA, 0, lua_upvalueindex(2));
 }
 
 static int bound_after(lua_State *L) {
