@@ -6,7 +6,7 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all bootstrap bootstrap-test build build-asan build-tsan run test test-fast bench clean
+.PHONY: all bootstrap bootstrap-test bootstrap-bench build build-asan build-tsan run test test-fast bench clean
 
 all: build
 
@@ -56,7 +56,11 @@ test: bootstrap-test build build-asan build-tsan
 test-fast: build
 	ctest --test-dir $(BUILD) --output-on-failure
 
-bench: bootstrap $(BUILD)/CMakeCache.txt
+# The benchmarks also need SimPy (bench/mm1.lua runs the M/M/1 peer in it).
+bootstrap-bench:
+	@./scripts/bootstrap --bench
+
+bench: bootstrap bootstrap-bench $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) >/dev/null
 	./scripts/bench $(BUILD)
 

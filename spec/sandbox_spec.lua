@@ -63,6 +63,37 @@ describe("sandbox", function()
     assert.matches("late.lua:6: instruction budget of 100000000 exceeded$", user_error(path))
   end)
 
+  it("applies the memory cap to callbacks scheduled by the script", function()
+    local path = support.write("late_mem.lua",
+      sim_with("sim:after('0.5s', function() local s = string.rep('x', 1 << 30) end)"))
+    assert.matches("late_mem.lua: memory cap of 256 MiB exceeded$", user_error(path))
+  end)
+
+  it("gives every callback a budget of its own", function()
+    -- 50 callbacks of ~6000 instructions each under a budget of 10000: each
+    -- fits, all together would not
+    local path = support.write("each.lua", sim_with([[
+      local function work(s) local x = 0 for i = 1, 1500 do x = x + i end s:count("done") end
+      for i = 1, 50 do sim:after(i * 0.01, work) end]]))
+    local sc = ms.load_sim(path, { instructions = 10000, memory = 1 << 20 })
+    assert.are.equal(50, ms.run(sc).counters.done)
+    local path2 = support.write("one.lua", sim_with([[
+      sim:after(0.1, function() local x = 0 for i = 1, 1e5 do x = x + i end end)]]))
+    local ok, e = pcall(ms.run, ms.load_sim(path2, { instructions = 10000, memory = 1 << 20 }))
+    assert.is_false(ok)
+    assert.matches("one.lua:6: instruction budget of 10000 exceeded$", e.msg)
+  end)
+
+  it("calls callbacks with the sim and leaves no hook behind", function()
+    local path = support.write("arg.lua", sim_with([[
+      sim:after(0.1, function(s) s:count("self", s == sim and 1 or 0) end)
+      sim:at("0.2s", function(s) s:count("at", s:now() == 0.2 and 1 or 0) end)
+      sim:every(0.25, function(s) s:count("every", s == sim and 1 or 0) end)]]))
+    local r = ms.run(path)
+    assert.are.same({ self = 1, at = 1, every = 4 }, r.counters) -- 0.25 .. 1 s
+    assert.is_nil(debug.gethook())
+  end)
+
   it("takes a smaller budget when asked", function()
     local path = support.write("small.lua", sim_with("for _ = 1, 1e6 do end"))
     local sc = ms.load_sim(path, { instructions = 10000, memory = 1 << 20 })

@@ -3,14 +3,7 @@
 local support = require "support"
 local core = require "mastersim.core"
 
-local SHORT = { keys = 2000, readers = 2, duration = "300ms", apply_every = "30ms" }
-
-local function with(t)
-  local o = {}
-  for k, v in pairs(SHORT) do o[k] = v end
-  for k, v in pairs(t) do o[k] = v end
-  return o
-end
+local with = support.stress_options
 
 describe("core.stress", function()
   it("returns every figure, and no torn read behind the gate", function()
@@ -104,7 +97,12 @@ describe("mastersim stress", function()
         "mastersim stress: bad --duration '2': expected a duration of at least 1ns, such as 2s or 250ms\n" },
       { { "stress", "--policy", "stale_read" },
         "mastersim stress: --policy stale_read needs --mode aside (an inplace apply keeps no previous version)\n" },
-      { { "stress", "--policy", "fail_fast", "--prewake" }, "mastersim stress: --prewake needs --policy block\n" },
+      { { "stress", "--policy", "fail_fast", "--prewake" },
+        "mastersim stress: --prewake needs --policy block (or a Lua policy)\n" },
+      { { "stress", "--every-read" },
+        "mastersim stress: --every-read and --param need a Lua policy (--lua, or a policy file)\n" },
+      { { "stress", "--policy", "block", "--lua", "--param", "tiemout=1s" },
+        "mastersim: unknown param 'tiemout' for policy block (did you mean 'timeout'?) (its params: timeout)\n" },
     }
     for _, c in ipairs(cases) do
       local code, out, err = support.cli(c[1])

@@ -57,4 +57,13 @@ function M.sh(cmd)
   return code, s
 end
 
+--- core.stress options for a short run on a small store, with t's on top.
+local SHORT_STRESS = { keys = 2000, readers = 2, duration = "300ms", apply_every = "30ms" }
+function M.stress_options(t)
+  local o = {}
+  for k, v in pairs(SHORT_STRESS) do o[k] = v end
+  for k, v in pairs(t) do o[k] = v end
+  return o
+end
+
 return M

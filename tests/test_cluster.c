@@ -146,7 +146,52 @@ static void test_read_memo_invisible(void) {
     }
 }
 
+/* The image is generated once and shared: it holds what a master used to
+ * generate for itself, every master counts it in full at the start, and the
+ * crash, install and writes of a run leave it unwritten. */
+static void test_image_shared(void) {
+    tcl t = {0};
+    tcl_config(&t.cfg, 4);
+    if (tcl_start(&t, "block", 5.0)) return;
+    const ms_store_mem *im = ms_cluster_image_mem(t.c);
+    const ms_version *img = ms_cluster_image(t.c);
+    ms_store_mem own = {0};
+    ms_store *alone = ms_store_new(&own);
+    ms_gen_desc d = {.volumes = t.cfg.image_volumes,
+                     .data_partitions = t.cfg.image_data_partitions,
+                     .meta_partitions = t.cfg.image_meta_partitions,
+                     .nodes = t.cfg.image_nodes,
+                     .users = t.cfg.image_users};
+    CHECK(ms_gen_build(alone, &d, t.cfg.seed, NULL, NULL, 0) == 0);
+    CHECK_EQ_I64(ms_version_digest(img), ms_store_digest(alone));
+    const int64_t bytes = im->bytes_in_use, blocks = im->blocks;
+    ms_store_mem e = {0};
+    ms_store_free(ms_store_new(&e));
+    const int64_t head = e.peak; /* a store's own head */
+    const uint64_t digest = ms_version_digest(img);
+    CHECK(bytes > 0);
+    for (int i = 0; i < ms_cluster_size(t.c); i++) {
+        ms_node_state ns;
+        CHECK(ms_cluster_node_state(t.c, i, &ns) == 0);
+        CHECK_EQ_I64(ms_cluster_store_digest(t.c, i), digest);
+        /* the image (its version's head included) and the master's own store head */
+        CHECK_EQ_I64(ns.mem_bytes, bytes + head);
+    }
+    /* what one master built alone: the same tree (a store head, not a version's) */
+    CHECK(llabs(own.bytes_in_use - bytes) < 64);
+    ms_store_free(alone);
+    tcl_at(&t, 5, tcl_crash, 2);
+    tcl_at(&t, 12, tcl_restart, 2);
+    tcl_run_to(&t, 35);
+    CHECK(tcl_converged(&t));
+    CHECK_EQ_I64(im->bytes_in_use, bytes);
+    CHECK_EQ_I64(im->blocks, blocks);
+    CHECK_EQ_I64(ms_version_digest(img), digest);
+    tcl_free(&t);
+}
+
 int main(void) {
+    RUN(test_image_shared);
     RUN(test_policies_show_their_signature);
     RUN(test_read_memo_invisible);
     RUN(test_block_gates_reads);

@@ -395,8 +395,49 @@ static void test_export_limits(void) {
     CHECK_STR(ms_snap_mode_name(MS_SNAP_INPLACE), "inplace");
 }
 
+/* A key longer than a store takes (MS_STORE_KEY_MAX) is refused by the
+ * store and, in a stream, by the importer's frame check, before anything
+ * of the frame is applied. */
+static void test_long_key_rejected(void) {
+    ms_store_mem mem = {0};
+    ms_store *src = ms_store_new(&mem);
+    size_t kl = MS_STORE_KEY_MAX;
+    char *k = malloc(kl + 1);
+    memset(k, 'k', kl + 1);
+    CHECK(ms_store_put(src, k, kl + 1, "vv", 2) == -1);
+    CHECK_EQ_I64(ms_store_count(src), 0);
+    CHECK(ms_store_put(src, k, kl, "vv", 2) == 0);
+    ms_version *v = ms_store_snapshot(src);
+    stream st;
+    export_all(v, &st, 40, 1u << 20);
+    CHECK_EQ_I64(st.n, 3);
+    EXPECT_DAMAGE(-1, NULL, 0, 0, ""); /* the longest key goes through */
+    /* entry 0 of frame 1 claims one key byte more and one value byte less */
+    unsigned char *f = malloc(st.len[1]);
+    memcpy(f, st.f[1], st.len[1]);
+    uint32_t klen = (uint32_t)kl + 1, vlen = 1;
+    for (int i = 0; i < 4; i++) {
+        f[MS_SNAP_HEAD_BYTES + 4 + i] = (unsigned char)(klen >> (8 * i));
+        f[MS_SNAP_HEAD_BYTES + 8 + i] = (unsigned char)(vlen >> (8 * i));
+    }
+    ms_snap_frame_seal(f, st.len[1]);
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "snapshot frame 1 at byte %zu: entry 0 at payload byte 4: a key of %zu bytes (the "
+             "store takes at most %d)",
+             st.len[0], kl + 1, MS_STORE_KEY_MAX);
+    EXPECT_DAMAGE(1, f, st.len[1], 0, msg);
+    free(f);
+    free(k);
+    stream_free(&st);
+    ms_version_release(v);
+    ms_store_free(src);
+    CHECK_EQ_I64(mem.bytes_in_use, 0);
+}
+
 int main(void) {
     RUN(test_round_trip_every_mode);
+    RUN(test_long_key_rejected);
     RUN(test_visible_between_chunks);
     RUN(test_abort);
     RUN(test_corruption_rejected);

@@ -25,33 +25,21 @@ function Sim:rng(name)
   return r
 end
 
-function Sim:now() return self._sched:now() end
-
-function Sim:_guard(fn)
-  local who, limits = self._who, self._limits
-  return function() sandbox.call(who, limits, fn, self) end
-end
-
---- Run fn(sim) at virtual time t (seconds or a unit string).
-function Sim:at(t, fn)
-  return self._sched:at(t, self:_guard(fn))
-end
-
---- Run fn(sim) after delay d.
-function Sim:after(d, fn)
-  return self._sched:after(d, self:_guard(fn))
-end
+-- Sim:at(t, fn) (virtual time t, seconds or a unit string), Sim:after(d,
+-- fn) and Sim:now() are the run's scheduler bound to the sim (sched:bind,
+-- in M.run): C functions called as methods, which schedule fn(sim). The
+-- drive runs every callback under the sandbox's limits (core.drive's
+-- `sandbox` option).
 
 --- Run fn(sim) every `period`, first at now + period (or at `first`).
 function Sim:every(period, fn, first)
   local p = assert(schema.scalars.duration(period))
   if p <= 0 then error("every: the period must be greater than 0", 2) end
-  local sched, guarded = self._sched, self:_guard(fn)
-  local function tick()
-    guarded()
-    sched:after(p, tick)
+  local function tick(sim)
+    fn(sim)
+    sim:after(p, tick)
   end
-  return sched:at(first or (sched:now() + p), tick)
+  return self:at(first or (self:now() + p), tick)
 end
 
 function Sim:cancel(id) return self._sched:cancel(id) end
@@ -81,10 +69,13 @@ function M.run(sc, opts)
   end
   local seed = math.tointeger(opts.seed or 1)
   local sched <close> = core.sched()
+  local who = meta.file or sc.where
   local sim = setmetatable({
-    seed = seed, counters = {}, _sched = sched, _rngs = {},
-    _who = meta.file or sc.where, _limits = meta.limits,
+    seed = seed, duration = sc.duration, counters = {}, _sched = sched, _rngs = {},
+    _who = who, _limits = meta.limits,
+    _fail = function(kind, msg) sandbox.fail(who, kind, msg) end,
   }, Sim)
+  sim.after, sim.at, sim.now = sched:bind(sim)
   core.sandbox_reset() -- objects are named #1, #2, ... from here, whatever ran before
   if meta.ctl then meta.ctl.rng = sim:rng("script") end
   local t0 = core.wall()
@@ -93,6 +84,7 @@ function M.run(sc, opts)
   local status, events, kind, rss = core.drive(sched, {
     ["until"] = sc.duration, progress = opts.progress, sigint = opts.sigint ~= false,
     label = sc.name, max_events = max_events, max_memory = max_memory,
+    sandbox = { limits = sim._limits or sandbox.defaults, on_error = sim._fail },
   })
   local wall = core.wall() - t0
   if meta.ctl then meta.ctl.rng = nil end

@@ -7,9 +7,10 @@ local errors = require "mastersim.errors"
 local M = {}
 
 M.USAGE = [[
-usage: mastersim stress [--policy P] [--mode M] [--readers N] [--keys K]
-                        [--duration D] [--apply-every D] [--seed N] [--prewake]
-                        [--pin] [--json FILE]
+usage: mastersim stress [--policy P [--lua] [--every-read] [--param k=v]...]
+                        [--mode M] [--readers N] [--keys K] [--duration D]
+                        [--apply-every D] [--seed N] [--prewake] [--pin]
+                        [--json FILE]
 
 Run N reader threads against a store of about K keys while a writer thread
 writes and an applier thread installs a snapshot every --apply-every, and
@@ -21,7 +22,15 @@ a long setup quits at once.
   --policy P        block (wait on the gate), fail_fast (error while applying),
                     stale_read (serve the previous version; needs --mode aside),
                     unguarded (no gate: read the live store as it is),
-                    none (no gate at all: the baseline; default block)
+                    none (no gate at all: the baseline; default block);
+                    or, with --lua or a path, a Lua policy file (as for
+                    'mastersim run'), which decides each read that meets an
+                    apply in each reader thread, one Lua state per thread
+  --lua             P names a policy file of policies/ (block, stale_read, ...)
+                    instead of a policy built into the harness
+  --every-read      (Lua policy) consult it on every read, not only during an
+                    apply: what a Lua decision costs per read
+  --param k=v       (Lua policy) override one of its params
   --mode M          the apply style: inplace or aside (default inplace)
   --readers N       reader threads, 1-64 (default 2)
   --keys K          store size, 100-100000000 (default 100000)
@@ -66,11 +75,31 @@ local function duration(flag, text, zero_ok)
   return s
 end
 
+--- The Lua policy file the flags ask for (--lua, or a path as --policy), or
+-- nil: its path, its params and the loaded policy. Loaded here first, so
+-- that a bad file or param is one error before any thread starts.
+local function lua_policy(opt, cli)
+  local name = opt.policy or "block"
+  if not (opt.lua or name:find("/", 1, true) or name:match("%.lua$")) then
+    if opt["every-read"] or opt.param then
+      errors.usage("mastersim stress: --every-read and --param need a Lua policy (--lua, or a policy file)")
+    end
+    return nil
+  end
+  local file = require("mastersim.cli_experiment").policy_path("stress", name)
+  local params = cli.pairs_of("param", opt.param, function(v) return v end)
+  return file, params, require("mastersim.policy").load(file, params)
+end
+
 --- The core.stress options from parsed flags; bad values are usage errors.
-function M.options(opt)
+-- cli: the CLI module (for a Lua policy's flags; may be nil without them).
+function M.options(opt, cli)
+  local file, params, pol = lua_policy(opt, cli)
+  local mode = opt.mode or (pol and pol.snapshot_mode ~= "reopen" and pol.snapshot_mode) or "inplace"
   local o = {
-    policy = one_of("policy", opt.policy or "block", POLICIES),
-    mode = one_of("mode", opt.mode or "inplace", MODES),
+    policy = pol and "block" or one_of("policy", opt.policy or "block", POLICIES),
+    lua_policy = file, params = params, every_read = pol and (opt["every-read"] or pol.every_read) or nil,
+    mode = one_of("mode", mode, MODES),
     readers = opt.readers and integer("readers", opt.readers, 1, 64),
     keys = opt.keys and integer("keys", opt.keys, 100, 100000000),
     seed = opt.seed and integer("seed", opt.seed, 0, math.maxinteger >> 1),
@@ -79,14 +108,14 @@ function M.options(opt)
     prewake = opt.prewake or nil,
     pin = opt.pin or nil,
   }
-  if o.prewake and o.policy ~= "block" then
-    errors.usage("mastersim stress: --prewake needs --policy block")
+  if o.prewake and not pol and o.policy ~= "block" then
+    errors.usage("mastersim stress: --prewake needs --policy block (or a Lua policy)")
   end
   if o.policy == "stale_read" and o.mode ~= "aside" then
     errors.usage("mastersim stress: --policy stale_read needs --mode aside"
       .. " (an inplace apply keeps no previous version)")
   end
-  return o
+  return o, pol
 end
 
 local function us(s) return ("%.1f us"):format(s * 1e6) end
@@ -101,8 +130,9 @@ end
 function M.summary(r)
   local o, l, g = r.outcomes, r.latency, r.gate
   local out = {
-    ("policy    %s, mode %s, %d readers%s, %d keys, %.3f s\n"):format(r.policy, r.mode, r.readers,
-      r.pin and " (pinned)" or "", r.keys, r.seconds),
+    ("policy    %s%s, mode %s, %d readers%s, %d keys, %.3f s\n"):format(r.policy,
+      r.policy_file and (" (Lua: %s%s)"):format(r.policy_file, r.every_read and ", every read" or "") or "",
+      r.mode, r.readers, r.pin and " (pinned)" or "", r.keys, r.seconds),
     r.interrupted and "status    interrupted (partial results)\n" or "",
     ("reads     %d (%.0f/s), served %.0f/s\n"):format(r.reads, r.reads_per_s, r.served_per_s),
     ("outcomes  fresh %d  stale %d  torn %d  failed %d  timed_out %d\n"):format(
@@ -131,14 +161,16 @@ function M.run(args, cli)
   local pos, opt = cli.parse("stress", args, {
     policy = "value", mode = "value", readers = "value", keys = "value", duration = "value",
     ["apply-every"] = "value", seed = "value", json = "value", prewake = "flag", pin = "flag",
-    help = "flag" })
+    lua = "flag", ["every-read"] = "flag", param = "list", help = "flag" })
   if opt.help then
     io.stdout:write(M.USAGE)
     return 0
   end
   if #pos > 0 then errors.usage("mastersim stress: unexpected argument '%s'", pos[1]) end
-  local r, err = require("mastersim.core").stress(M.options(opt))
+  local o, pol = M.options(opt, cli)
+  local r, err = require("mastersim.core").stress(o)
   if not r then errors.raise(nil, "%s", err) end
+  if pol then r.policy, r.policy_file, r.every_read = pol.name, o.lua_policy, o.every_read or false end
   r.schema = "mastersim.stress/1"
   r.partial = r.interrupted
   if opt.json then cli.write_file(opt.json, require("mastersim.report.json").encode(r, { indent = 2 }) .. "\n") end

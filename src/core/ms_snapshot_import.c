@@ -119,6 +119,11 @@ static int check_data(ms_snap_imp *imp, const at *a, const unsigned char *p, uin
                           "entry %" PRIu32 " at payload byte %zu: key %" PRIu32 " + value %" PRIu32
                           " bytes overrun the payload (%zu left)",
                           i, off, kl, vl, n - off - 8);
+        if (kl > MS_STORE_KEY_MAX)
+            return reject(imp, a,
+                          "entry %" PRIu32 " at payload byte %zu: a key of %" PRIu32
+                          " bytes (the store takes at most %d)",
+                          i, off, kl, MS_STORE_KEY_MAX);
         const unsigned char *k = p + off + 8;
         if (prev) {
             size_t m = kl < prev_len ? kl : prev_len;

@@ -31,11 +31,12 @@ struct ms_version {
     ms_store_mem *mem;
 };
 
-/* Nodes allocated ahead of a write. */
+/* Nodes allocated ahead of a write, in family m. */
 typedef struct pool {
     node *leaf[POOL_MAX];
     node *inner[POOL_MAX];
     int nleaf, ninner;
+    ms_store_mem *m;
 } pool;
 
 /* A write's root-to-leaf path: node[l] and the slot taken in it. */
@@ -61,13 +62,15 @@ static void touch(node *nd) {
 
 /* --- accounting ----------------------------------------------------------- */
 
+static void count(ms_store_mem *m, int64_t bytes, int64_t blocks) {
+    m->bytes_in_use += bytes;
+    m->blocks += blocks;
+    if (m->bytes_in_use > m->peak) m->peak = m->bytes_in_use;
+}
+
 static void *mem_alloc(ms_store_mem *m, size_t n) {
     void *p = malloc(n);
-    if (p && m) {
-        m->bytes_in_use += (int64_t)n;
-        m->blocks++;
-        if (m->bytes_in_use > m->peak) m->peak = m->bytes_in_use;
-    }
+    if (p && m) count(m, (int64_t)n, 1);
     return p;
 }
 
@@ -80,6 +83,30 @@ static void mem_free(ms_store_mem *m, void *p, size_t n) {
     free(p);
 }
 
+/* Whether blocks allocated in family m are shareable (base blocks). */
+static uint8_t base_of(const ms_store_mem *m) {
+    return m && m->shareable;
+}
+
+/* The family that allocated a block, seen from family m: base blocks are
+ * m's base's (or m's own when m is the base). */
+static ms_store_mem *owner(ms_store_mem *m, int base) {
+    return base && m && m->base ? m->base : m;
+}
+
+/* Family m takes (d = 1) or drops (d = -1) a reference to a block: when it
+ * is a base block, m counts the base in full while it holds any. */
+static void base_ref(ms_store_mem *m, int base, int d) {
+    if (!base || m == NULL || m->base == NULL) return;
+    if (m->base_refs == 0) {
+        m->base_bytes = m->base->bytes_in_use;
+        m->base_blocks = m->base->blocks;
+        count(m, m->base_bytes, m->base_blocks);
+    }
+    m->base_refs += d;
+    if (m->base_refs == 0) count(m, -m->base_bytes, -m->base_blocks);
+}
+
 static size_t node_size(int leaf) {
     return leaf ? sizeof(ms__leaf) : sizeof(ms__inner);
 }
@@ -88,21 +115,38 @@ static size_t entry_size(const ms__entry *e) {
     return sizeof *e + (size_t)e->klen + e->vlen;
 }
 
-static void entry_release(ms_store_mem *m, ms__entry *e) {
-    if (e && --e->refs == 0) mem_free(m, e, entry_size(e));
+/* Drop one reference to e, held by family m's store, version or own node
+ * when `held` (else by a base node). */
+static void entry_free(ms_store_mem *m, ms__entry *e) {
+    size_t n = entry_size(e);
+    if (m) {
+        m->bytes_in_use -= (int64_t)n;
+        m->blocks--;
+    }
+    ms__arena_free(m, e, n);
 }
 
-/* Drop one reference to nd; the last one frees the subtree it alone held. */
-static void node_release(ms_store_mem *m, node *nd) {
-    if (nd == NULL || --nd->refs > 0) return;
+static void entry_release(ms_store_mem *m, ms__entry *e, int held) {
+    if (e == NULL) return;
+    if (held) base_ref(m, e->base, -1);
+    if (--e->refs == 0) entry_free(owner(m, e->base), e);
+}
+
+/* Drop one reference to nd (held as for entry_release); the last one frees
+ * the subtree it alone held. */
+static void node_release(ms_store_mem *m, node *nd, int held) {
+    if (nd == NULL) return;
+    if (held) base_ref(m, nd->base, -1);
+    if (--nd->refs > 0) return;
+    int mine = !nd->base; /* nd's own references are the family's */
     if (nd->leaf) {
-        for (int i = 0; i < nd->n; i++) entry_release(m, AS_LEAF(nd)->e[i]);
+        for (int i = 0; i < nd->n; i++) entry_release(m, AS_LEAF(nd)->e[i], mine);
     } else {
         ms__inner *in = AS_INNER(nd);
-        for (int i = 0; i < nd->n; i++) node_release(m, in->c[i]);
-        for (int i = 1; i < nd->n; i++) entry_release(m, in->sep[i]);
+        for (int i = 0; i < nd->n; i++) node_release(m, in->c[i], mine);
+        for (int i = 1; i < nd->n; i++) entry_release(m, in->sep[i], mine);
     }
-    mem_free(m, nd, node_size(nd->leaf));
+    mem_free(owner(m, nd->base), nd, node_size(nd->leaf));
 }
 
 /* --- node pool ---------------------------------------------------------------- */
@@ -115,6 +159,7 @@ static void pool_drain(ms_store_mem *m, pool *p) {
 /* Allocate nleaf leaves and ninner inner nodes; -1 (nothing held) on failure. */
 static int pool_fill(ms_store_mem *m, pool *p, int nleaf, int ninner) {
     p->nleaf = p->ninner = 0;
+    p->m = m;
     while (p->nleaf < nleaf) {
         node *nd = mem_alloc(m, sizeof(ms__leaf));
         if (nd == NULL) goto fail;
@@ -135,7 +180,8 @@ static node *pool_take(pool *p, int leaf) {
     node *nd = leaf ? p->leaf[--p->nleaf] : p->inner[--p->ninner];
     nd->refs = 1;
     nd->n = 0;
-    nd->leaf = (uint16_t)leaf;
+    nd->leaf = (uint8_t)leaf;
+    nd->base = base_of(p->m);
     nd->skip = 0;
     touch(nd);
     return nd;
@@ -192,9 +238,11 @@ static void node_added(node *nd, int i) {
     node_kw(nd)[i] = ms__word(e->data, e->klen, nd->skip);
 }
 
-/* Make *slot writable: when shared, replace it by a private copy (from the
+/* Make *slot (held by the family: a store's root or a slot of one of its
+ * own nodes) writable: when shared, replace it by a private copy (from the
  * pool) that holds its own references to the children and entries. Either
- * way it is stamped anew: the write follows. */
+ * way it is stamped anew: the write follows. A base node always counts as
+ * shared (its base version holds it), so it is never written. */
 static void own(pool *p, node **slot) {
     node *src = *slot;
     if (src->refs == 1) {
@@ -202,16 +250,31 @@ static void own(pool *p, node **slot) {
         return;
     }
     node *dst = pool_take(p, src->leaf);
+    uint8_t base = dst->base;
     memcpy(dst, src, node_size(src->leaf));
     dst->refs = 1;
+    dst->base = base;
     touch(dst); /* the memcpy brought src's stamp */
     if (src->leaf) {
-        for (int i = 0; i < src->n; i++) AS_LEAF(dst)->e[i]->refs++;
+        for (int i = 0; i < src->n; i++) {
+            ms__entry *e = AS_LEAF(dst)->e[i];
+            e->refs++;
+            base_ref(p->m, e->base, 1);
+        }
     } else {
-        for (int i = 0; i < src->n; i++) AS_INNER(dst)->c[i]->refs++;
-        for (int i = 1; i < src->n; i++) AS_INNER(dst)->sep[i]->refs++;
+        for (int i = 0; i < src->n; i++) {
+            node *c = AS_INNER(dst)->c[i];
+            c->refs++;
+            base_ref(p->m, c->base, 1);
+        }
+        for (int i = 1; i < src->n; i++) {
+            ms__entry *e = AS_INNER(dst)->sep[i];
+            e->refs++;
+            base_ref(p->m, e->base, 1);
+        }
     }
-    src->refs--;
+    src->refs--; /* still > 0: it was shared */
+    base_ref(p->m, src->base, -1);
     *slot = dst;
 }
 
@@ -286,7 +349,8 @@ static void leaf_insert(ms__leaf *lf, int pos, ms__entry *e, pool *p, node **rig
     r->h.n = (uint16_t)(FAN + 1 - k);
     node_fix(&lf->h);
     node_fix(&r->h);
-    r->e[0]->refs++;
+    r->e[0]->refs++; /* the separator's reference, held by an own node */
+    base_ref(p->m, r->e[0]->base, 1);
     *rsep = r->e[0];
     *right = &r->h;
 }
@@ -331,11 +395,16 @@ static void inner_insert(ms__inner *in, int pos, node *c, ms__entry *sep, pool *
 
 static ms__entry *entry_new(ms_store_mem *m, const void *k, size_t klen, const void *v,
                             size_t vlen) {
-    ms__entry *e = mem_alloc(m, sizeof *e + klen + vlen);
+    size_t n = sizeof(ms__entry) + klen + vlen;
+    ms__entry *e = ms__arena_alloc(m, n);
     if (e == NULL) return NULL;
-    e->stamp = ms__stamp_next();
+    if (m) count(m, (int64_t)n, 1);
+    uint64_t stamp = ms__stamp_next();
+    e->stamp_lo = (uint32_t)stamp;
+    e->stamp_hi = (uint16_t)(stamp >> 32);
     e->refs = 1;
-    e->klen = (uint32_t)klen;
+    e->base = base_of(m);
+    e->klen = (uint16_t)klen;
     e->vlen = (uint32_t)vlen;
     if (klen) memcpy(e->data, k, klen);
     if (vlen) memcpy(e->data + klen, v, vlen);
@@ -349,6 +418,7 @@ static int put_first(ms_store *s, ms__entry *e) {
     lf->h.refs = 1;
     lf->h.n = 1;
     lf->h.leaf = 1;
+    lf->h.base = base_of(s->mem);
     touch(&lf->h);
     lf->e[0] = e;
     node_fix(&lf->h);
@@ -381,12 +451,12 @@ static void path_insert(ms_store *s, path *pa, ms__entry *e, pool *p) {
 }
 
 int ms_store_put(ms_store *s, const void *k, size_t klen, const void *v, size_t vlen) {
-    if (klen > UINT32_MAX || vlen > UINT32_MAX) return -1;
+    if (klen > MS_STORE_KEY_MAX || vlen > UINT32_MAX) return -1;
     ms__entry *e = entry_new(s->mem, k, klen, v, vlen);
     if (e == NULL) return -1;
     if (s->root == NULL) {
         if (put_first(s, e) == 0) return 0;
-        mem_free(s->mem, e, entry_size(e));
+        entry_free(s->mem, e);
         return -1;
     }
     path pa;
@@ -401,13 +471,13 @@ int ms_store_put(ms_store *s, const void *k, size_t klen, const void *v, size_t 
         ninner += pa.leaf - 1 - l + (l < 0);
     }
     if (from < 0 || pool_fill(s->mem, &p, nleaf, ninner) != 0) {
-        mem_free(s->mem, e, entry_size(e));
+        entry_free(s->mem, e);
         return -1;
     }
     path_own(s, &pa, &p);
     if (pa.found) {
         ms__leaf *lf = AS_LEAF(pa.node[pa.leaf]);
-        entry_release(s->mem, lf->e[pa.pos[pa.leaf]]);
+        entry_release(s->mem, lf->e[pa.pos[pa.leaf]], 1);
         lf->e[pa.pos[pa.leaf]] = e;
     } else {
         path_insert(s, &pa, e, &p);
@@ -433,9 +503,12 @@ static void rebalance(ms_store *s, ms__inner *in, int i, pool *p) {
         memcpy(&t[a->n], AS_LEAF(b)->e, (size_t)b->n * sizeof t[0]);
         memcpy(AS_LEAF(a)->e, t, (size_t)k * sizeof t[0]);
         memcpy(AS_LEAF(b)->e, &t[k], (size_t)(total - k) * sizeof t[0]);
-        entry_release(s->mem, in->sep[r]);
+        entry_release(s->mem, in->sep[r], 1);
         in->sep[r] = k < total ? t[k] : NULL;
-        if (k < total) t[k]->refs++;
+        if (k < total) {
+            t[k]->refs++;
+            base_ref(s->mem, t[k]->base, 1);
+        }
     } else {
         node *tc[2 * FAN];
         ms__entry *ts[2 * FAN];
@@ -474,10 +547,11 @@ static void root_shrink(ms_store *s) {
         node *old = s->root;
         s->root = AS_INNER(old)->c[0];
         s->root->refs++;
-        node_release(s->mem, old);
+        base_ref(s->mem, s->root->base, 1);
+        node_release(s->mem, old, 1);
     }
     if (s->root && s->root->leaf && s->root->n == 0) {
-        node_release(s->mem, s->root);
+        node_release(s->mem, s->root, 1);
         s->root = NULL;
     }
 }
@@ -496,7 +570,7 @@ int ms_store_del(ms_store *s, const void *k, size_t klen) {
     path_own(s, &pa, &p);
     ms__leaf *lf = AS_LEAF(pa.node[pa.leaf]);
     int pos = pa.pos[pa.leaf];
-    entry_release(s->mem, lf->e[pos]);
+    entry_release(s->mem, lf->e[pos], 1);
     memmove(&lf->e[pos], &lf->e[pos + 1], (size_t)(lf->h.n - pos - 1) * sizeof lf->e[0]);
     memmove(&lf->kw[pos], &lf->kw[pos + 1], (size_t)(lf->h.n - pos - 1) * sizeof lf->kw[0]);
     lf->h.n--; /* skip stays a common prefix of the keys left */
@@ -525,7 +599,7 @@ ms_store *ms_store_new(ms_store_mem *mem) {
 
 void ms_store_free(ms_store *s) {
     if (s == NULL) return;
-    node_release(s->mem, s->root);
+    node_release(s->mem, s->root, 1);
     mem_free(s->mem, s, sizeof *s);
 }
 
@@ -539,7 +613,7 @@ uint64_t ms_store_count(const ms_store *s) {
 }
 
 void ms_store_clear(ms_store *s) {
-    node_release(s->mem, s->root);
+    node_release(s->mem, s->root, 1);
     s->root = NULL;
     s->count = 0;
     s->applied = 0;
@@ -576,7 +650,7 @@ uint64_t ms_store_digest(const ms_store *s) {
 }
 
 void ms_store_swap(ms_store *s, ms_store *src) {
-    node_release(s->mem, s->root);
+    node_release(s->mem, s->root, 1);
     s->root = src->root;
     s->count = src->count;
     s->applied = src->applied;
@@ -593,7 +667,10 @@ ms_version *ms_store_snapshot(ms_store *s) {
     if (v == NULL) return NULL;
     v->refs = 1;
     v->root = s->root;
-    if (v->root) v->root->refs++;
+    if (v->root) {
+        v->root->refs++;
+        base_ref(s->mem, v->root->base, 1);
+    }
     v->count = s->count;
     v->applied = s->applied;
     v->mem = s->mem;
@@ -606,7 +683,7 @@ void ms_version_retain(ms_version *v) {
 
 void ms_version_release(ms_version *v) {
     if (v == NULL || --v->refs > 0) return;
-    node_release(v->mem, v->root);
+    node_release(v->mem, v->root, 1);
     mem_free(v->mem, v, sizeof *v);
 }
 
@@ -633,12 +710,29 @@ uint64_t ms_version_digest(const ms_version *v) {
     return ms_view_digest(&w);
 }
 
-ms_store *ms_store_from_version(const ms_version *v) {
-    ms_store *s = ms_store_new(v->mem);
+/* A store of family mem holding v's tree (one more reference to its root). */
+static ms_store *store_of(const ms_version *v, ms_store_mem *mem) {
+    ms_store *s = ms_store_new(mem);
     if (s == NULL) return NULL;
     s->root = v->root;
-    if (s->root) s->root->refs++;
+    if (s->root) {
+        s->root->refs++;
+        base_ref(mem, s->root->base, 1);
+    }
     s->count = v->count;
     s->applied = v->applied;
     return s;
+}
+
+ms_store *ms_store_from_version(const ms_version *v) {
+    return store_of(v, v->mem);
+}
+
+ms_store *ms_store_from_base(const ms_version *v, ms_store_mem *mem) {
+    ms_store_mem *b = v->mem;
+    if (b == NULL || mem == NULL || mem == b || !b->shareable || b->base || mem->shareable ||
+        (mem->base && mem->base != b))
+        return NULL;
+    mem->base = b;
+    return store_of(v, mem);
 }

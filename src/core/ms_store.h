@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #define MS_STORE_FANOUT 64
+#define MS_STORE_KEY_MAX 65535 /* longest key a store takes */
 /* Deepest tree an iterator can walk: with at least FANOUT/4 children per
  * non-root node, 24 levels is far more than 2^64 entries need. */
 #define MS_STORE_MAX_DEPTH 24
@@ -37,11 +38,28 @@ typedef struct ms_store ms_store;
 typedef struct ms_version ms_version;
 struct ms_store_node; /* opaque tree node */
 
-/* Exact memory accounting shared by a family of stores and versions. */
+/* Exact memory accounting shared by a family of stores and versions.
+ *
+ * A family may start from a version of another, its base (an image several
+ * families share copy-on-write: ms_store_from_base). The base's blocks stay
+ * the base's: they are never written, and a block is freed into the family
+ * that allocated it. A derived family counts the base in full (bytes and
+ * blocks, as they were when it first referred to it) for as long as any of
+ * its stores, versions or own nodes refers to any block of the base, and
+ * its own allocations on top: what it would hold if it had built the image
+ * itself, plus the copies its writes make of the shared nodes on their path
+ * (at most one root-to-leaf path per write, once). Zero-initialise; set
+ * `shareable` before the first allocation of a family that will be a base. */
 typedef struct ms_store_mem {
-    int64_t bytes_in_use; /* requested bytes currently allocated */
+    int64_t bytes_in_use; /* requested bytes currently counted (see above) */
     int64_t peak;         /* highest bytes_in_use seen */
-    int64_t blocks;       /* allocations currently live */
+    int64_t blocks;       /* allocations currently counted */
+    int shareable;        /* this family's blocks may be shared by derived families */
+    /* a derived family: its base, the references into the base that it
+     * holds, and what it counted of the base when those became non-zero */
+    struct ms_store_mem *base;
+    int64_t base_refs, base_bytes, base_blocks;
+    struct ms__arena *arena; /* where the family's entries live (internal) */
 } ms_store_mem;
 
 /* What a reader of the live store gets (set by the snapshot importer). */
@@ -79,7 +97,8 @@ ms_store *ms_store_new(ms_store_mem *mem);
 void ms_store_free(ms_store *s);
 
 /* Insert or replace key k. Returns 0, or -1 when out of memory (the store
- * is unchanged) or a length exceeds UINT32_MAX. */
+ * is unchanged), when the key is longer than MS_STORE_KEY_MAX or the value
+ * longer than UINT32_MAX. */
 int ms_store_put(ms_store *s, const void *k, size_t klen, const void *v, size_t vlen);
 
 /* Remove key k. Returns 1 when it was present, 0 when absent, -1 when out
@@ -139,6 +158,13 @@ ms_view ms_version_view(const ms_version *v);
 /* A new live store with v's contents and applied index in O(1); writes to
  * it copy shared nodes, so v is unaffected. NULL when out of memory. */
 ms_store *ms_store_from_version(const ms_version *v);
+
+/* The same in another family, mem, whose base becomes v's family: v's
+ * family must be `shareable` and have no base itself, and mem no other
+ * base. v's family must not change (no write, no free of a block) while
+ * mem refers into it: keep a version of it pinned and write only to copies.
+ * NULL when out of memory or when those do not hold. */
+ms_store *ms_store_from_base(const ms_version *v, ms_store_mem *mem);
 
 /* --- views and iterators -------------------------------------------------- */
 

@@ -11,16 +11,31 @@
 #define FAN MS_STORE_FANOUT
 
 /* One key/value pair, immutable once built, shared by every leaf copy and
- * separator that points at it. data holds the key then the value. stamp is
- * unique in the process (ms__stamp_next), so equal stamps mean the same
- * entry, never a later one at a reused address. */
+ * separator that points at it. data holds the key then the value. Its
+ * stamp (ms__entry_stamp: 48 bits, from ms__stamp_next) is unique in the
+ * process, so equal stamps mean the same entry, never a later one at a
+ * reused address. 16 bytes of head: an entry is its data plus 16 bytes,
+ * rounded up to 8 (entries come from the family's arena, ms__arena_alloc). */
 typedef struct ms__entry {
-    uint64_t stamp;
-    uint32_t refs;
-    uint32_t klen;
+    uint32_t stamp_lo;
+    uint16_t stamp_hi;
+    uint16_t klen;
+    unsigned refs : 31;
+    unsigned base : 1; /* allocated by a shareable family (ms_store_mem) */
     uint32_t vlen;
     unsigned char data[];
 } ms__entry;
+
+static inline uint64_t ms__entry_stamp(const ms__entry *e) {
+    return (uint64_t)e->stamp_hi << 32 | e->stamp_lo;
+}
+
+/* Entry memory (ms_store_arena.c): n bytes in family m's arena (plain malloc
+ * when m is NULL, for blocks too large for a size class, and under
+ * AddressSanitizer, so that it still sees every entry). A family's arena is
+ * handed back to the system when its last entry is freed. */
+void *ms__arena_alloc(ms_store_mem *m, size_t n);
+void ms__arena_free(ms_store_mem *m, void *p, size_t n);
 
 /* Common head of both node kinds. refs counts parents, stores and versions
  * pointing here; a node with refs > 1 is never written.
@@ -41,7 +56,8 @@ struct ms_store_node {
     uint64_t stamp;
     uint32_t refs;
     uint16_t n;    /* entries (leaf) or children (inner) */
-    uint16_t leaf; /* 1 = ms__leaf, 0 = ms__inner */
+    uint8_t leaf;  /* 1 = ms__leaf, 0 = ms__inner */
+    uint8_t base;  /* allocated by a shareable family (ms_store_mem) */
     uint32_t skip; /* bytes every key of the node starts with (see above) */
     /* those bytes when skip <= MS__PFX, so the search needs no entry to
      * place a key against the node's prefix */

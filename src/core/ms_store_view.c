@@ -64,7 +64,7 @@ const void *ms_view_get_stamped(const ms_view *v, const void *k, size_t klen, si
     const ms__entry *e = find(v, k, klen);
     if (e == NULL) return NULL;
     *vlen = e->vlen;
-    *stamp = e->stamp;
+    *stamp = ms__entry_stamp(e);
     return e->data + e->klen;
 }
 
@@ -180,7 +180,8 @@ const void *ms_view_get_hinted(const ms_view *v, const void *k, size_t klen, siz
          * entry in the same slot: that slot's entry having the stamp found
          * last time makes it the same entry, without the search. */
         const ms__entry *e = NULL;
-        if (h->value != NULL && h->pos < nd->n && AS_CLEAF(nd)->e[h->pos]->stamp == h->stamp)
+        if (h->value != NULL && h->pos < nd->n &&
+            ms__entry_stamp(AS_CLEAF(nd)->e[h->pos]) == h->stamp)
             e = AS_CLEAF(nd)->e[h->pos];
         if (e == NULL) {
             int found, pos = ms__leaf_lower(nd, k, klen, &found);
@@ -189,7 +190,7 @@ const void *ms_view_get_hinted(const ms_view *v, const void *k, size_t klen, siz
         }
         h->value = e ? e->data + e->klen : NULL;
         h->vlen = e ? e->vlen : 0;
-        h->stamp = e ? e->stamp : 0;
+        h->stamp = e ? ms__entry_stamp(e) : 0;
         hint_done(h, d);
         break;
     }

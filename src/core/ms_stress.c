@@ -133,30 +133,40 @@ static int ab_phase(stress *st, reader *r, int64_t t) {
     return phase;
 }
 
+/* The built-in policies' decision (ms__stress_decide is the decider's):
+ * -1 and *sv filled when the read goes ahead, else its outcome. */
+static int builtin_decide(stress *st, reader *r, int64_t t0, ms__stress_served *sv) {
+    int gated = st->gate != NULL && (st->c.ab_phase_ns == 0 || ab_phase(st, r, t0) == 0);
+    if (gated && ms_gate_os_applying(st->gate)) { /* the fast path: one load */
+        if (st->c.policy == MS_STRESS_FAIL_FAST) return OUT_FAILED;
+        if (st->c.policy == MS_STRESS_BLOCK) {
+            ms_gate_os_wait_rc rc = ms_gate_os_wait(st->gate, st->c.timeout_ns, &sv->end_ns);
+            if (rc == MS_GATE_OS_TIMEDOUT) {
+                ms_hist_record(r->blocked, ms_gate_os_now() - t0);
+                return OUT_TIMEDOUT;
+            }
+            sv->waited = rc == MS_GATE_OS_WOKEN;
+            sv->released = ms_gate_os_now();
+        }
+        /* stale_read: the published version is still the previous one */
+    }
+    sv->live = st->c.policy == MS_STRESS_UNGUARDED;
+    return -1;
+}
+
 /* One read under the policy; returns its outcome. */
 static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng) {
     ms_read_op op;
     uint64_t a, b;
     pick(st, rng, &op, &a, &b);
-    int64_t t0 = ms_gate_os_now(), end_ns = 0, released = 0;
+    int64_t t0 = ms_gate_os_now();
     uint64_t commit = atomic_load_explicit(&st->commit, memory_order_acquire);
-    int waited = 0;
-    int gated = st->gate != NULL && (st->c.ab_phase_ns == 0 || ab_phase(st, r, t0) == 0);
-    if (gated && ms_gate_os_applying(st->gate)) { /* the fast path: one load */
-        if (st->c.policy == MS_STRESS_FAIL_FAST) return OUT_FAILED;
-        if (st->c.policy == MS_STRESS_BLOCK) {
-            ms_gate_os_wait_rc rc = ms_gate_os_wait(st->gate, st->c.timeout_ns, &end_ns);
-            if (rc == MS_GATE_OS_TIMEDOUT) {
-                ms_hist_record(r->blocked, ms_gate_os_now() - t0);
-                return OUT_TIMEDOUT;
-            }
-            waited = rc == MS_GATE_OS_WOKEN;
-            released = ms_gate_os_now();
-        }
-        /* stale_read: the published version is still the previous one */
-    }
+    ms__stress_served sv = {0};
+    int early = st->c.decider ? ms__stress_decide(st, r, op, t0, cache, &sv)
+                              : builtin_decide(st, r, t0, &sv);
+    if (early >= 0) return early;
     ms_read_result res;
-    if (st->c.policy == MS_STRESS_UNGUARDED) {
+    if (sv.live) {
         ms_version *v = ms_shared_store_pin_live(st->ss);
         if (v == NULL) {
             ms__stress_fail(st, "out of memory pinning the live store", NULL);
@@ -170,16 +180,16 @@ static int read_once(stress *st, reader *r, ms_shared_reader *cache, ms_rng *rng
         res = ms_ops_run(&w, op, a, b);
     }
     int64_t t1 = ms_gate_os_now();
-    ms_hist_record(waited ? r->blocked : r->fast, t1 - t0);
+    ms_hist_record(sv.waited ? r->blocked : r->fast, t1 - t0);
     /* Two wake-up latencies, from the end of the apply. Release (to the
      * reader out of the gate) is the issue's wake-up latency: what the
      * gate and the scheduler owe a waiter, the span the gate-only
      * benchmark measures. End to end (to its read served) adds the read
      * itself, the first on a freshly imported tree and so cache-cold; it
      * is what a client sees, so it is kept beside. */
-    if (waited) {
-        note_wake(&st->last_release, r->release, r->release_first, end_ns, released);
-        note_wake(&st->last_first, r->wake, r->first, end_ns, t1);
+    if (sv.waited) {
+        note_wake(&st->last_release, r->release, r->release_first, sv.end_ns, sv.released);
+        note_wake(&st->last_first, r->wake, r->first, sv.end_ns, t1);
     }
     return classify(&res, commit);
 }
@@ -221,6 +231,15 @@ static void reader_main(void *arg) {
     ms_rng rng;
     ms_rng_init(&rng, st->c.seed, name);
     ms_shared_reader cache = {0};
+    const ms_stress_decider *dc = st->c.decider;
+    if (dc) { /* the decider's state of this thread, made on it (a Lua state) */
+        char err[256] = "";
+        r->dctx = dc->open(dc->ud, r->id, err, sizeof err);
+        if (r->dctx == NULL) {
+            ms__stress_fail(st, "the policy", err);
+            return;
+        }
+    }
     int64_t cpu0 = thread_cpu_ns();
     r->phase_cpu0 = cpu0;
     while (!ms__stress_stopping(st)) r->n[read_once(st, r, &cache, &rng)]++;
@@ -228,6 +247,7 @@ static void reader_main(void *arg) {
     r->cpu_ns = cpu1 - cpu0;
     r->ab_cpu_ns[r->phase] += cpu1 - r->phase_cpu0;
     ms_shared_reader_drop(st->ss, &cache);
+    if (dc) dc->close(r->dctx);
 }
 
 /* --- setup and teardown ---------------------------------------------------- */
@@ -264,8 +284,11 @@ static int check_config(const ms_stress_config *c, char *err, size_t errlen) {
         why = "duration must be positive";
     else if (c->apply_every_ns < 0 || c->write_every_ns < 0)
         why = "apply_every and write_every must not be negative";
-    else if (c->ab_phase_ns < 0 || (c->ab_phase_ns > 0 && c->policy != MS_STRESS_BLOCK))
+    else if (c->ab_phase_ns < 0 ||
+             (c->ab_phase_ns > 0 && (c->policy != MS_STRESS_BLOCK || c->decider)))
         why = "ab_phase must not be negative, and needs policy block";
+    else if (c->decider && (!c->decider->open || !c->decider->decide || !c->decider->close))
+        why = "a decider needs open, decide and close";
     if (why) snprintf(err, errlen, "ms_stress: %s", why);
     return why ? -1 : 0;
 }
@@ -294,10 +317,11 @@ static int setup(stress *st, uint64_t *keys, char *err, size_t errlen) {
         ms_store_free(s);
         return -1;
     }
-    *keys = gs.keys;
+    *keys = st->keys = gs.keys;
     st->ss = ms_shared_store_new(s);
     if (st->ss == NULL) ms_store_free(s);
-    int gated = st->c.policy != MS_STRESS_UNGUARDED && st->c.policy != MS_STRESS_NONE;
+    int gated =
+        st->c.decider || (st->c.policy != MS_STRESS_UNGUARDED && st->c.policy != MS_STRESS_NONE);
     if (gated) st->gate = ms_gate_os_new();
     st->apply = ms_hist_new();
     int ok = st->ss && (!gated || st->gate) && st->apply;

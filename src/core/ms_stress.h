@@ -52,6 +52,48 @@ typedef enum ms_stress_policy {
     MS_STRESS_POLICY_COUNT
 } ms_stress_policy;
 
+/* A policy decided outside the harness (the binding's Lua policies), in
+ * each reader thread: open makes the thread's state on that thread before
+ * its first read (NULL with a message in err on failure), decide is asked
+ * for every read while the gate's flag is set (every read with every_read),
+ * close frees the state on the thread after its last read. A decision:
+ *   serve  read now: while applying, the live store as it is (torn under
+ *          inplace); otherwise the published version
+ *   stale  read the published version (during an apply, the previous one)
+ *   wait   wait on the gate up to wait_s seconds, then ask again (with the
+ *          time waited); while the flag is clear there is nothing to wait
+ *          for, and the read is served
+ *   fail   the read fails (counted failed)
+ * decide returns 0, or -1 with a message in err (the run stops with it). */
+typedef enum ms_stress_dec {
+    MS_STRESS_DEC_SERVE = 0,
+    MS_STRESS_DEC_STALE,
+    MS_STRESS_DEC_WAIT,
+    MS_STRESS_DEC_FAIL
+} ms_stress_dec;
+
+/* What a decider sees of a read and of the node (the fields of a policy's
+ * read and node tables; times in seconds). */
+typedef struct ms_stress_view {
+    unsigned reader;
+    const char *op;
+    double arrived; /* since the run started */
+    double waited;
+    int wakeups, timed_out;
+    int applying;
+    uint64_t applied, commit, stale_index, keys;
+    size_t waiters;
+} ms_stress_view;
+
+typedef struct ms_stress_decider {
+    void *ud;
+    int every_read;
+    void *(*open)(void *ud, unsigned reader, char *err, size_t errlen);
+    int (*decide)(void *ctx, const ms_stress_view *v, ms_stress_dec *dec, double *wait_s, char *err,
+                  size_t errlen);
+    void (*close)(void *ctx);
+} ms_stress_decider;
+
 typedef struct ms_stress_config {
     ms_stress_policy policy;
     ms_snap_mode mode;      /* MS_SNAP_INPLACE or MS_SNAP_ASIDE */
@@ -68,9 +110,11 @@ typedef struct ms_stress_config {
                              * end, so waiters poll for it instead of sleeping */
     int pin;                /* each reader on a CPU of its own (round robin), the writer and
                              * applier on the CPUs left over if any (Linux only) */
-    int handle_sigint;      /* SIGINT stops the run early and it reports what it measured
-                             * (interrupted = 1); a second SIGINT (during a long setup,
-                             * which cannot stop half-way) ends the process */
+    const ms_stress_decider *decider; /* decides each read instead of `policy` (which is
+                                       * ignored); NULL: the built-in policy */
+    int handle_sigint;                /* SIGINT stops the run early and it reports what it measured
+                                       * (interrupted = 1); a second SIGINT (during a long setup,
+                                       * which cannot stop half-way) ends the process */
 } ms_stress_config;
 
 typedef struct ms_stress_result {

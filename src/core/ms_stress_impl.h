@@ -8,6 +8,7 @@
 #include "ms_gate_os.h"
 #include "ms_gen.h"
 #include "ms_hist.h"
+#include "ms_ops.h"
 #include "ms_shared_store.h"
 
 #include <stdatomic.h>
@@ -28,6 +29,7 @@ typedef struct reader {
     uint64_t ab_reads[2];
     int64_t ab_cpu_ns[2];
     ms_hist *fast, *blocked, *wake, *first, *release, *release_first;
+    void *dctx; /* the decider's state of this thread (ms_stress_decider.open) */
 } reader;
 
 typedef struct stress {
@@ -35,6 +37,7 @@ typedef struct stress {
     ms_store_mem mem;
     ms_gen_desc desc;
     uint64_t dn, mn; /* data / meta node counts */
+    uint64_t keys;   /* in the generated image */
     ms_shared_store *ss;
     ms_gate_os *gate; /* NULL: unguarded, none */
     uv_mutex_t raft;
@@ -64,6 +67,21 @@ void ms__stress_sleep_until(stress *st, int64_t t);
 /* --pin: put the calling thread on its CPUs (idx: a reader's id, or -1 for
  * the writer and the applier). */
 void ms__stress_pin(stress *st, int idx);
+
+/* How a read is served once its policy let it go ahead: from the live store
+ * as it is (pinned under the family lock) or the published version, and,
+ * when it waited on the gate and was woken, when the apply ended and when
+ * it was out of the gate. */
+typedef struct ms__stress_served {
+    int live, waited;
+    int64_t end_ns, released;
+} ms__stress_served;
+
+/* A decider's decision for one read (ms_stress_decide.c): -1 and *sv
+ * filled when the read goes ahead, else its outcome (OUT_FAILED). cache:
+ * the reader's handle on the published version. */
+int ms__stress_decide(stress *st, reader *r, ms_read_op op, int64_t t0, ms_shared_reader *cache,
+                      ms__stress_served *sv);
 
 /* The writer's and the applier's threads (ms_stress_apply.c); arg: the
  * stress. */

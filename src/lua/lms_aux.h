@@ -78,6 +78,50 @@ typedef struct lms_memacct {
 
 void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
+/* The limits of a sandboxed call: instructions, memory growth, wall-clock
+ * seconds. lms_sandbox_limits reads them from a {instructions=, memory=,
+ * wall=} table at idx (defaults 10^8, 256 MiB, 60 s; raises when one is
+ * not positive). Stack: [-0, +0]. */
+typedef struct lms_limits {
+    lua_Integer budget, cap;
+    lua_Number wall;
+} lms_limits;
+
+void lms_sandbox_limits(lua_State *L, int idx, lms_limits *lim);
+
+/* What a stretch of sandboxed calls replaces in the sandbox, and puts back
+ * when it ends (lms_sandbox.c). */
+typedef struct lms_sandbox_saved {
+    int depth, tripped;
+    lua_Integer budget, ticks;
+    lua_Number wall;
+    uint64_t deadline, last_hook;
+    lms_memacct mem;
+    lua_Hook hook;
+    int hook_mask, hook_count;
+} lms_sandbox_saved;
+
+/* A span of sandboxed calls (lms_sandbox.c): the limits sandbox_call puts
+ * on one call, put on every callback a scheduler runs during one slice of a
+ * drive. lms_span_begin sets the hook, the memory cap and the scripts'
+ * string table once; lms_span_next, called before each callback, gives it
+ * a fresh budget, deadline and cap (so a callback may use as much as one
+ * sandbox_call may), with no protected call and no hook change per
+ * callback; lms_span_end puts back what begin replaced and, after a failed
+ * slice (status not LUA_OK), names the limit that stopped it ("budget",
+ * "memory", or "error"; NULL for LUA_OK), replacing the message on top of
+ * the stack by the limit's when a limit did. */
+typedef struct lms_span {
+    struct lms_sandbox *x;
+    lms_limits lim;
+    lms_sandbox_saved saved;
+    int strings_ref; /* the string metatable's __index before the span */
+} lms_span;
+
+void lms_span_begin(lua_State *L, lms_span *sp, const lms_limits *lim);
+void lms_span_next(void *sp);
+const char *lms_span_end(lua_State *L, lms_span *sp, int status);
+
 /* Registration functions of every bound type, called by luaopen. Each
  * expects the module table on top of the stack and leaves it there. */
 void lms_open_sched(lua_State *L);

@@ -56,7 +56,7 @@ void lms_push_node_fields(lua_State *L, const ms_node_state *n) {
     lms_setint(L, "memory", n->mem_bytes);
 }
 
-static void fill_read(lua_State *L, const ms_read_state *r) {
+void lms_push_read_fields(lua_State *L, const ms_read_state *r) {
     lms_setstr(L, "op", r->op);
     lms_setint(L, "client", r->client);
     lms_setint(L, "attempt", r->attempt);
@@ -83,7 +83,7 @@ static int lua_on_read(void *ud, const ms_read_state *r, const ms_node_state *n,
     }
     lms_push_node_fields(L, n);
     lua_pushvalue(L, -2);
-    fill_read(L, r);
+    lms_push_read_fields(L, r);
     lua_pop(L, 1);
     lua_call(L, 2, 3);
     d->kind = (ms_decision_kind)luaL_checkoption(L, -3, NULL, KINDS);

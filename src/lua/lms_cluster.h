@@ -26,6 +26,9 @@ lms_cluster *lms_cluster_check(lua_State *L, int arg);
 /* Set the fields of the table on top from a node's state. Stack: [-0, +0]. */
 void lms_push_node_fields(lua_State *L, const ms_node_state *n);
 
+/* Fill the table on top with a read's state. Stack: [-0, +0]. */
+void lms_push_read_fields(lua_State *L, const ms_read_state *r);
+
 /* Build an ms_cluster_config from the normalised table at `idx`; raises a
  * precise error for a missing or bad field (lms_cluster_config.c). */
 void lms_cluster_config(lua_State *L, int idx, ms_cluster_config *cfg);

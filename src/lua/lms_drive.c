@@ -24,6 +24,10 @@ typedef struct {
     uint64_t max_events, max_memory; /* 0: no limit */
     const char *stopped_by;          /* "events" or "memory" */
     uint64_t rss;                    /* at the memory stop */
+    /* opts.sandbox: every callback under the sandbox's limits */
+    int sandboxed;
+    lms_limits lim;
+    const char *kind; /* the limit that stopped a failed slice */
 } drive_ctx;
 
 /* Protected slice body: (sched, until, max) -> events run */
@@ -48,11 +52,24 @@ static ms_slice_status slice(void *p) {
         }
         if (c->max_events - done < max) max = c->max_events - done;
     }
+    lms_sched *b = lua_touserdata(L, c->sched);
+    lms_span span;
     lua_pushcfunction(L, slice_body);
     lua_pushvalue(L, c->sched);
     lua_pushinteger(L, c->until);
     lua_pushinteger(L, (lua_Integer)max);
-    if (lms_pcall(L, 3, 1) != LUA_OK) {
+    if (c->sandboxed) {
+        lms_span_begin(L, &span, &c->lim);
+        b->before = lms_span_next;
+        b->before_ctx = &span;
+    }
+    int status = lms_pcall(L, 3, 1);
+    if (c->sandboxed) {
+        b->before = NULL;
+        b->before_ctx = NULL;
+        c->kind = lms_span_end(L, &span, status);
+    }
+    if (status != LUA_OK) {
         c->errref = luaL_ref(L, LUA_REGISTRYINDEX);
         return MS_SLICE_ERROR;
     }
@@ -102,9 +119,14 @@ static int get_opt(lua_State *L, const char *key) {
     return lua_istable(L, 2) ? lua_getfield(L, 2, key) : (lua_pushnil(L), LUA_TNIL);
 }
 
-/* drive(sched, {until=, slice=, progress=, sigint=, label=, max_events=, max_memory=})
+/* drive(sched, {until=, slice=, progress=, sigint=, label=, max_events=, max_memory=,
+ *        sandbox=})
  *   -> "done" | "interrupted" | "budget", events run
- *      [, "events" | "memory", resident bytes at a memory stop] */
+ *      [, "events" | "memory", resident bytes at a memory stop]
+ * sandbox = {limits = {instructions=, memory=, wall=}, on_error = fn}: every
+ * callback runs under those limits, as sandbox_call would run it (a span
+ * per slice: lms_span_*), and a failed run calls on_error(kind, message)
+ * (which should raise) instead of raising the message. */
 static int drive(lua_State *L) {
     lms_sched *b = lms_sched_check(L, 1);
     drive_ctx c = {.L = L, .sched = 1, .until = MS_TIME_MAX, .slice = 16384, .errref = LUA_NOREF};
@@ -115,6 +137,17 @@ static int drive(lua_State *L) {
     c.label = get_opt(L, "label") == LUA_TSTRING ? lua_tostring(L, -1) : "mastersim";
     if (get_opt(L, "max_events") != LUA_TNIL) c.max_events = (uint64_t)luaL_checkinteger(L, -1);
     if (get_opt(L, "max_memory") != LUA_TNIL) c.max_memory = (uint64_t)luaL_checkinteger(L, -1);
+    int on_error = 0;
+    if (get_opt(L, "sandbox") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_getfield(L, -1, "limits");
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lms_sandbox_limits(L, lua_gettop(L), &c.lim);
+        lua_getfield(L, -2, "on_error");
+        luaL_checktype(L, -1, LUA_TFUNCTION);
+        on_error = lua_gettop(L);
+        c.sandboxed = 1;
+    }
     if (c.slice == 0) c.slice = 1;
     uint64_t before = ms_sched_events(b->s);
     ms_drive_opts o = {
@@ -127,9 +160,15 @@ static int drive(lua_State *L) {
     ms_drive_status st = ms_drive_run(&o);
     if (st == MS_DRIVE_ERROR) {
         if (c.errref == LUA_NOREF) return luaL_error(L, "could not start the libuv loop");
+        if (on_error) {
+            lua_pushvalue(L, on_error);
+            lua_pushstring(L, c.kind ? c.kind : "error");
+        }
         lua_rawgeti(L, LUA_REGISTRYINDEX, c.errref);
         luaL_unref(L, LUA_REGISTRYINDEX, c.errref);
-        return lua_error(L);
+        if (!on_error) return lua_error(L);
+        lua_call(L, 2, 0);
+        return luaL_error(L, "drive: the sandbox's on_error returned");
     }
     static const char *const names[] = {"done", "interrupted", "error", "budget"};
     lua_pushstring(L, names[st]);

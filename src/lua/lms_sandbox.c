@@ -27,6 +27,7 @@
 
 #include <lualib.h>
 #include <stdlib.h>
+#include <time.h>
 #include <uv.h>
 
 #define HOOK_STEP 1000
@@ -34,7 +35,7 @@
 #define DEFAULT_WALL 60.0    /* seconds per call */
 #define BIG_GROWTH 65536     /* allocations that check the deadline */
 
-typedef struct {
+typedef struct lms_sandbox {
     lms_memacct *mem;
     int owns_mem; /* installed by us under a foreign interpreter */
     int depth;    /* nesting of sandbox_call */
@@ -278,92 +279,179 @@ static void enter_strings(lua_State *L) {
     lua_pop(L, 1);
 }
 
+void lms_sandbox_limits(lua_State *L, int idx, lms_limits *lim) {
+    lua_getfield(L, idx, "instructions");
+    lim->budget = luaL_optinteger(L, -1, 100000000);
+    lua_getfield(L, idx, "memory");
+    lim->cap = luaL_optinteger(L, -1, 256 * 1024 * 1024);
+    lua_getfield(L, idx, "wall");
+    lim->wall = luaL_optnumber(L, -1, DEFAULT_WALL);
+    lua_pop(L, 3);
+    if (lim->budget <= 0 || lim->cap <= 0 || !(lim->wall > 0 && lim->wall < 1e9))
+        luaL_error(L, "sandbox limits must be positive");
+}
+
+/* Now for a deadline, cheaply: the monotonic clock at its tick's
+ * resolution (a few ms, nothing against a limit of seconds; the coarse
+ * clock skips the time counter read that costs a tenth of a scripted
+ * sim's event), the same clock uv_hrtime reads in full. */
+static uint64_t coarse_now(void) {
+#if defined(CLOCK_MONOTONIC_COARSE)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+    return uv_hrtime();
+}
+
+/* A fresh budget, deadline and memory cap for the next call (the hook and
+ * the rest stay as enter set them; so does the time of the last hook,
+ * which the hook compares with the precise clock: a coarse time there
+ * would look like a slow step and shrink it). */
+static void rearm(sandbox *x, const lms_limits *lim) {
+    uint64_t now = coarse_now();
+    x->ticks = 0;
+    x->tripped = 0;
+    x->deadline = now + (uint64_t)(lim->wall * 1e9);
+    x->mem->tripped = 0;
+    x->mem->late = 0;
+    x->mem->deadline = x->deadline;
+    x->mem->limit = x->mem->used + (size_t)lim->cap;
+}
+
+/* Start sandboxed calls under lim: save what they replace into sv, arm the
+ * budget, the deadline and the cap, set the hook (but the string table:
+ * the caller swaps it). */
+static void enter(lua_State *L, sandbox *x, const lms_limits *lim, lms_sandbox_saved *sv) {
+    *sv = (lms_sandbox_saved){.depth = x->depth,
+                              .tripped = x->tripped,
+                              .budget = x->budget,
+                              .ticks = x->ticks,
+                              .wall = x->wall,
+                              .deadline = x->deadline,
+                              .last_hook = x->last_hook,
+                              .mem = *x->mem,
+                              .hook = lua_gethook(L),
+                              .hook_mask = lua_gethookmask(L),
+                              .hook_count = lua_gethookcount(L)};
+    x->depth++;
+    x->budget = lim->budget;
+    x->wall = lim->wall;
+    x->mem->active = 1;
+    x->mem->L = L;
+    x->mem->hook = hook;
+    x->last_hook = uv_hrtime();
+    rearm(x, lim);
+    lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_STEP);
+}
+
+/* End them: how they ended (NULL when status is LUA_OK, else "budget",
+ * "memory" or "error"), and put back what enter saved. When a limit ended
+ * them, the message on top of the stack is replaced by the limit's (the
+ * allocator's bare "not enough memory" would say nothing). */
+static const char *leave(lua_State *L, sandbox *x, const lms_limits *lim,
+                         const lms_sandbox_saved *sv, int status) {
+    int budget_hit = x->tripped, late = x->mem->late;
+    int mem_hit = x->mem->tripped || status == LUA_ERRMEM;
+    lua_Number wall = x->wall;
+    lua_sethook(L, sv->hook, sv->hook_mask, sv->hook_count);
+    x->depth = sv->depth;
+    x->budget = sv->budget;
+    x->ticks = sv->ticks;
+    x->tripped = sv->tripped;
+    x->wall = sv->wall;
+    x->deadline = sv->deadline;
+    x->last_hook = sv->last_hook;
+    x->mem->active = sv->mem.active;
+    x->mem->limit = sv->mem.limit;
+    x->mem->tripped = sv->mem.tripped;
+    x->mem->late = sv->mem.late;
+    x->mem->deadline = sv->mem.deadline;
+    x->mem->L = sv->mem.L;
+    x->mem->hook = sv->mem.hook;
+    if (status == LUA_OK) return NULL;
+    if (budget_hit) return "budget";
+    if (late) { /* ended by a refused allocation before the hook saw the time */
+        lua_pop(L, 1);
+        if (wall == (lua_Number)(int)wall)
+            lua_pushfstring(L, "wall-clock limit of %d s exceeded", (int)wall);
+        else
+            lua_pushfstring(L, "wall-clock limit of %f s exceeded", wall);
+        return "budget";
+    }
+    if (mem_hit) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "memory cap of %I MiB exceeded", lim->cap / (1024 * 1024));
+        return "memory";
+    }
+    return "error";
+}
+
 /* sandbox_call({instructions=, memory=, wall=}, fn, ...)
  *   -> true, results...  |  false, kind ("error"|"budget"|"memory"), message */
 static int sandbox_call(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TFUNCTION);
     sandbox *x = get_sandbox(L);
-    lua_getfield(L, 1, "instructions");
-    lua_Integer budget = luaL_optinteger(L, -1, 100000000);
-    lua_getfield(L, 1, "memory");
-    lua_Integer cap = luaL_optinteger(L, -1, 256 * 1024 * 1024);
-    lua_getfield(L, 1, "wall");
-    lua_Number wall = luaL_optnumber(L, -1, DEFAULT_WALL);
-    lua_pop(L, 3);
-    if (budget <= 0 || cap <= 0 || !(wall > 0 && wall < 1e9))
-        return luaL_error(L, "sandbox limits must be positive");
-
-    sandbox saved = *x;
-    lms_memacct mem_saved = *x->mem;
-    lua_Hook old_hook = lua_gethook(L);
-    int old_mask = lua_gethookmask(L), old_count = lua_gethookcount(L);
-    uint64_t now = uv_hrtime();
-    x->depth++;
-    x->budget = budget;
-    x->ticks = 0;
-    x->tripped = 0;
-    x->wall = wall;
-    x->deadline = now + (uint64_t)(wall * 1e9);
-    x->last_hook = now;
-    x->mem->active = 1;
-    x->mem->tripped = 0;
-    x->mem->late = 0;
-    x->mem->deadline = x->deadline;
-    x->mem->L = L;
-    x->mem->hook = hook;
-    x->mem->limit = x->mem->used + (size_t)cap;
+    lms_limits lim;
+    lms_sandbox_limits(L, 1, &lim);
+    lms_sandbox_saved sv;
+    enter(L, x, &lim, &sv);
     enter_strings(L); /* old __index, string metatable, fn, args... */
-    lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_STEP);
-
     int nargs = lua_gettop(L) - 3;
     int status = lms_pcall(L, nargs, LUA_MULTRET);
-
-    int budget_hit = x->tripped, late = x->mem->late, wall_s = (int)x->wall;
-    int mem_hit = x->mem->tripped || status == LUA_ERRMEM;
-    lua_sethook(L, old_hook, old_mask, old_count);
-    x->depth = saved.depth;
-    x->budget = saved.budget;
-    x->ticks = saved.ticks;
-    x->tripped = saved.tripped;
-    x->wall = saved.wall;
-    x->deadline = saved.deadline;
-    x->last_hook = saved.last_hook;
-    x->mem->active = mem_saved.active;
-    x->mem->limit = mem_saved.limit;
-    x->mem->tripped = mem_saved.tripped;
-    x->mem->late = mem_saved.late;
-    x->mem->deadline = mem_saved.deadline;
-    x->mem->L = mem_saved.L;
-    x->mem->hook = mem_saved.hook;
+    const char *kind = leave(L, x, &lim, &sv, status);
+    /* the string metatable's __index back, from slot 1, below the results */
     lua_pushvalue(L, 1);
     set_string_index(L, 2);
     lua_remove(L, 2);
-
     if (status == LUA_OK) {
         lua_pushboolean(L, 1);
         lua_replace(L, 1); /* true in place of the old __index */
         return lua_gettop(L);
     }
     lua_pushboolean(L, 0);
-    if (budget_hit) {
-        lua_pushliteral(L, "budget");
-    } else if (late) { /* ended by a refused allocation before the hook saw the time */
-        lua_pushliteral(L, "budget");
-        if (wall == (lua_Number)wall_s)
-            lua_pushfstring(L, "wall-clock limit of %d s exceeded", wall_s);
-        else
-            lua_pushfstring(L, "wall-clock limit of %f s exceeded", wall);
-        lua_replace(L, -4);
-    } else if (mem_hit) {
-        lua_pushliteral(L, "memory");
-        lua_pushfstring(L, "memory cap of %I MiB exceeded", cap / (1024 * 1024));
-        lua_replace(L, -4); /* replace the allocator's bare message */
-    } else {
-        lua_pushliteral(L, "error");
-    }
+    lua_pushstring(L, kind);
     lua_rotate(L, -3, 2); /* false, kind, message */
     return 3;
+}
+
+/* --- spans: the callbacks of a slice of a drive, sandboxed together --------- */
+
+void lms_span_begin(lua_State *L, lms_span *sp, const lms_limits *lim) {
+    sandbox *x = get_sandbox(L);
+    sp->x = x;
+    sp->lim = *lim;
+    enter(L, x, lim, &sp->saved);
+    /* the scripts' string table behind string methods, the old __index kept */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    lua_getiuservalue(L, -1, 4); /* A mt */
+    if (lua_istable(L, -1)) {
+        lua_pushliteral(L, "__index");
+        lua_rawget(L, -2);
+    } else {
+        lua_pushnil(L);
+    }
+    sp->strings_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* A mt */
+    lua_getiuservalue(L, -2, 3);
+    set_string_index(L, lua_absindex(L, -2));
+    lua_pop(L, 2);
+}
+
+void lms_span_next(void *p) {
+    lms_span *sp = p;
+    rearm(sp->x, &sp->lim);
+}
+
+const char *lms_span_end(lua_State *L, lms_span *sp, int status) {
+    const char *kind = leave(L, sp->x, &sp->lim, &sp->saved, status);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
+    lua_getiuservalue(L, -1, 4); /* A mt */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sp->strings_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, sp->strings_ref);
+    set_string_index(L, lua_absindex(L, -2));
+    lua_pop(L, 2);
+    return kind;
 }
 
 /* memory() -> bytes the state holds (as the accounting allocator sees it) */

@@ -43,6 +43,12 @@ typedef struct lms_sched {
     int running;
     lms_child *children; /* live children, newest first */
     ms_sched_owner last_owner;
+    /* called before each Lua callback when set (a sandbox span's fresh
+     * budget: lms_span_next) */
+    void (*before)(void *ctx);
+    void *before_ctx;
+    int bound; /* sched:bind(arg) was called: callbacks get arg (fns[0], on
+                * the stack at fns + 1 during a run) */
 } lms_sched;
 
 lms_sched *lms_sched_check(lua_State *L, int arg);

@@ -62,6 +62,10 @@ static int lms_store_put(lua_State *L) {
     size_t kl, vl;
     const char *k = luaL_checklstring(L, 2, &kl);
     const char *v = luaL_checklstring(L, 3, &vl);
+    if (kl > MS_STORE_KEY_MAX)
+        return luaL_argerror(L, 2,
+                             lua_pushfstring(L, "a key of %I bytes (at most %d)", (lua_Integer)kl,
+                                             MS_STORE_KEY_MAX));
     if (ms_store_put(u->s, k, kl, v, vl) != 0) return luaL_error(L, "out of memory storing a key");
     u->writes++;
     return 0;

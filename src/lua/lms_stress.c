@@ -1,9 +1,8 @@
 /* Binding of the stress harness: core.stress{...} -> result table. The run
  * blocks the calling Lua thread for its duration; its threads never touch
  * Lua. Durations in the result are seconds. */
-#include "lms_aux.h"
+#include "lms_stress.h"
 
-#include "ms_stress.h"
 #include "ms_units.h"
 
 #include <string.h>
@@ -76,9 +75,10 @@ static int opt_flag(lua_State *L, const char *name, int def) {
 }
 
 static void read_config(lua_State *L, ms_stress_config *c) {
-    static const char *const known[] = {"policy",      "mode",        "readers", "keys", "duration",
-                                        "apply_every", "write_every", "timeout", "seed", "prewake",
-                                        "pin",         "sigint",      NULL};
+    static const char *const known[] = {"policy",     "mode",        "readers",     "keys",
+                                        "duration",   "apply_every", "write_every", "timeout",
+                                        "seed",       "prewake",     "pin",         "sigint",
+                                        "lua_policy", "params",      "every_read",  NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
     lms_checkfields(L, 1, WHAT, known);
     ms_stress_defaults(c);
@@ -111,7 +111,8 @@ static void set_hist(lua_State *L, const char *k, const ms_hist *h) {
 
 static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress_result *r) {
     lua_createtable(L, 0, 20);
-    lua_pushstring(L, ms_stress_policy_name(c->policy)), lua_setfield(L, -2, "policy");
+    lua_pushstring(L, c->decider ? "lua" : ms_stress_policy_name(c->policy));
+    lua_setfield(L, -2, "policy");
     lua_pushstring(L, ms_snap_mode_name(c->mode)), lua_setfield(L, -2, "mode");
     lms_setint(L, "readers", (int64_t)c->readers);
     lms_setint(L, "keys", (int64_t)r->keys);
@@ -148,15 +149,22 @@ static void push_result(lua_State *L, const ms_stress_config *c, const ms_stress
 }
 
 /* stress{policy=, mode=, readers=, keys=, duration=, apply_every=,
- * write_every=, timeout=, seed=, prewake=, pin=, sigint=} -> result | nil,
- * message. sigint (default true): SIGINT stops the run early, and the
- * result says interrupted = true. */
+ * write_every=, timeout=, seed=, prewake=, pin=, sigint=, lua_policy=,
+ * params=, every_read=} -> result | nil, message. sigint (default true):
+ * SIGINT stops the run early, and the result says interrupted = true.
+ * lua_policy (a policy file's path) decides the reads instead of policy,
+ * in a Lua state per reader thread (lms_stress_policy.c); the result's
+ * policy is then "lua". */
 static int lms_stress_run(lua_State *L) {
     ms_stress_config c;
     read_config(L, &c);
+    ms_stress_decider d;
+    if (lms_stress_policy_init(L, 1, &d)) c.decider = &d;
     ms_stress_result r;
     char err[320];
-    if (ms_stress_run(&c, &r, err, sizeof err) != 0) {
+    int rc = ms_stress_run(&c, &r, err, sizeof err);
+    if (c.decider) lms_stress_policy_free(&d);
+    if (rc != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err);
         return 2;

@@ -53,6 +53,22 @@ static void image_ids(ms_cluster *c) {
     c->max_vol_hint = d->volumes;
 }
 
+/* Generate the image once into a shareable family and pin it. */
+static int build_image(ms_cluster *c, char *err, size_t errlen) {
+    char msg[256];
+    c->image_mem.shareable = 1;
+    ms_store *b = ms_store_new(&c->image_mem);
+    if (!b) return bad(err, errlen, "out of memory");
+    if (ms_gen_build(b, &c->image, c->cfg.seed, NULL, msg, sizeof msg) != 0) {
+        ms_store_free(b);
+        snprintf(err, errlen, "cluster image: %.200s", msg);
+        return -1;
+    }
+    c->image_ver = ms_store_snapshot(b);
+    ms_store_free(b);
+    return c->image_ver ? 0 : bad(err, errlen, "out of memory");
+}
+
 ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_policy *pol,
                            char *err, size_t errlen) {
     if (check_config(cfg, pol, err, errlen) != 0) return NULL;
@@ -101,6 +117,10 @@ ms_cluster *ms_cluster_new(ms_sched *s, const ms_cluster_config *cfg, const ms_p
     rc.unsafe_commit_without_majority = cfg->unsafe_commit;
     c->raft = ms_raft_new(s, c->net, c->check, &rc);
     if (!c->raft) goto oom;
+    if (build_image(c, err, errlen) != 0) {
+        ms_cluster_free(c);
+        return NULL;
+    }
     for (int i = 0; i < c->n; i++) {
         if (ms__master_init(c, i) != 0) {
             snprintf(err, errlen, "%s", c->err[0] ? c->err : "out of memory");
@@ -139,6 +159,7 @@ void ms_cluster_free(ms_cluster *c) {
     ms__writes_free(c);
     ms_raft_free(c->raft);
     for (int i = 0; i < c->n; i++) ms__master_free(&c->m[i]);
+    ms_version_release(c->image_ver); /* after the masters: they refer into it */
     ms_net_free(c->net);
     ms_check_free(c->check);
     ms_metrics_free(&c->metrics);
@@ -310,6 +331,14 @@ int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out) {
     if (!valid(c, node)) return -1;
     ms__node_state(c, node, out);
     return 0;
+}
+
+const ms_version *ms_cluster_image(const ms_cluster *c) {
+    return c->image_ver;
+}
+
+const ms_store_mem *ms_cluster_image_mem(const ms_cluster *c) {
+    return &c->image_mem;
 }
 
 const ms_metrics *ms_cluster_metrics(const ms_cluster *c) {

@@ -169,6 +169,10 @@ const struct ms_metrics *ms_cluster_metrics(const ms_cluster *c);
 const struct ms_check *ms_cluster_check(const ms_cluster *c);
 /* Content digest of a node's live store (O(store size)). */
 uint64_t ms_cluster_store_digest(const ms_cluster *c, int node);
+/* The generated image every master's store starts from, built once and
+ * shared copy-on-write (ms_store_from_base), and its accounting. */
+const struct ms_version *ms_cluster_image(const ms_cluster *c);
+const struct ms_store_mem *ms_cluster_image_mem(const ms_cluster *c);
 /* The error that stopped the run (a C policy's), or NULL. */
 const char *ms_cluster_error(const ms_cluster *c);
 int ms_cluster_node_state(const ms_cluster *c, int node, ms_node_state *out);

@@ -185,6 +185,10 @@ typedef struct ms_cluster {
     ms_sched *s;
     ms_cluster_config cfg;
     ms_gen_desc image; /* the generated image, from cfg's image_* settings */
+    /* the image, built once and pinned: every master's store starts as a
+     * copy-on-write copy of it (ms_store_from_base), in its own family */
+    ms_store_mem image_mem;
+    ms_version *image_ver;
     ms_policy pol;
     ms_net *net;
     ms_raft *raft;

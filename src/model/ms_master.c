@@ -377,15 +377,10 @@ int ms__master_init(ms_cluster *c, int i) {
     m->idx = i;
     snprintf(m->name, sizeof m->name, "m%d", (i + 1) % 100);
     m->apply_scale = 1.0;
-    m->store = ms_store_new(&m->mem);
+    m->store = ms_store_from_base(c->image_ver, &m->mem);
     m->gate = ms_gate_new(c->s);
     if (!c->cfg.read_memo_off) m->memo = ms_ops_memo_new();
     if (!m->store || !m->gate || (!c->cfg.read_memo_off && !m->memo)) return -1;
-    char err[256];
-    if (ms_gen_build(m->store, &c->image, c->cfg.seed, NULL, err, sizeof err) != 0) {
-        snprintf(c->err, sizeof c->err, "cluster image: %.200s", err);
-        return -1;
-    }
     m->phase_interval = ms_metrics_open(&c->metrics.phases, i, 0, MS_PHASE_SERVING);
     return ms__cache_init(m);
 }
