@@ -237,13 +237,17 @@ typedef struct stale_reader {
     ms_gate_os *g;
     atomic_int *stop;
     uint64_t d_old, d_new;
+    const atomic_int *published; /* set by the applier just before it publishes */
     atomic_int during;
     int mixed, after_new;
 } stale_reader;
 
 /* stale_read: while the flag is set, read the published version; its
  * digest must be the old or the new image, never anything else, and the
- * old one whenever the flag was set both before and after the read. */
+ * old one whenever the flag was set before the read and the new version
+ * was not yet being published after it. (The applier publishes before it
+ * clears the flag, so a read between the two sees the whole new image with
+ * the flag set: that is not a mix.) */
 static void stale_main(void *arg) {
     stale_reader *r = arg;
     ms_shared_reader cache = {0};
@@ -252,7 +256,7 @@ static void stale_main(void *arg) {
     while (!atomic_load(r->stop) || r->after_new == 0) {
         int before = ms_gate_os_applying(r->g);
         uint64_t d = ms_version_digest(ms_shared_reader_get(r->ss, &cache));
-        int after = ms_gate_os_applying(r->g);
+        int after = ms_gate_os_applying(r->g) && !atomic_load(r->published);
         if (d != r->d_old && d != r->d_new) r->mixed++;
         if (before && after) atomic_fetch_add(&r->during, 1), r->mixed += d != r->d_old;
         if (!before && !after && d == r->d_new) r->after_new++;
@@ -262,9 +266,10 @@ static void stale_main(void *arg) {
 
 /* Apply frames of `src` into ss's live store in mode m, a frame per lock;
  * after the first data frame, wait until *hold[0..nhold) are all positive
- * (the readers saw what the test looks for). */
+ * (the readers saw what the test looks for). *published (when not NULL) is
+ * set just before the new version is published. */
 static void apply(ms_shared_store *ss, ms_gate_os *g, ms_version *src, ms_snap_mode m,
-                  atomic_int *const *hold, int nhold) {
+                  atomic_int *const *hold, int nhold, atomic_int *published) {
     char err[200];
     ms_snap_exp *e = ms_snap_export_begin(src, NULL);
     ms_gate_os_begin(g);
@@ -282,6 +287,7 @@ static void apply(ms_shared_store *ss, ms_gate_os *g, ms_version *src, ms_snap_m
     }
     ms_shared_store_lock(ss);
     CHECK(ms_snap_import_finish(imp, err, sizeof err) == 0);
+    if (published) atomic_store(published, 1);
     CHECK(ms_shared_store_publish(ss) == 0);
     ms_shared_store_unlock(ss);
     ms_gate_os_end(g);
@@ -296,20 +302,21 @@ static void test_stale_read_never_a_mix(void) {
     ms_store_free(next);
     ms_shared_store *ss = ms_shared_store_new(image(&mem, 1, 10));
     ms_gate_os *g = ms_gate_os_new();
-    atomic_int stop = 0;
+    atomic_int stop = 0, published = 0;
     stale_reader r[N];
     uv_thread_t th[N];
     ms_shared_store_lock(ss);
     uint64_t d_old = ms_store_digest(ms_shared_store_live(ss));
     ms_shared_store_unlock(ss);
     for (int i = 0; i < N; i++) {
-        r[i] = (stale_reader){.ss = ss, .g = g, .stop = &stop, .d_old = d_old};
+        r[i] = (stale_reader){
+            .ss = ss, .g = g, .stop = &stop, .published = &published, .d_old = d_old};
         r[i].d_new = ms_version_digest(src);
         CHECK(uv_thread_create(&th[i], stale_main, &r[i]) == 0);
     }
     atomic_int *hold[N];
     for (int i = 0; i < N; i++) hold[i] = &r[i].during;
-    apply(ss, g, src, MS_SNAP_ASIDE, hold, N);
+    apply(ss, g, src, MS_SNAP_ASIDE, hold, N, &published);
     atomic_store(&stop, 1);
     for (int i = 0; i < N; i++) uv_thread_join(&th[i]);
     for (int i = 0; i < N; i++) {
@@ -360,7 +367,7 @@ static void test_inplace_live_reads_see_a_mix(void) {
     uv_thread_t th;
     CHECK(uv_thread_create(&th, live_main, &r) == 0);
     atomic_int *hold = &r.mixed;
-    apply(ss, g, src, MS_SNAP_INPLACE, &hold, 1);
+    apply(ss, g, src, MS_SNAP_INPLACE, &hold, 1, NULL);
     atomic_store(&stop, 1);
     uv_thread_join(&th);
     CHECK(atomic_load(&r.mixed) > 0);

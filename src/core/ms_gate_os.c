@@ -137,12 +137,15 @@ int ms_gate_os_end(ms_gate_os *g) {
         uv_mutex_unlock(&g->mu);
         return -1;
     }
+    /* Counted before the generation moves on: a pre-woken waiter polls it
+     * and leaves (uncounting itself) the moment it changes. Waiters register
+     * under mu, so this is every waiter of this apply still waiting. */
+    int n = (int)atomic_load(&g->waiting);
     atomic_store_explicit(&g->end, ms_gate_os_now(), memory_order_relaxed);
     atomic_store_explicit(&g->soon, 0, memory_order_relaxed);
     atomic_store_explicit(&g->gen, atomic_load_explicit(&g->gen, memory_order_relaxed) + 1,
                           memory_order_release);
     atomic_fetch_add(&g->applies, 1);
-    int n = (int)atomic_load(&g->waiting);
     atomic_store_explicit(&g->applying, 0, memory_order_release);
     uv_mutex_unlock(&g->mu);
     wake_all(g);
