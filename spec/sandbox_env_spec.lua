@@ -86,6 +86,76 @@ describe("the sandbox's string functions", function()
     for _, c in ipairs { { "ab", 3 }, { "ab", 3, "," }, { "", 5 }, { "x", 0 }, { "x", -1 }, { "x", 1, "sep" } } do
       assert.are.equal(string.rep(table.unpack(c)), mine.rep(table.unpack(c)))
     end
+    -- (too large: n * (#s + #sep) beyond 2^31 - 1, refused before anything is made)
+    local more = { { "abc", 7, "--" }, { "a", 1000, "bc" }, { "x", 2 ^ 31 }, { "x", 2 ^ 30, "y" }, { "x", 1.5 } }
+    for _, c in ipairs(more) do
+      assert.are.equal(outcome(string.rep, table.unpack(c)), outcome(mine.rep, table.unpack(c)))
+    end
+  end)
+
+  -- What the manual leaves to the implementation, as the stock functions
+  -- do it: a malformed part is an error only once a match reaches it, the
+  -- reading of sets, quantifiers after items that take none, '$' and '^'
+  -- where they are not anchors, the recursion limit (200 frames, one per
+  -- capture item and per choice), empty matches next to matches.
+  it("agree with Lua's own where the manual is silent", function()
+    local a300 = ("a"):rep(300)
+    local cases = {
+      { "b", "a%" }, { "a", "a%" }, { "x", "[a" }, { "", "%b" }, { "ab", "%bx" }, { "ab", "%f" }, { "ab", "%fa" },
+      { "ab", "(a%1)" }, { "ab", "%0" }, { "ab", ".)" }, { "ab", "b)" }, { "ab", "(()" }, { "x", ("(x?)"):rep(33) },
+      { a300, ("a?"):rep(199) }, { a300, ("a?"):rep(200) }, { a300, ("a-"):rep(200) .. "$" },
+      { a300, ("(a?)"):rep(16) .. ("a?"):rep(135) }, { a300, ("(a?)"):rep(16) .. ("a?"):rep(136) },
+      { "x-z)", "[%a-z]+" }, { "%(", "[a-%d]" }, { "]^-", "[]-a]+" }, { "]a", "[^]]" }, { "a-", "[a-]+" },
+      { "]]", "[%]]+" }, { "\0\31 ", "[\0-\31]+" }, { "abaab", "%baa" }, { "((a)", "%b()" }, { "(a)**", "%b()*" },
+      { "a*", "()*" }, { "aa*", "(a)%1*" }, { "a", "%f[%z]" }, { "a", "%f[%Z]" }, { " a ", "%f[^%z]" },
+      { "aXa", "()a%1" }, { "abab", "((a)b)%1" }, { "a$b", "a$b" }, { "$a", "$a" }, { "a$", "(a$)" },
+      { "^a^", "^a" }, { "^a^", "a^" }, { "abc", "" }, { "abc", "x*" }, { "aaa", "a-" }, { "a,b,,c", "[^,]*" },
+      { "abc", "^" }, { "abc", "$" }, { "a\0b", "%z" }, { "\255\128a", "[\128-\255]+" },
+    }
+    for i, c in ipairs(cases) do
+      for _, init in ipairs { 1, -2, 3, 10 } do same(c[1], c[2], init, i % 2 == 0 and "<%0>" or "%1") end
+    end
+  end)
+
+  it("replace as Lua's own gsub does", function()
+    local repls = { "%0%1%2", "%9", "%", "%x", "a%", "%%", 5, 2.5, { a = "A", b = false, ["("] = 1.5, x = {} },
+                    function(...) return select("#", ...) .. (...) end, function() return nil end,
+                    function() return {} end }
+    local patterns = { "a", "(a)(b)", "()b", "(a", "[ab]", "", "b*", "%f[%w]" }
+    for _, r in ipairs(repls) do
+      for _, p in ipairs(patterns) do
+        for _, n in ipairs { false, 0, -1, 1, 2, 2.5 } do
+          local s = "ab(x ab"
+          assert.are.equal(outcome(string.gsub, s, p, r, n or nil), outcome(mine.gsub, s, p, r, n or nil), p)
+        end
+      end
+    end
+    assert.are.equal(outcome(string.gsub, "a", "a"), outcome(mine.gsub, "a", "a"))
+    assert.are.equal(outcome(string.gsub, "a", "a", true), outcome(mine.gsub, "a", "a", true))
+  end)
+
+  it("see the same character classes in every byte", function()
+    for c = 0, 255 do
+      local ch = string.char(c)
+      for cl in ("acdglpsuwxzqACDGLPSUWXZQ%]"):gmatch(".") do
+        for _, p in ipairs { "%" .. cl, "[%" .. cl .. "]", "[^%" .. cl .. "]", "%f[%" .. cl .. "]" } do
+          assert.are.equal(string.find(ch, p), mine.find(ch, p), c .. " " .. p)
+        end
+      end
+    end
+  end)
+
+  it("match what Lua's own match on 3000 random patterns of sets and escapes", function()
+    local rng = core.rng(12, "pattern characters")
+    local chars = { "a", "b", "(", ")", ".", "%", "[", "]", "^", "$", "*", "+", "-", "?", "A", "1", "\0", "\255", " ",
+                    "f", "w", "_" }
+    local repls = { "[%0]", "%1", "%%", { a = 1, b = false }, function(x) return x end }
+    for i = 1, 3000 do
+      local p, s = {}, {}
+      for k = 1, 1 + rng:below(12) do p[k] = chars[1 + rng:below(#chars)] end
+      for k = 1, rng:below(14) do s[k] = chars[1 + rng:below(#chars)] end
+      same(table.concat(s), table.concat(p), rng:below(9) - 3, repls[i % #repls + 1])
+    end
   end)
 
   it("are what method calls on strings reach inside a script, and only there", function()
@@ -116,6 +186,26 @@ describe("the sandbox's budget", function()
       assert.are.equal("script:1: instruction budget of 100000 exceeded", msg)
     end)
   end
+
+  it("is charged for backtracking in gmatch, a plain find's comparisons, and little for a common match", function()
+    for _, src in ipairs {
+      "return ('a'):rep(4e4):find(('a*'):rep(12) .. 'b')",
+      "for _ in ('a'):rep(30):gmatch(('a*'):rep(10) .. 'b') do end",
+      "return ('a'):rep(2e4):find(('a'):rep(1e4) .. 'b', 1, true)",
+      "return ('('):rep(2e4):find('%b()')",
+    } do
+      local kind, msg = failure(src, small)
+      assert.are.equal("budget", kind, src)
+      assert.are.equal("script:1: instruction budget of 100000 exceeded", msg)
+    end
+    -- about 40 instructions a match, with the loop's 6
+    assert.are.equal(1000, value([[
+      local n = 0
+      for _ = 1, 1000 do
+        if ("key = value"):match("^(%w+)%s*=%s*(.-)%s*$") then n = n + 1 end
+      end
+      return n]], small))
+  end)
 
   it("stops a pcall loop once a coroutine spent it", function()
     local kind, msg = failure([[

@@ -1,579 +1,283 @@
 /* string.find, match, gmatch, gsub and rep as scripts in the sandbox see
- * them: Lua 5.4.4's own code (lstrlib.c, pattern matching section; MIT
- * licence, Copyright (C) 1994-2022 Lua.org, PUC-Rio) with one change: the
- * work done is charged to the sandbox's instruction budget.
+ * them: the functions of the Lua 5.4 reference manual (§6.4), with the
+ * patterns of §6.4.1 (compiled and matched by lms_pattern_match.c), whose
+ * work is charged to the sandbox's instruction budget. Written for the
+ * sandbox from the manual and the stock functions' observable behaviour
+ * (results, captures, error messages), not from their code.
  *
- * Why a copy: the stock functions are C loops that the count hook never
+ * Why our own: the stock functions are C loops that the count hook never
  * interrupts, so `("a"):rep(4e4):find(("a*"):rep(12) .. "b")` (exponential
  * backtracking) or `string.rep("", 1e15)` ran forever inside one
  * instruction. A guard that refuses "dangerous" patterns up front must
  * either refuse common patterns (`^(%w+)%s*=%s*(.-)%s*$` is cubic in the
- * worst case) or let some through; counting the matcher's steps is exact,
- * and the results are the stock functions' results (same code). Outside a
- * sandboxed call lms_sandbox_charge does nothing. */
-#include "lms_sandbox.h"
+ * worst case) or let some through; counting the matcher's steps is exact.
+ * Outside a sandboxed call lms_sandbox_charge does nothing. */
+#include "lms_pattern.h"
 
 #include <ctype.h>
 #include <limits.h>
-#include <stddef.h>
 #include <string.h>
 
-#define MAXCAPTURES 32
-#define MAXCCALLS 200
-#define L_ESC '%'
-#define SPECIALS "^$*+?.([%-"
-#define CAP_UNFINISHED (-1)
-#define CAP_POSITION (-2)
-#define MAXSIZE ((size_t)INT_MAX)
-#define CHARGE_EVERY 4096 /* steps between two charges to the budget */
-#define uchar(c) ((unsigned char)(c))
+#define ROOM 24 /* items compiled on the C stack; longer patterns take a userdata */
 
-typedef struct {
-    const char *src_init, *src_end, *p_end;
-    lua_State *L;
-    int matchdepth;
-    unsigned char level;
-    lua_Integer steps; /* not yet charged */
-    struct {
-        const char *init;
-        ptrdiff_t len;
-    } capture[MAXCAPTURES];
-} match_state;
-
-/* Count n steps of work; charge them once CHARGE_EVERY have gathered (the
- * charge raises when the budget is spent: nothing here needs freeing). */
-static void step(match_state *ms, lua_Integer n) {
-    ms->steps += n;
-    if (ms->steps >= CHARGE_EVERY) {
-        lua_Integer s = ms->steps;
-        ms->steps = 0;
-        lms_sandbox_charge(ms->L, s);
+/* Set m up to match p[0..lp) against s[0..ls), its items in room when they
+ * fit, else in a userdata left on the stack (collected after the call, so
+ * a raise leaks nothing). Stack: [-0, +(0|1)]. */
+static void prepare(lua_State *L, lms_matcher *m, lms_pat_item *room, const char *s, size_t ls,
+                    const char *p, size_t lp) {
+    m->L = L;
+    m->src = s;
+    m->end = s + ls;
+    m->steps = 0;
+    m->nitems = lms_pattern_compile(p, lp, room, ROOM, &m->ncap);
+    if (m->nitems > ROOM) {
+        room = lua_newuserdatauv(L, (size_t)m->nitems * sizeof *room, 0);
+        lms_pattern_compile(p, lp, room, m->nitems, &m->ncap);
     }
+    m->items = room;
+    lms_pattern_step(m, m->nitems);
 }
 
-static void flush(match_state *ms) {
-    lua_Integer s = ms->steps;
-    ms->steps = 0;
-    if (s > 0) lms_sandbox_charge(ms->L, s);
-}
-
-static size_t posrelat(lua_Integer pos, size_t len) {
-    if (pos > 0) return (size_t)pos;
-    if (pos == 0) return 1;
-    if (pos < -(lua_Integer)len) return 1;
-    return len + (size_t)pos + 1;
-}
-
-static const char *match(match_state *ms, const char *s, const char *p);
-
-static int check_capture(match_state *ms, int l) {
-    l -= '1';
-    if (l < 0 || l >= ms->level || ms->capture[l].len == CAP_UNFINISHED)
-        return luaL_error(ms->L, "invalid capture index %%%d", l + 1);
-    return l;
-}
-
-static int capture_to_close(match_state *ms) {
-    int level = ms->level;
-    for (level--; level >= 0; level--)
-        if (ms->capture[level].len == CAP_UNFINISHED) return level;
-    return luaL_error(ms->L, "invalid pattern capture");
-}
-
-static const char *classend(match_state *ms, const char *p) {
-    switch (*p++) {
-    case L_ESC:
-        if (p == ms->p_end) luaL_error(ms->L, "malformed pattern (ends with '%%')");
-        return p + 1;
-    case '[':
-        if (*p == '^') p++;
-        do {
-            if (p == ms->p_end) luaL_error(ms->L, "malformed pattern (missing ']')");
-            if (*(p++) == L_ESC && p < ms->p_end) p++;
-        } while (*p != ']');
-        return p + 1;
-    default:
-        return p;
-    }
-}
-
-/* %a, %c, ... (a lower-case class letter; upper case is the complement). */
-static int match_class(int c, int cl) {
-    static const char names[] = "acdglpsuwxz";
-    static int (*const tests[])(int) = {isalpha, iscntrl, isdigit, isgraph, islower,
-                                        ispunct, isspace, isupper, isalnum, isxdigit};
-    const char *at = strchr(names, tolower(cl));
-    if (at == NULL || *at == '\0') return cl == c;
-    size_t i = (size_t)(at - names);
-    int res = i < sizeof tests / sizeof *tests ? tests[i](c) != 0 : c == 0;
-    return islower(cl) ? res : !res;
-}
-
-static int matchbracketclass(int c, const char *p, const char *ec) {
-    int sig = 1;
-    if (*(p + 1) == '^') {
-        sig = 0;
-        p++;
-    }
-    while (++p < ec) {
-        if (*p == L_ESC) {
-            p++;
-            if (match_class(c, uchar(*p))) return sig;
-        } else if (*(p + 1) == '-' && p + 2 < ec) {
-            p += 2;
-            if (uchar(*(p - 2)) <= c && c <= uchar(*p)) return sig;
-        } else if (uchar(*p) == c) {
-            return sig;
-        }
-    }
-    return !sig;
-}
-
-static int singlematch(match_state *ms, const char *s, const char *p, const char *ep) {
-    if (s >= ms->src_end) return 0;
-    int c = uchar(*s);
-    switch (*p) {
-    case '.':
-        return 1;
-    case L_ESC:
-        return match_class(c, uchar(*(p + 1)));
-    case '[':
-        return matchbracketclass(c, p, ep - 1);
-    default:
-        return uchar(*p) == c;
-    }
-}
-
-static const char *matchbalance(match_state *ms, const char *s, const char *p) {
-    if (p >= ms->p_end - 1) luaL_error(ms->L, "malformed pattern (missing arguments to '%%b')");
-    if (*s != *p) return NULL;
-    int b = *p, e = *(p + 1), cont = 1;
-    const char *start = s;
-    while (++s < ms->src_end) {
-        if (*s == e) {
-            if (--cont == 0) {
-                step(ms, (s - start) / 16);
-                return s + 1;
-            }
-        } else if (*s == b) {
-            cont++;
-        }
-    }
-    step(ms, (s - start) / 16);
-    return NULL;
-}
-
-static const char *max_expand(match_state *ms, const char *s, const char *p, const char *ep) {
-    ptrdiff_t i = 0;
-    while (singlematch(ms, s + i, p, ep)) i++;
-    step(ms, i / 16);
-    while (i >= 0) {
-        const char *res = match(ms, s + i, ep + 1);
-        if (res) return res;
-        i--;
-    }
-    return NULL;
-}
-
-static const char *min_expand(match_state *ms, const char *s, const char *p, const char *ep) {
-    for (;;) {
-        const char *res = match(ms, s, ep + 1);
-        if (res != NULL) return res;
-        if (!singlematch(ms, s, p, ep)) return NULL;
-        s++;
-    }
-}
-
-static const char *start_capture(match_state *ms, const char *s, const char *p, int what) {
-    int level = ms->level;
-    if (level >= MAXCAPTURES) luaL_error(ms->L, "too many captures");
-    ms->capture[level].init = s;
-    ms->capture[level].len = what;
-    ms->level = (unsigned char)(level + 1);
-    const char *res = match(ms, s, p);
-    if (res == NULL) ms->level--;
-    return res;
-}
-
-static const char *end_capture(match_state *ms, const char *s, const char *p) {
-    int l = capture_to_close(ms);
-    ms->capture[l].len = s - ms->capture[l].init;
-    const char *res = match(ms, s, p);
-    if (res == NULL) ms->capture[l].len = CAP_UNFINISHED;
-    return res;
-}
-
-static const char *match_capture(match_state *ms, const char *s, int l) {
-    l = check_capture(ms, l);
-    size_t len = (size_t)ms->capture[l].len;
-    step(ms, (lua_Integer)(len / 16));
-    if ((size_t)(ms->src_end - s) >= len && memcmp(ms->capture[l].init, s, len) == 0)
-        return s + len;
-    return NULL;
-}
-
-/* The item at p with an optional suffix (the default case of match).
- * Returns the end of the match, or NULL; *tail is set when matching goes
- * on at (*s_out, *p_out) (a loop in match instead of recursion). */
-static const char *match_item(match_state *ms, const char *s, const char **pp, int *tail) {
-    const char *p = *pp, *ep = classend(ms, p);
-    *tail = 0;
-    if (!singlematch(ms, s, p, ep)) {
-        if (*ep == '*' || *ep == '?' || *ep == '-') {
-            *pp = ep + 1;
-            *tail = 1;
-            return s;
-        }
-        return NULL;
-    }
-    switch (*ep) {
-    case '?': {
-        const char *res = match(ms, s + 1, ep + 1);
-        if (res != NULL) return res;
-        *pp = ep + 1;
-        *tail = 1;
-        return s;
-    }
-    case '+':
-        return max_expand(ms, s + 1, p, ep);
-    case '*':
-        return max_expand(ms, s, p, ep);
-    case '-':
-        return min_expand(ms, s, p, ep);
-    default:
-        *pp = ep;
-        *tail = 1;
-        return s + 1;
-    }
-}
-
-static const char *match(match_state *ms, const char *s, const char *p) {
-    if (ms->matchdepth-- == 0) luaL_error(ms->L, "pattern too complex");
-    for (;;) {
-        step(ms, 1);
-        if (p == ms->p_end) break;
-        int tail = 0;
-        switch (*p) {
-        case '(':
-            s = (*(p + 1) == ')') ? start_capture(ms, s, p + 2, CAP_POSITION)
-                                  : start_capture(ms, s, p + 1, CAP_UNFINISHED);
-            break;
-        case ')':
-            s = end_capture(ms, s, p + 1);
-            break;
-        case '$':
-            if (p + 1 != ms->p_end) {
-                s = match_item(ms, s, &p, &tail);
-                break;
-            }
-            s = (s == ms->src_end) ? s : NULL;
-            break;
-        case L_ESC:
-            switch (*(p + 1)) {
-            case 'b':
-                s = matchbalance(ms, s, p + 2);
-                if (s != NULL) {
-                    p += 4;
-                    tail = 1;
-                }
-                break;
-            case 'f': {
-                p += 2;
-                if (*p != '[') luaL_error(ms->L, "missing '[' after '%%f' in pattern");
-                const char *ep = classend(ms, p);
-                char previous = (s == ms->src_init) ? '\0' : *(s - 1);
-                if (!matchbracketclass(uchar(previous), p, ep - 1) &&
-                    matchbracketclass(uchar(*s), p, ep - 1)) {
-                    p = ep;
-                    tail = 1;
-                } else {
-                    s = NULL;
-                }
-                break;
-            }
-            default:
-                if (!isdigit(uchar(*(p + 1)))) {
-                    s = match_item(ms, s, &p, &tail);
-                    break;
-                }
-                s = match_capture(ms, s, uchar(*(p + 1)));
-                if (s != NULL) {
-                    p += 2;
-                    tail = 1;
-                }
-                break;
-            }
-            break;
-        default:
-            s = match_item(ms, s, &p, &tail);
-            break;
-        }
-        if (!tail) break;
-    }
-    ms->matchdepth++;
-    return s;
-}
-
-/* Plain search of s2 in s1, charged by the candidates it compares. */
-static const char *lmemfind(match_state *ms, const char *s1, size_t l1, const char *s2, size_t l2) {
-    if (l2 == 0) return s1;
-    if (l2 > l1) return NULL;
-    const char *init;
-    l2--;
-    l1 = l1 - l2;
-    while (l1 > 0 && (init = memchr(s1, *s2, l1)) != NULL) {
-        step(ms, 1 + (lua_Integer)((size_t)(init - s1) + l2) / 16);
-        init++;
-        if (memcmp(init, s2 + 1, l2) == 0) return init - 1;
-        l1 -= (size_t)(init - s1);
-        s1 = init;
-    }
-    return NULL;
-}
-
-static size_t get_onecapture(match_state *ms, int i, const char *s, const char *e,
-                             const char **cap) {
-    if (i >= ms->level) {
-        if (i != 0) luaL_error(ms->L, "invalid capture index %%%d", i + 1);
-        *cap = s;
-        return (size_t)(e - s);
-    }
-    ptrdiff_t capl = ms->capture[i].len;
-    *cap = ms->capture[i].init;
-    if (capl == CAP_UNFINISHED)
-        luaL_error(ms->L, "unfinished capture");
-    else if (capl == CAP_POSITION)
-        lua_pushinteger(ms->L, (ms->capture[i].init - ms->src_init) + 1);
-    return (size_t)capl;
-}
-
-static void push_onecapture(match_state *ms, int i, const char *s, const char *e) {
-    const char *cap;
-    size_t l = get_onecapture(ms, i, s, e, &cap);
-    if (l != (size_t)CAP_POSITION) lua_pushlstring(ms->L, cap, l);
-}
-
-static int push_captures(match_state *ms, const char *s, const char *e) {
-    int nlevels = (ms->level == 0 && s) ? 1 : ms->level;
-    luaL_checkstack(ms->L, nlevels, "too many captures");
-    for (int i = 0; i < nlevels; i++) push_onecapture(ms, i, s, e);
-    return nlevels;
-}
-
-static int nospecials(const char *p, size_t l) {
-    size_t upto = 0;
-    do {
-        if (strpbrk(p + upto, SPECIALS)) return 0;
-        upto += strlen(p + upto) + 1;
-    } while (upto <= l);
-    return 1;
-}
-
-static void prepstate(match_state *ms, lua_State *L, const char *s, size_t ls, const char *p,
-                      size_t lp) {
-    ms->L = L;
-    ms->matchdepth = MAXCCALLS;
-    ms->src_init = s;
-    ms->src_end = s + ls;
-    ms->p_end = p + lp;
-    ms->steps = 0;
-}
-
-static int find_aux(lua_State *L, int find) {
-    size_t ls, lp;
-    const char *s = luaL_checklstring(L, 1, &ls);
-    const char *p = luaL_checklstring(L, 2, &lp);
-    size_t init = posrelat(luaL_optinteger(L, 3, 1), ls) - 1;
-    if (init > ls) {
-        luaL_pushfail(L);
-        return 1;
-    }
-    match_state ms;
-    prepstate(&ms, L, s, ls, p, lp);
-    if (find && (lua_toboolean(L, 4) || nospecials(p, lp))) {
-        const char *s2 = lmemfind(&ms, s + init, ls - init, p, lp);
-        flush(&ms);
-        if (s2) {
-            lua_pushinteger(L, (s2 - s) + 1);
-            lua_pushinteger(L, (lua_Integer)((size_t)(s2 - s) + lp));
-            return 2;
-        }
+/* Push capture k of the match [s, e); with no captures, 0 is the whole
+ * match. Stack: [-0, +1]. */
+static void push_capture(const lms_matcher *m, int k, const char *s, const char *e) {
+    lua_State *L = m->L;
+    if (k >= m->ncap) {
+        if (k != 0) luaL_error(L, "invalid capture index %%%d", k + 1);
+        lua_pushlstring(L, s, (size_t)(e - s));
+    } else if (m->cap[k].len == LMS_CAP_POSITION) {
+        lua_pushinteger(L, m->cap[k].init - m->src + 1);
+    } else if (m->cap[k].len == LMS_CAP_OPEN) {
+        luaL_error(L, "unfinished capture");
     } else {
-        const char *s1 = s + init;
-        int anchor = (*p == '^');
-        if (anchor) prepstate(&ms, L, s, ls, ++p, --lp);
-        do {
-            ms.level = 0;
-            const char *res = match(&ms, s1, p);
-            if (res != NULL) {
-                flush(&ms);
-                if (find) {
-                    lua_pushinteger(L, (s1 - s) + 1);
-                    lua_pushinteger(L, res - s);
-                    return push_captures(&ms, NULL, 0) + 2;
-                }
-                return push_captures(&ms, s1, res);
-            }
-        } while (s1++ < ms.src_end && !anchor);
-        flush(&ms);
+        lua_pushlstring(L, m->cap[k].init, (size_t)m->cap[k].len);
     }
-    luaL_pushfail(L);
-    return 1;
 }
 
-static int str_find(lua_State *L) {
-    return find_aux(L, 1);
-}
-static int str_match(lua_State *L) {
-    return find_aux(L, 0);
+/* Push every capture of the match [s, e), or the whole match when there
+ * are none and s is not NULL; returns how many. Stack: [-0, +n]. */
+static int push_captures(const lms_matcher *m, const char *s, const char *e) {
+    int n = m->ncap == 0 && s != NULL ? 1 : m->ncap;
+    luaL_checkstack(m->L, n, "too many captures");
+    for (int k = 0; k < n; k++) push_capture(m, k, s, e);
+    return n;
 }
 
-typedef struct {
-    const char *src, *p, *lastmatch;
-    match_state ms;
-} gmatch_state;
+/* The 1-based position where a search starts, from a script's init
+ * (negative counts from the end; before the start is the start). */
+static size_t start_of(lua_Integer init, size_t len) {
+    if (init > 0) return (size_t)init;
+    if (init == 0 || init < -(lua_Integer)len) return 1;
+    return len - (size_t)-init + 1;
+}
 
-static int gmatch_aux(lua_State *L) {
-    gmatch_state *gm = lua_touserdata(L, lua_upvalueindex(3));
-    gm->ms.L = L;
-    for (const char *src = gm->src; src <= gm->ms.src_end; src++) {
-        gm->ms.level = 0;
-        const char *e = match(&gm->ms, src, gm->p);
-        if (e != NULL && e != gm->lastmatch) {
-            flush(&gm->ms);
-            gm->src = gm->lastmatch = e;
-            return push_captures(&gm->ms, src, e);
-        }
-    }
-    flush(&gm->ms);
+/* Does p have a character that makes find use the matcher? */
+static int has_specials(const char *p, size_t lp) {
+    for (size_t i = 0; i < lp; i++)
+        if (p[i] != 0 && strchr("^$*+?.([%-", p[i]) != NULL) return 1;
     return 0;
 }
 
+/* The first p[0..lp) in s[0..ls), or NULL. */
+static const char *find_plain(lms_matcher *m, const char *s, size_t ls, const char *p, size_t lp) {
+    if (lp == 0) return s;
+    if (lp > ls) return NULL;
+    const char *last = s + (ls - lp);
+    while (s <= last) {
+        const char *c = memchr(s, (unsigned char)p[0], (size_t)(last - s) + 1);
+        if (c == NULL) break;
+        lms_pattern_step(m, 1 + (c - s) / 64 + (lua_Integer)(lp / 16));
+        if (memcmp(c + 1, p + 1, lp - 1) == 0) return c;
+        s = c + 1;
+    }
+    return NULL;
+}
+
+/* find (s, pattern [, init [, plain]]) and match (s, pattern [, init]). */
+static int find_or_match(lua_State *L, int find) {
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    size_t init = start_of(luaL_optinteger(L, 3, 1), ls);
+    if (init > ls + 1) {
+        luaL_pushfail(L);
+        return 1;
+    }
+    lms_matcher m; /* not zeroed: 600 bytes, most of them captures */
+    lms_pat_item room[ROOM];
+    m.L = L;
+    m.steps = 0;
+    m.ncap = 0;
+    const char *t = s + init - 1, *e = NULL;
+    if (find && (lua_toboolean(L, 4) || !has_specials(p, lp))) {
+        t = find_plain(&m, t, ls - (init - 1), p, lp);
+        e = t != NULL ? t + lp : NULL;
+    } else {
+        int anchor = lp > 0 && *p == '^';
+        prepare(L, &m, room, s, ls, p + anchor, lp - (size_t)anchor);
+        while ((e = lms_pattern_exec(&m, t)) == NULL && !anchor && t < m.end) t++;
+    }
+    lms_pattern_flush(&m);
+    if (e == NULL) {
+        luaL_pushfail(L);
+        return 1;
+    }
+    if (!find) return push_captures(&m, t, e);
+    lua_pushinteger(L, t - s + 1);
+    lua_pushinteger(L, e - s);
+    return 2 + push_captures(&m, NULL, e);
+}
+
+static int str_find(lua_State *L) {
+    return find_or_match(L, 1);
+}
+
+static int str_match(lua_State *L) {
+    return find_or_match(L, 0);
+}
+
+/* gmatch's iterator state: the compiled pattern and where it is. */
+typedef struct {
+    lms_matcher m;
+    const char *next; /* where the next search starts; NULL once done */
+    const char *last; /* the end of the last match: no empty match there */
+    lms_pat_item items[];
+} gmatch_state;
+
+/* The iterator: upvalues subject, pattern, state. */
+static int gmatch_step(lua_State *L) {
+    gmatch_state *g = lua_touserdata(L, lua_upvalueindex(3));
+    g->m.L = L; /* it may run in another coroutine than gmatch did */
+    for (const char *t = g->next; t != NULL && t <= g->m.end; t++) {
+        const char *e = lms_pattern_exec(&g->m, t);
+        if (e != NULL && e != g->last) {
+            g->next = g->last = e;
+            lms_pattern_flush(&g->m);
+            return push_captures(&g->m, t, e);
+        }
+    }
+    g->next = NULL;
+    lms_pattern_flush(&g->m);
+    return 0;
+}
+
+/* gmatch (s, pattern [, init]); '^' is no anchor here, as in Lua 5.4. */
 static int str_gmatch(lua_State *L) {
     size_t ls, lp;
     const char *s = luaL_checklstring(L, 1, &ls);
     const char *p = luaL_checklstring(L, 2, &lp);
-    size_t init = posrelat(luaL_optinteger(L, 3, 1), ls) - 1;
-    lua_settop(L, 2); /* the strings stay alive as upvalues */
-    gmatch_state *gm = lua_newuserdatauv(L, sizeof *gm, 0);
-    if (init > ls) init = ls + 1;
-    prepstate(&gm->ms, L, s, ls, p, lp);
-    gm->src = s + init;
-    gm->p = p;
-    gm->lastmatch = NULL;
-    lua_pushcclosure(L, gmatch_aux, 3);
+    size_t init = start_of(luaL_optinteger(L, 3, 1), ls);
+    lua_settop(L, 2); /* the iterator keeps subject and pattern alive */
+    int ncap, n = lms_pattern_compile(p, lp, NULL, 0, &ncap);
+    gmatch_state *g = lua_newuserdatauv(L, sizeof *g + (size_t)n * sizeof g->items[0], 0);
+    memset(&g->m, 0, sizeof g->m);
+    lms_pattern_compile(p, lp, g->items, n, &g->m.ncap);
+    g->m.L = L;
+    g->m.src = s;
+    g->m.end = s + ls;
+    g->m.items = g->items;
+    g->m.nitems = n;
+    g->next = init <= ls + 1 ? s + init - 1 : NULL;
+    g->last = NULL;
+    lms_pattern_step(&g->m, n);
+    lms_pattern_flush(&g->m);
+    lua_pushcclosure(L, gmatch_step, 3);
     return 1;
 }
 
-static void add_s(match_state *ms, luaL_Buffer *b, const char *s, const char *e) {
+/* Add the replacement string (argument 3) for the match [s, e): "%0" the
+ * match, "%1".."%9" its captures, "%%" a '%'. */
+static void add_template(lms_matcher *m, luaL_Buffer *b, const char *s, const char *e) {
     size_t l;
-    lua_State *L = ms->L;
-    const char *news = lua_tolstring(L, 3, &l);
-    const char *p;
-    step(ms, (lua_Integer)(l / 16));
-    while ((p = memchr(news, L_ESC, l)) != NULL) {
-        luaL_addlstring(b, news, (size_t)(p - news));
-        p++;
-        if (*p == L_ESC) {
-            luaL_addchar(b, *p);
-        } else if (*p == '0') {
+    const char *r = lua_tolstring(m->L, 3, &l), *end = r + l;
+    for (;;) {
+        const char *pct = memchr(r, '%', (size_t)(end - r));
+        lms_pattern_step(m, 1 + ((pct ? pct : end) - r) / 64);
+        if (pct == NULL) break;
+        luaL_addlstring(b, r, (size_t)(pct - r));
+        r = pct + 1;
+        if (r < end && *r == '%') {
+            luaL_addchar(b, '%');
+        } else if (r < end && *r == '0') {
             luaL_addlstring(b, s, (size_t)(e - s));
-        } else if (isdigit(uchar(*p))) {
-            const char *cap;
-            size_t resl = get_onecapture(ms, *p - '1', s, e, &cap);
-            if (resl == (size_t)CAP_POSITION)
-                luaL_addvalue(b);
-            else
-                luaL_addlstring(b, cap, resl);
+        } else if (r < end && isdigit((unsigned char)*r)) {
+            push_capture(m, *r - '1', s, e);
+            luaL_addvalue(b);
         } else {
-            luaL_error(L, "invalid use of '%c' in replacement string", L_ESC);
+            luaL_error(m->L, "invalid use of '%%' in replacement string");
         }
-        l -= (size_t)(p + 1 - news);
-        news = p + 1;
+        r++;
     }
-    luaL_addlstring(b, news, l);
+    luaL_addlstring(b, r, (size_t)(end - r));
 }
 
-static int add_value(match_state *ms, luaL_Buffer *b, const char *s, const char *e, int tr) {
-    lua_State *L = ms->L;
-    switch (tr) {
-    case LUA_TFUNCTION: {
-        flush(ms); /* the function's own work is counted by the hook */
+/* Add what replaces the match [s, e), by the kind tr of argument 3. */
+static void add_replacement(lms_matcher *m, luaL_Buffer *b, const char *s, const char *e, int tr) {
+    lua_State *L = m->L;
+    if (tr == LUA_TFUNCTION) {
         lua_pushvalue(L, 3);
-        int n = push_captures(ms, s, e);
-        lua_call(L, n, 1);
-        break;
-    }
-    case LUA_TTABLE:
-        push_onecapture(ms, 0, s, e);
+        lua_call(L, push_captures(m, s, e), 1);
+    } else if (tr == LUA_TTABLE) {
+        push_capture(m, 0, s, e);
         lua_gettable(L, 3);
-        break;
-    default:
-        add_s(ms, b, s, e);
-        return 1;
+    } else {
+        add_template(m, b, s, e);
+        return;
     }
-    if (!lua_toboolean(L, -1)) {
+    if (!lua_toboolean(L, -1)) { /* false or nil: the match stays */
         lua_pop(L, 1);
         luaL_addlstring(b, s, (size_t)(e - s));
-        return 0;
+    } else if (lua_isstring(L, -1)) {
+        luaL_addvalue(b);
+    } else {
+        luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
     }
-    if (!lua_isstring(L, -1))
-        return luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
-    luaL_addvalue(b);
-    return 1;
 }
 
+/* gsub (s, pattern, repl [, n]). A match may not be empty where the last
+ * one ended (Lua 5.4); text between matches is copied in runs. */
 static int str_gsub(lua_State *L) {
-    size_t srcl, lp;
-    const char *src = luaL_checklstring(L, 1, &srcl);
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
     const char *p = luaL_checklstring(L, 2, &lp);
-    const char *lastmatch = NULL;
     int tr = lua_type(L, 3);
-    lua_Integer max_s = luaL_optinteger(L, 4, (lua_Integer)srcl + 1);
-    int anchor = (*p == '^');
-    lua_Integer n = 0;
-    int changed = 0;
-    match_state ms;
-    luaL_Buffer b;
+    lua_Integer max = luaL_optinteger(L, 4, (lua_Integer)ls + 1);
     luaL_argexpected(
         L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
         "string/function/table");
+    int anchor = lp > 0 && *p == '^';
+    lms_matcher m;
+    lms_pat_item room[ROOM];
+    prepare(L, &m, room, s, ls, p + anchor, lp - (size_t)anchor);
+    luaL_Buffer b;
     luaL_buffinit(L, &b);
-    if (anchor) {
-        p++;
-        lp--;
-    }
-    prepstate(&ms, L, src, srcl, p, lp);
-    while (n < max_s) {
-        ms.level = 0;
-        const char *e = match(&ms, src, p);
-        if (e != NULL && e != lastmatch) {
+    const char *t = s, *copied = s, *last = NULL;
+    lua_Integer n = 0;
+    while (n < max) {
+        const char *e = lms_pattern_exec(&m, t);
+        if (e != NULL && e != last) {
+            luaL_addlstring(&b, copied, (size_t)(t - copied));
+            add_replacement(&m, &b, t, e, tr);
             n++;
-            changed = add_value(&ms, &b, src, e, tr) | changed;
-            src = lastmatch = e;
-        } else if (src < ms.src_end) {
-            luaL_addchar(&b, *src++);
+            copied = t = last = e;
+        } else if (t < m.end) {
+            t++;
         } else {
             break;
         }
         if (anchor) break;
     }
-    flush(&ms);
-    if (!changed) {
-        lua_pushvalue(L, 1);
-    } else {
-        luaL_addlstring(&b, src, (size_t)(ms.src_end - src));
-        luaL_pushresult(&b);
-    }
+    luaL_addlstring(&b, copied, (size_t)(m.end - copied));
+    lms_pattern_flush(&m);
+    luaL_pushresult(&b);
     lua_pushinteger(L, n);
     return 2;
 }
 
-/* string.rep, charged before it copies: one step per 8 copies and per 64
- * bytes, so `string.rep("", 1e15)` (a quadrillion empty copies, no memory)
- * is refused at once, and a 100 MB result costs 14% of a sim's budget.
+/* rep (s, n [, sep]), charged for the bytes it makes before making them.
  * The buffer is taken first, so a result beyond the memory cap is reported
- * as such. */
+ * as such; `string.rep("", 1e15)` costs n / 8 and is refused at once. The
+ * copy writes "s sep s" once, then doubles the repeating part. */
 static int str_rep(lua_State *L) {
     size_t l, lsep;
     const char *s = luaL_checklstring(L, 1, &l);
@@ -583,21 +287,23 @@ static int str_rep(lua_State *L) {
         lua_pushliteral(L, "");
         return 1;
     }
-    if (l + lsep < l || l + lsep > MAXSIZE / (size_t)n)
+    size_t unit = l + lsep; /* one "sep s" */
+    if (unit < l || unit > (size_t)INT_MAX / (size_t)n)
         return luaL_error(L, "resulting string too large");
-    size_t total = (size_t)n * l + (size_t)(n - 1) * lsep;
+    size_t total = (size_t)n * unit - lsep;
     luaL_Buffer b;
-    char *p = luaL_buffinitsize(L, &b, total); /* the memory cap first */
+    char *out = luaL_buffinitsize(L, &b, total);
     lms_sandbox_charge(L, n / 8 + (lua_Integer)(total / 64));
-    while (n-- > 1) {
-        memcpy(p, s, l);
-        p += l;
-        if (lsep > 0) {
-            memcpy(p, sep, lsep);
-            p += lsep;
+    memcpy(out, s, l);
+    if (n > 1 && unit > 0) {
+        memcpy(out + l, sep, lsep);
+        memcpy(out + l + lsep, s, l);
+        for (size_t done = l + unit; done < total;) {
+            size_t chunk = done - l < total - done ? done - l : total - done;
+            memcpy(out + done, out + l, chunk);
+            done += chunk;
         }
     }
-    memcpy(p, s, l);
     luaL_pushresultsize(&b, total);
     return 1;
 }
