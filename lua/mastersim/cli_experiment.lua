@@ -69,25 +69,6 @@ The other options are those of compare (see 'mastersim compare --help'):
 (schema mastersim.sweep/1), --csv, --html, --runs/--resume, --shard, --quiet,
 --max-events, --max-memory.
 ]==],
-  check = [==[
-usage: mastersim check SIM [--seeds 1-20] [--policy P[,Q...]] [--set path=value]...
-                       [--param k=v]... [--jobs N] [--quiet]
-
-Safety and determinism. Every seed runs twice in one worker process and once
-more in another; the three results (digest and every field but wall-clock
-time) must be identical, and the checker must report no raft safety
-violation. Prints each seed that fails, with the command that replays the
-first one, then a count; exit 1 when any seed fails.
-  --seeds LIST      seeds: 1-20, 1,3,7 or 5 (default 1-20)
-  --policy P,Q      the policies to check every seed under (default block)
-  --param k=v       a policy parameter, as for compare (repeatable)
-  --set path=value  override a scenario value (repeatable)
-  --jobs N          worker processes at a time (default 1; 1-256)
-  --quiet           no progress bar
-  --max-events N, --max-memory SIZE
-                    the run budget of each run (see 'mastersim run --help')
-On Ctrl-C the seeds checked so far are reported; exit 130.
-]==],
   merge = [==[
 usage: mastersim merge RUNS.jsonl... [--json FILE] [--csv FILE] [--html FILE] [--quiet]
 
@@ -99,12 +80,6 @@ another experiment, or two different results of one run, are refused.
   --csv FILE        tidy CSV: one row per run and metric
   --html FILE       a self-contained HTML report with charts
   --quiet           no table
-]==],
-  list = [==[
-usage: mastersim list
-
-The sims and policies found in $MASTERSIM_PATH and the built-in directories,
-each with its description; a file that does not load is listed with its error.
 ]==],
 }
 
@@ -513,6 +488,7 @@ local function compare_like(cmd, args, argv0)
 end
 
 M.policy_path = policy_path
+M.build, M.job_of = build, job_of -- for cli_check
 
 function M.compare(args, argv0) return compare_like("compare", args, argv0) end
 function M.sweep(args, argv0) return compare_like("sweep", args, argv0) end
@@ -615,93 +591,6 @@ function M.merge(args)
   return 0
 end
 
--- A shell word: quoted only when it must be.
-local function word(s)
-  s = tostring(s)
-  if s:match("^[%w_./:=,+-]+$") then return s end
-  return pool.quote(s)
-end
-
--- The replay command of one failed seed.
-local function replay(exp, policy, seed)
-  local parts = { "mastersim run", word(exp.sim_arg), "--policy", word(policy), "--seed", tostring(seed) }
-  for _, kv in ipairs(exp.set_flags or {}) do parts[#parts + 1] = "--set " .. word(kv) end
-  for _, kv in ipairs(exp.param_flags or {}) do parts[#parts + 1] = "--param " .. word(kv) end
-  return table.concat(parts, " ")
-end
-
---- mastersim check SIM: determinism and safety over seeds.
-function M.check(args, argv0)
-  local pos, opt = parse("check", args, { seeds = "value", policy = "value", set = "list", param = "list",
-    jobs = "value", quiet = "flag", help = "flag", ["max-events"] = "value", ["max-memory"] = "value" })
-  if opt.help then
-    io.stdout:write(M.USAGE.check)
-    return 0
-  end
-  local exp = build("check", pos, opt, "check")
-  exp.set_flags, exp.param_flags = opt.set, opt.param
-  local matrix = experiment.matrix(exp, function(p) return exp.effective[p] end)
-  local tasks, texts = {}, {}
-  for _, run in ipairs(matrix) do
-    texts[run.k] = {}
-    tasks[#tasks + 1] = { run = run, job = job_of(exp, run, 2) }
-    tasks[#tasks + 1] = { run = run, job = job_of(exp, run, 1) }
-  end
-  local update, finish = pool.progress("check", not opt.quiet and pool.stderr_is_tty())
-  local runs_done = 0
-  update(0, 3 * #matrix)
-  local status, task, msg = pool.run(tasks, {
-    jobs = exp.jobs, bin = pool.binary(argv0),
-    on_done = function(t, text)
-      local list = texts[t.run.k]
-      for _, r in ipairs(experiment.decode(text)) do
-        list[#list + 1] = { text = json.encode(r), r = r, where = t.job["repeat"] == 2 and "one process" or "another" }
-      end
-      runs_done = runs_done + t.job["repeat"]
-      update(runs_done, 3 * #matrix)
-    end,
-    on_tick = function() update() end,
-  })
-  finish()
-  if status == "failed" and not msg:match("interrupted$") then
-    errors.raise(nil, "check: the run of policy %s seed %d failed: %s", task.run.policy, task.run.seed,
-      (msg:gsub("^mastersim: ", "")))
-  end
-  local failed, checked = {}, 0
-  local out = io.stdout
-  for _, run in ipairs(matrix) do
-    local list = texts[run.k]
-    if #list == 3 then
-      checked = checked + 1
-      table.sort(list, function(a, b) return a.where > b.where end) -- "one process" first
-      local bad = {}
-      local v = list[1].r.checker.safety_violations
-      if v > 0 then
-        bad[#bad + 1] = ("%d raft safety violations (first: %s)"):format(v, tostring(list[1].r.checker.first_violation))
-      end
-      if list[1].text ~= list[2].text or list[1].text ~= list[3].text then
-        bad[#bad + 1] = ("diverged: digests %s, %s in one process, %s in another%s"):format(list[1].r.digest,
-          list[2].r.digest, list[3].r.digest, (list[1].r.digest == list[2].r.digest and
-          list[1].r.digest == list[3].r.digest) and " (other fields differ)" or "")
-      end
-      if #bad > 0 then
-        failed[#failed + 1] = run
-        out:write(("seed %d (%s): %s\n"):format(run.seed, run.policy, table.concat(bad, "; ")))
-      end
-    end
-  end
-  if #failed > 0 then
-    out:write(("replay: %s\n"):format(replay(exp, exp.arg_of[failed[1].policy], failed[1].seed)))
-  end
-  out:write(("check %s: %d of %d seed runs checked (%s x %d seeds, each run 3 times): %d failed\n"):format(
-    pos[1], checked, #matrix, table.concat(exp.policies, ","), #exp.seeds, #failed))
-  if status ~= "done" then
-    io.stderr:write("mastersim: interrupted: partial check\n")
-    return 130
-  end
-  return #failed > 0 and 1 or 0
-end
-
 --- The hidden worker: run the job in JOBFILE, write its result(s) as a
 -- JSON list to job.out atomically.
 function M._worker(args)
@@ -715,73 +604,16 @@ function M._worker(args)
   return 0
 end
 
--- Describe a sim or policy file: true and its description, or false and
--- its load error.
-local function describe(kind, path)
-  local ok, v = pcall(function()
-    if kind == "sims" then
-      local sc = require("mastersim").load_sim(path)
-      return sc.description ~= "" and sc.description or ("(" .. (sc.cluster and "cluster" or "scripted") .. " sim)")
-    end
-    return require("mastersim.policy").load(path).summary
-  end)
-  if ok then return true, v end
-  return false, "error: " .. errors.first_line(errors.is_user(v) and v.msg or v)
-end
-
--- The entries of directory d for `kind`. In a directory of its kind every
--- file is listed; in a directory holding sims and policies side by side a
--- file is listed under the kind it loads as (one that loads as neither,
--- under sims, with its error).
-local function entries(kind, d)
-  local own = d:match("/" .. kind .. "$") ~= nil
-  local out = {}
-  for _, n in ipairs(paths.list(d)) do
-    local path = d .. "/" .. n .. ".lua"
-    local ok, text = describe(kind, path)
-    if own or ok or (kind == "sims" and not describe("policies", path)) then
-      out[#out + 1] = { name = n, text = text }
-    end
-  end
-  return out
-end
-
---- mastersim list: the sims and policies found, with descriptions.
-function M.list(args)
-  local _, opt = parse("list", args, { help = "flag" })
-  if opt.help then
-    io.stdout:write(M.USAGE.list)
-    return 0
-  end
-  local out = io.stdout
-  for _, kind in ipairs({ "policies", "sims" }) do
-    local seen = {}
-    out:write(kind, ":\n")
-    for _, d in ipairs(paths.dirs(kind)) do
-      local shown = entries(kind, d)
-      if #shown > 0 then
-        out:write("  ", d, "\n")
-        local w = 0
-        for _, s in ipairs(shown) do w = math.max(w, #s.name) end
-        for _, s in ipairs(shown) do
-          out:write(("    %-" .. w .. "s  %s%s\n"):format(s.name, s.text,
-            seen[s.name] and (" (shadowed by " .. seen[s.name] .. ")") or ""))
-          seen[s.name] = seen[s.name] or d
-        end
-      end
-    end
-  end
-  return 0
-end
-
 --- Register the commands in the CLI's table; `cli` provides parse,
 -- and write_file.
 function M.install(commands, cli)
   parse, write_file = cli.parse, cli.write_file
-  for _, name in ipairs({ "compare", "sweep", "check", "merge", "list", "_worker" }) do
+  for _, name in ipairs({ "compare", "sweep", "merge", "_worker" }) do
     commands[name] = M[name]
   end
   M.sorted_keys = schema.sorted_keys
+  require("mastersim.cli_check").install(commands, cli, M)
+  require("mastersim.cli_list").install(commands, cli)
 end
 
 return M
