@@ -271,15 +271,31 @@ void ms__read_free(ms_cluster *c, ms_read *r);
 ms_attempt *ms__attempt_new(ms_cluster *c);
 void ms__attempt_free(ms_cluster *c, ms_attempt *a);
 
+/* One network hop's delay, drawn from the client stream. */
+static inline int64_t ms__hop(ms_cluster *c) {
+    return ms_dist_sample_i64(&c->cfg.latency, &c->client);
+}
+
+/* ms_reads_client.c */
+/* Send read r's next attempt to r->target (as routed). */
+void ms__read_send(ms_cluster *c, ms_read *r);
+/* A client's attempt timer fired (the callback of its group's timeout queue). */
+void ms__read_timeout(void *ctx, void *item, uint64_t id);
+/* Send the reply of attempt a (which has left its node) to its client; the
+ * _fail form first makes it an error answer (code, retry_after seconds). */
+void ms__read_reply(ms_cluster *c, ms_attempt *a);
+void ms__read_reply_fail(ms_cluster *c, ms_attempt *a, const char *code, double retry_after);
+/* Attempt a is never answered (its node cannot reach the leader it forwards
+ * to): an ETIMEDOUT reply that arrives after the client's timeout, dropped. */
+void ms__read_reply_lost(ms_cluster *c, ms_attempt *a);
+
 /* ms_reads.c */
 /* Ask the policy about a read or a scan: *d is its decision (folded into
  * the digest), or -1 when the policy failed: c->err holds why and the run
  * stops. */
 int ms__policy_ask(ms_cluster *c, const ms_read_state *rs, const ms_node_state *ns, ms_decision *d);
-/* Send read r's next attempt to r->target (as routed). */
-void ms__read_send(ms_cluster *c, ms_read *r);
-/* A client's attempt timer fired (the callback of its group's timeout queue). */
-void ms__read_timeout(void *ctx, void *item, uint64_t id);
+/* An attempt reaches node `node` (an EV_AT_NODE event). */
+void ms__read_at_node(ms_sched *s, void *ctx, uint64_t id, uint64_t node);
 void ms__reads_node_down(ms_cluster *c, int node);
 void ms__reads_apply_begins(ms_cluster *c, int node);
 
