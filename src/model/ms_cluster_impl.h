@@ -1,6 +1,8 @@
 /* Internal structures of the cluster model, shared by ms_cluster.c (wiring,
  * faults, observation), ms_master.c (the FSM: apply pipeline, snapshot
- * install, phases), ms_reads.c (clients, request server, policy) and
+ * install, phases), ms_reads.c (a read at a node: routing table, policy,
+ * gate, request server), ms_reads_client.c (its client: sending, replies,
+ * classification, retries), ms_arrivals.c, ms_cache.c, ms_scans.c and
  * ms_writes.c (the write workload). Not part of the public interface. */
 #ifndef MS_CLUSTER_IMPL_H
 #define MS_CLUSTER_IMPL_H
