@@ -65,20 +65,14 @@ local function do_action(cl, a, view, state)
     record({ action = "function" })
     return a(view)
   end
-  local act = a.action
-  if act == "partition" or act == "block" or act == "heal" then
-    record({ action = act, a = a.a, b = a.b, from = a.from, to = a.to })
-    if act == "partition" then return cl:partition(a.a, a.b) end
-    if act == "block" then return cl:block(a.from, a.to) end
-    return cl:heal()
-  end
-  local node = a.node
-  if node == "leader" then node = cl:leader() elseif node == "last_crashed" then node = state.last_crashed end
-  if node == nil then return false end
-  record({ action = act, node = node, factor = a.factor })
-  if act == "crash" then state.last_crashed = node end
-  if act == "slow_apply" then return cl:slow_apply(node, a.factor) end
-  return cl[act](cl, node)
+  local now = faults.bind(a, function(name)
+    if name == "leader" then return cl:leader() end
+    return state.last_crashed
+  end)
+  if now == nil then return false end
+  record(now)
+  if now.action == "crash" then state.last_crashed = now.node end
+  return cl[now.action](cl, faults.args(now))
 end
 
 --- Schedule the scenario's faults and set up when-triggers. Returns the

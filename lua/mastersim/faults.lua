@@ -25,43 +25,67 @@ local function duration(v, what)
   return s
 end
 
-local function node_name(v, what)
+-- The fault actions, declared once. Each has its name (the constructor
+-- ms.<name>, the cluster method that carries it out, and the fault's name
+-- in results), its arguments in order as { field, kind } (kind `node`: a
+-- node name, or "leader" / "last_crashed", resolved when the fault fires;
+-- `nodes`: a list of them, or one name; `factor`: a number > 0) and its
+-- doc line. The constructors, the ms.* exports, the runner's dispatch,
+-- shrink's sim writer and the actions table of docs/writing-sims.md all
+-- come from this list.
+M.ACTIONS = {
+  { name = "crash", args = { { "node", "node" } },
+    doc = "the node stops; its store stays as of its last applied entry (unusable after a crash during an"
+      .. " `inplace` or `reopen` apply)" },
+  { name = "restart", args = { { "node", "node" } }, doc = "a crashed node comes back, loads its store and rejoins" },
+  { name = "partition", args = { { "a", "nodes" }, { "b", "nodes" } },
+    doc = "no message crosses between the two groups, either way" },
+  { name = "block", args = { { "from", "node" }, { "to", "node" } },
+    doc = "every message from `from` to `to` is lost (one way)" },
+  { name = "heal", args = {}, doc = "every partition and block is lifted" },
+  { name = "slow_apply", args = { { "node", "node" }, { "factor", "factor" } },
+    doc = "the node applies `factor` times slower (1 restores the scenario's rate)" },
+  { name = "force_snapshot", args = { { "node", "node" } },
+    doc = "the leader streams the node a snapshot, as if it had fallen behind the log" },
+  { name = "apply_snapshot", args = { { "node", "node" } }, doc = "an operator restore: the same stream" },
+  { name = "transfer_leader", args = { { "node", "node" } }, doc = "the leader hands leadership to the node" },
+}
+
+-- Checks of an argument of each kind (errors at the constructor's caller).
+local ARG = {}
+
+function ARG.node(v, what)
   if type(v) ~= "string" then error(("%s expects a node name such as \"m3\""):format(what), 3) end
+  return v
+end
+
+function ARG.nodes(v, what)
+  if type(v) == "string" then v = { v } end
+  local ok = type(v) == "table"
+  for _, n in ipairs(ok and v or {}) do ok = ok and type(n) == "string" end
+  if not ok then error(("%s expects lists of node names such as { \"m1\" }"):format(what), 3) end
+  return table.move(v, 1, #v, 1, {})
+end
+
+function ARG.factor(v, what)
+  if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
+    error(("%s expects a factor > 0"):format(what), 3)
+  end
   return v
 end
 
 local function action(t) return setmetatable(t, Action) end
 
-local function on_node(name)
-  return function(node) return action { action = name, node = node_name(node, name) } end
+for _, def in ipairs(M.ACTIONS) do
+  M[def.name] = function(...)
+    local a = { action = def.name }
+    for i, arg in ipairs(def.args) do a[arg[1]] = ARG[arg[2]]((select(i, ...)), def.name) end
+    return action(a)
+  end
 end
 
-M.crash = on_node("crash")
-M.restart = on_node("restart")
-M.force_snapshot = on_node("force_snapshot")
-M.apply_snapshot = on_node("apply_snapshot")
-M.transfer_leader = on_node("transfer_leader")
-function M.heal() return action { action = "heal" } end
-
---- slow_apply(node, factor): the node applies `factor` times slower (a
--- slowdown; 1 restores the scenario's apply rate).
-function M.slow_apply(node, factor)
-  if type(factor) ~= "number" or factor <= 0 then error("slow_apply expects a factor > 0", 2) end
-  return action { action = "slow_apply", node = node_name(node, "slow_apply"), factor = factor }
-end
-
---- partition(a, b): two groups of node names that cannot reach each other.
-function M.partition(a, b)
-  if type(a) == "string" then a = { a } end
-  if type(b) == "string" then b = { b } end
-  if type(a) ~= "table" or type(b) ~= "table" then error("partition expects two lists of node names", 2) end
-  return action { action = "partition", a = a, b = b }
-end
-
---- block(from, to): one-way loss of every message from `from` to `to`.
-function M.block(from, to)
-  return action { action = "block", from = node_name(from, "block"), to = node_name(to, "block") }
-end
+M.BY_NAME = {}
+for _, def in ipairs(M.ACTIONS) do M.BY_NAME[def.name] = def end
 
 local function check_action(a, what)
   if type(a) == "function" or getmetatable(a) == Action then return a end
@@ -114,15 +138,38 @@ end
 -- Node names resolved when the fault fires rather than when it is set.
 M.DYNAMIC = { leader = true, last_crashed = true }
 
+-- Apply fn to every node-name argument of action `a` (fn(name) -> value):
+-- a copy of `a` with the results, or nil when fn returns nil for one.
+local function map_nodes(a, fn)
+  local r = { action = a.action }
+  for _, arg in ipairs(M.BY_NAME[a.action].args) do
+    local field, kind = arg[1], arg[2]
+    local v = a[field]
+    if kind == "node" then
+      v = fn(v)
+      if v == nil then return nil end
+    elseif kind == "nodes" then
+      local list = {}
+      for i, n in ipairs(v) do
+        list[i] = fn(n)
+        if list[i] == nil then return nil end
+      end
+      v = list
+    end
+    r[field] = v
+  end
+  return r
+end
+
 --- The node names an action (or a trigger's action) refers to, in order.
 function M.node_names(a)
-  if type(a) ~= "table" then return {} end
   if getmetatable(a) == Trigger then return M.node_names(a.action) end
+  if getmetatable(a) ~= Action then return {} end
   local out = {}
-  for _, k in ipairs({ "node", "from", "to" }) do out[#out + 1] = a[k] end
-  for _, list in ipairs({ a.a or {}, a.b or {} }) do
-    for _, n in ipairs(list) do out[#out + 1] = n end
-  end
+  map_nodes(a, function(n)
+    out[#out + 1] = n
+    return n
+  end)
   return out
 end
 
@@ -131,7 +178,7 @@ end
 -- "last_crashed" stay symbolic (see M.DYNAMIC).
 function M.resolve(a, index, where)
   if type(a) == "function" then return a end
-  local function idx(name)
+  return map_nodes(a, function(name)
     if M.DYNAMIC[name] then return name end
     local i = index[name]
     if not i then
@@ -142,16 +189,24 @@ function M.resolve(a, index, where)
         table.concat(names, ", "))
     end
     return i
-  end
-  local r = { action = a.action, factor = a.factor }
-  if a.node then r.node = idx(a.node) end
-  if a.from then r.from, r.to = idx(a.from), idx(a.to) end
-  if a.a then
-    r.a, r.b = {}, {}
-    for i, n in ipairs(a.a) do r.a[i] = idx(n) end
-    for i, n in ipairs(a.b) do r.b[i] = idx(n) end
-  end
-  return r
+  end)
+end
+
+--- Resolved action `a` as it fires: "leader" and "last_crashed" replaced by
+-- dynamic(name) (a node index, or nil: then nil, and the fault is a no-op).
+function M.bind(a, dynamic)
+  return map_nodes(a, function(n)
+    if M.DYNAMIC[n] then return dynamic(n) end
+    return n
+  end)
+end
+
+--- The arguments of bound action `a`, in its constructor's order (the
+-- cluster method's too).
+function M.args(a)
+  local out = {}
+  for i, arg in ipairs(M.BY_NAME[a.action].args) do out[i] = a[arg[1]] end
+  return table.unpack(out, 1, #M.BY_NAME[a.action].args)
 end
 
 return M

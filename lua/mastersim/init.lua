@@ -67,10 +67,9 @@ function ms.seconds(v)
   return s
 end
 
--- Faults, triggers and distributions.
-for _, k in ipairs { "at", "every", "when", "crash", "restart", "partition", "block", "heal",
-                     "slow_apply", "force_snapshot", "apply_snapshot", "transfer_leader",
-                     "lognormal", "exponential", "constant", "uniform" } do
+-- Faults (every action of faults.ACTIONS), triggers and distributions.
+for _, def in ipairs(faults.ACTIONS) do ms[def.name] = faults[def.name] end
+for _, k in ipairs { "at", "every", "when", "lognormal", "exponential", "constant", "uniform" } do
   ms[k] = faults[k]
 end
 

@@ -1,8 +1,10 @@
---- The generated tables of the docs: the settings tables of
--- docs/writing-sims.md (from mastersim.settings) and the metrics table of
--- docs/metrics.md (from mastersim.metrics). scripts/gen-docs writes each
+--- The generated tables of the docs: the settings tables and the fault
+-- actions table of docs/writing-sims.md (from mastersim.settings and
+-- mastersim.faults) and the metrics table of docs/metrics.md (from
+-- mastersim.metrics). scripts/gen-docs writes each
 -- between its markers; spec/docs_spec.lua checks the files hold what this
 -- renders.
+local faults = require "mastersim.faults"
 local metrics = require "mastersim.metrics"
 local settings = require "mastersim.settings"
 
@@ -117,10 +119,26 @@ function M.render_metrics()
   return table.concat(out, "\n")
 end
 
+--- The fault actions table (docs/writing-sims.md), in the order of
+-- faults.ACTIONS.
+function M.render_actions()
+  local out = { "<!-- actions: generated from lua/mastersim/faults.lua -->", "",
+    "| action | does |", "|---|---|" }
+  for _, def in ipairs(faults.ACTIONS) do
+    local args = {}
+    for i, arg in ipairs(def.args) do args[i] = arg[2] == "nodes" and ("{%s...}"):format(arg[1]) or arg[1] end
+    out[#out + 1] = ("| `ms.%s(%s)` | %s |"):format(def.name, table.concat(args, ", "), def.doc)
+  end
+  out[#out + 1] = ""
+  out[#out + 1] = "<!-- actions: end -->"
+  return table.concat(out, "\n")
+end
+
 --- The generated blocks: file (relative to the repository) and its text.
 function M.blocks()
   return {
     { file = "docs/writing-sims.md", text = M.render() },
+    { file = "docs/writing-sims.md", text = M.render_actions() },
     { file = "docs/metrics.md", text = M.render_metrics() },
   }
 end

@@ -19,6 +19,7 @@
 -- stops the run, a raft safety violation, a crash of a node by a read, a
 -- torn read.
 local errors = require "mastersim.errors"
+local faults = require "mastersim.faults"
 local json = require "mastersim.report.json"
 local paths = require "mastersim.paths"
 local schema = require "mastersim.schema"
@@ -93,7 +94,6 @@ local function value(v, indent)
   if t == "string" then return ("%q"):format(v) end
   if t == "boolean" then return tostring(v) end
   if t ~= "table" then error(("cannot write a %s into a sim file"):format(t), 0) end
-  local faults = require "mastersim.faults"
   if faults.is_dist(v) then
     if v.kind == "lognormal" or v.kind == "uniform" then
       return ("ms.%s(%s, %s)"):format(v.kind, num(v.p1), num(v.p2))
@@ -119,21 +119,26 @@ local function names(list)
   return "{ " .. table.concat(out, ", ") .. " }"
 end
 
+-- Lua source of one argument of a fault action, by its kind.
+local ARG_SOURCE = {
+  node = function(v) return ("%q"):format("m" .. v) end,
+  nodes = names,
+  factor = num,
+}
+
 --- Lua source of one recorded fault.
 function M.fault_source(f)
-  local a, act = f.a, f.a.action
-  local call
-  if act == "partition" then call = ("ms.partition(%s, %s)"):format(names(a.a), names(a.b))
-  elseif act == "block" then call = ('ms.block("m%d", "m%d")'):format(a.from, a.to)
-  elseif act == "heal" then call = "ms.heal()"
-  elseif act == "slow_apply" then call = ('ms.slow_apply("m%d", %s)'):format(a.node, num(a.factor))
-  else call = ('ms.%s "m%d"'):format(act, a.node) end
+  local def = faults.BY_NAME[f.a.action]
+  local args = {}
+  for i, arg in ipairs(def.args) do args[i] = ARG_SOURCE[arg[2]](f.a[arg[1]]) end
+  local call = ("ms.%s(%s)"):format(def.name, table.concat(args, ", "))
+  if #def.args == 1 and def.args[1][2] == "node" then call = ("ms.%s %s"):format(def.name, args[1]) end
   return ("ms.at(%s, %s)"):format(num(f.t), call)
 end
 
 --- The sim file of scenario `base` (validated, without setup and faults)
--- with `faults` (recorded), `header` lines as comments at the top.
-function M.source(base, faults, header)
+-- with the `recorded` faults, `header` lines as comments at the top.
+function M.source(base, recorded, header)
   local out = {}
   for _, h in ipairs(header) do out[#out + 1] = "-- " .. h end
   out[#out + 1] = 'local ms = require "mastersim"'
@@ -144,7 +149,7 @@ function M.source(base, faults, header)
     end
   end
   out[#out + 1] = "  faults = {"
-  for _, f in ipairs(faults) do out[#out + 1] = "    " .. M.fault_source(f) .. "," end
+  for _, f in ipairs(recorded) do out[#out + 1] = "    " .. M.fault_source(f) .. "," end
   out[#out + 1] = "  },"
   out[#out + 1] = "}"
   return table.concat(out, "\n") .. "\n"

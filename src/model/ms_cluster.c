@@ -283,16 +283,21 @@ int ms_cluster_slow_apply(ms_cluster *c, int node, double factor) {
 /* The node asks the leader for its snapshot, as if the leader's log had
  * been compacted past it (compacting would also cut off every other
  * lagging follower, and cannot reach a follower that is up to date). */
-int ms_cluster_force_snapshot(ms_cluster *c, int node) {
+/* The leader streams node a snapshot; the fault is recorded as `what`. */
+static int stream_snapshot(ms_cluster *c, int node, const char *what) {
     int leader = ms_cluster_leader(c);
     if (!valid(c, node) || leader < 0 || leader == node) return -1;
-    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), "force_snapshot", node);
+    ms_metrics_fault(&c->metrics, ms_sched_now(c->s), what, node);
     return ms_raft_request_snapshot(c->raft, node) == MS_RAFT_OK ? 0 : -1;
 }
 
+int ms_cluster_force_snapshot(ms_cluster *c, int node) {
+    return stream_snapshot(c, node, "force_snapshot");
+}
+
 int ms_cluster_apply_snapshot(ms_cluster *c, int node) {
-    /* An operator restore is the same stream as raft's. */
-    return ms_cluster_force_snapshot(c, node);
+    /* An operator restore is the same stream as raft's, under its own name. */
+    return stream_snapshot(c, node, "apply_snapshot");
 }
 
 int ms_cluster_transfer_leader(ms_cluster *c, int target) {
