@@ -46,7 +46,12 @@ a long setup quits at once.
 ]]
 
 local POLICIES = { "block", "fail_fast", "stale_read", "unguarded", "none" }
-local MODES = { "inplace", "aside" }
+-- The apply styles of snapshot.mode but reopen: its store is closed while it
+-- applies, so there is nothing for reader threads to read.
+local MODES = {}
+for _, m in ipairs(require("mastersim.settings").row("snapshot.mode").choices) do
+  if m ~= "reopen" then MODES[#MODES + 1] = m end
+end
 
 local function one_of(flag, value, list)
   for _, v in ipairs(list) do
