@@ -89,6 +89,33 @@ describe("scheduler", function()
     assert.is_true(after)
   end)
 
+  it("lets go of a callback once it ran: kept by nothing, replaced in its slot, or raised", function()
+    local s = core.sched()
+    local held = setmetatable({}, { __mode = "v" }) -- what the scheduler alone keeps alive
+    local function gone(name)
+      collectgarbage()
+      collectgarbage()
+      return held[name] == nil
+    end
+    held.idle = function() end -- schedules nothing: its table entry is cleared after it
+    s:after(1, held.idle)
+    s:run()
+    assert.is_true(gone("idle"))
+    held.next = function() end
+    held.chain = function() s:after(1, held.next) end -- its slot goes to `next` at once
+    s:after(1, held.chain)
+    s:run(s:now() + 1.5) -- `chain` ran, `next` pending in the slot `chain` had
+    assert.is_true(gone("chain"))
+    assert.is_false(gone("next"))
+    s:run()
+    assert.is_true(gone("next"))
+    held.raise = function() error("boom") end -- the entry is left behind, until the next run
+    s:after(1, held.raise)
+    assert.is_false(pcall(s.run, s))
+    s:run()
+    assert.is_true(gone("raise"))
+  end)
+
   it("refuses a nested run and bad arguments with precise messages", function()
     local s = core.sched()
     local msg

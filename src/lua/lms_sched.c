@@ -25,6 +25,15 @@ static lms_sched *check_self(lua_State *L) {
     return b;
 }
 
+/* Drop the callback of the event just run from the callback table, unless
+ * a new event took its slot since. Stack: [-0, +0]. */
+static void clear_stale(lua_State *L, lms_sched *b) {
+    if (b->stale == 0) return;
+    lua_pushnil(L);
+    lua_rawseti(L, b->fns, b->stale);
+    b->stale = 0;
+}
+
 static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
     (void)a;
     (void)c;
@@ -32,11 +41,14 @@ static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
     lua_State *L = b->L;
     lua_Integer id = (lua_Integer)MS_EVENT_SLOT(ms_sched_current(s)) + 1;
     lua_rawgeti(L, b->fns, id);
-    lua_pushnil(L);
-    lua_rawseti(L, b->fns, id);
+    /* the slot is free again, and the first event the callback schedules
+     * takes it (the free list is last in, first out) and overwrites its
+     * entry: clear the entry only when the callback did not reuse it */
+    b->stale = id;
     if (b->before) b->before(b->before_ctx);
     if (b->bound) lua_pushvalue(L, b->fns + 1);
     lua_call(L, b->bound, 0);
+    clear_stale(L, b);
 }
 
 static int sched_new(lua_State *L) {
@@ -60,8 +72,10 @@ static int push_scheduled(lua_State *L, lms_sched *b, int64_t t, int relative, u
     ms_event_id e = relative ? ms_sched_after(b->s, t, kind, trampoline, b, kind, id)
                              : ms_sched_at(b->s, t, kind, trampoline, b, kind, id);
     if (e == 0) return luaL_error(L, "out of memory scheduling an event");
+    lua_Integer k = (lua_Integer)MS_EVENT_SLOT(e) + 1;
+    if (k == b->stale) b->stale = 0; /* overwritten here */
     lua_pushvalue(L, 3);
-    lua_rawseti(L, fns, (lua_Integer)MS_EVENT_SLOT(e) + 1);
+    lua_rawseti(L, fns, k);
     lua_pushinteger(L, (lua_Integer)e);
     return 1;
 }
@@ -154,6 +168,8 @@ static int run_body(lua_State *L) {
     lua_getiuservalue(L, 1, UV_FNS);
     b->L = L;
     b->fns = lua_gettop(L);
+    /* an entry left by a callback that raised */
+    clear_stale(L, b);
     if (b->bound) lua_rawgeti(L, b->fns, 0); /* the bound arg, at fns + 1 */
     lua_pushinteger(L, (lua_Integer)ms_sched_run(b->s, until, max));
     return 1;

@@ -49,6 +49,9 @@ typedef struct lms_sched {
     void *before_ctx;
     int bound; /* sched:bind(arg) was called: callbacks get arg (fns[0], on
                 * the stack at fns + 1 during a run) */
+    /* the callback-table index of the event being run, until a new event
+     * takes its slot; else 0 */
+    lua_Integer stale;
 } lms_sched;
 
 lms_sched *lms_sched_check(lua_State *L, int arg);
