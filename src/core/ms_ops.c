@@ -115,17 +115,17 @@ ms_read_result ms_ops_get_vol(const ms_view *v, uint64_t vol) {
 }
 
 /* Rule 5: the partition keys under the vol's prefix against its list, in
- * one ordered walk beside the list. A record counts as decoding when
- * ms_layout_part_check accepts it, which is exactly when
- * ms_layout_part_decode would (same kind, format, field and length checks,
- * without reading the hosts), so rule 3 gives the verdict a full decode
- * would; the id compared is the record's own id field, as before. r holds
- * what reading the vol record gave. */
+ * one ordered walk beside the list (a cursor over the vol record's ids).
+ * A record counts as decoding when ms_layout_part_check accepts it, which
+ * is exactly when ms_layout_part_decode would, so rule 3 gives the verdict
+ * a full decode would; the id compared is the record's own id field. r
+ * holds what reading the vol record gave. */
 static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_layout_vol *rec,
                                  const char *pfx, size_t pl, int meta) {
-    const ms_layout_ids *ids = meta ? &rec->mps : &rec->dps;
-    const unsigned char *want = ids->raw; /* a decoded record: raw, never v */
-    uint32_t n = ids->n, i = 0;
+    ms_layout_ids_cur want;
+    ms_layout_ids_begin(&want, meta ? &rec->mps : &rec->dps);
+    uint64_t w = 0;
+    int more = ms_layout_ids_next(&want, &w);
     ms_iter it;
     ms_iter_prefix(&it, v, pfx, pl);
     ms_kv kv[64];
@@ -137,14 +137,12 @@ static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_la
             r.bytes += kv[j].klen + kv[j].vlen;
             if (ms_layout_part_check(kv[j].v, kv[j].vlen, &id, NULL) != 0)
                 return verdict(r, MS_READ_TORN, "malformed partition record");
-            uint64_t w = i < n ? ms_layout_le64(want + (size_t)i * 8) : 0;
-            if (i < n && w < id) return verdict(r, MS_READ_TORN, "listed partition missing");
-            if (i >= n || w != id)
-                return verdict(r, MS_READ_TORN, "partition not listed by its vol");
-            i++;
+            if (more && w < id) return verdict(r, MS_READ_TORN, "listed partition missing");
+            if (!more || w != id) return verdict(r, MS_READ_TORN, "partition not listed by its vol");
+            more = ms_layout_ids_next(&want, &w);
         }
     }
-    if (i < n) return verdict(r, MS_READ_TORN, "listed partition missing");
+    if (more) return verdict(r, MS_READ_TORN, "listed partition missing");
     return r;
 }
 
@@ -169,8 +167,11 @@ ms_read_result ms_ops_get_meta_partitions(const ms_view *v, uint64_t vol) {
 }
 
 static int ids_contain(const ms_layout_ids *ids, uint64_t id) {
-    for (uint32_t i = 0; i < ids->n; i++)
-        if (ms_layout_le64(ids->raw + (size_t)i * 8) == id) return 1;
+    ms_layout_ids_cur c;
+    uint64_t x;
+    ms_layout_ids_begin(&c, ids);
+    while (ms_layout_ids_next(&c, &x))
+        if (x == id) return 1;
     return 0;
 }
 

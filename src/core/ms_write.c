@@ -118,7 +118,7 @@ static int save_cluster(apply_ctx *a) {
 
 static int put_part(apply_ctx *a, uint8_t kind, uint64_t id, uint64_t vol, const uint64_t *hosts) {
     char key[MS_LAYOUT_KEY_MAX];
-    ms_layout_part r = {kind, 0, id, vol, 0, 0, {MS_WRITE_HOSTS, hosts, NULL}};
+    ms_layout_part r = {kind, 0, id, vol, 0, 0, {MS_WRITE_HOSTS, hosts, NULL, 0}};
     if (kind == MS_REC_MP) r.end = UINT64_C(1) << 40;
     unsigned char *b = scratch(a, 256);
     if (!b) return fail(a, "out of memory");
@@ -130,11 +130,10 @@ static int put_part(apply_ctx *a, uint8_t kind, uint64_t id, uint64_t vol, const
 /* Encode vol record r (ids given as arrays) and store it. */
 static int put_vol(apply_ctx *a, const ms_layout_vol *r) {
     char key[MS_LAYOUT_KEY_MAX];
-    size_t need = 256 + 8 * ((size_t)r->mps.n + r->dps.n) + r->name.len + r->owner.len;
-    unsigned char *b = scratch(a, need);
+    size_t n = ms_layout_vol_encode(r, NULL, 0);
+    unsigned char *b = scratch(a, n);
     if (!b) return fail(a, "out of memory");
-    size_t n = ms_layout_vol_encode(r, b, a->cap);
-    if (n == 0) return fail(a, "vol record too large");
+    ms_layout_vol_encode(r, b, a->cap);
     return ms_store_put(a->s, key, ms_layout_key_vol(key, r->id), b, n) == 0
                ? 0
                : fail(a, "out of memory");
@@ -149,8 +148,8 @@ static int create_vol(apply_ctx *a, const ms_write *w) {
                        0,
                        {name, (uint16_t)strlen(name)},
                        {"", 0},
-                       {1, &mp, NULL},
-                       {1, &dp, NULL}};
+                       {1, &mp, NULL, 0},
+                       {1, &dp, NULL, 0}};
     if (put_part(a, MS_REC_DP, dp, vol, w->dp_hosts) != 0 ||
         put_part(a, MS_REC_MP, mp, vol, w->mp_hosts) != 0 || put_vol(a, &r) != 0)
         return -1;
@@ -168,14 +167,16 @@ static int load_vol(apply_ctx *a, uint64_t id, ms_layout_vol *r, uint64_t **ids,
     if (ms_layout_vol_decode(p, n, r) != 0) return fail(a, "corrupt vol record");
     uint64_t *v = malloc(sizeof *v * ((size_t)r->mps.n + r->dps.n + 1));
     if (!v) return fail(a, "out of memory");
-    for (uint32_t i = 0; i < r->mps.n; i++) v[i] = ms_layout_ids_at(&r->mps, i);
-    for (uint32_t i = 0; i < r->dps.n; i++) v[r->mps.n + i] = ms_layout_ids_at(&r->dps, i);
+    if (ms_layout_ids_copy(&r->mps, v) != 0 || ms_layout_ids_copy(&r->dps, v + r->mps.n) != 0) {
+        free(v);
+        return fail(a, "corrupt vol record");
+    }
     memcpy(strs, r->name.p, r->name.len);
     memcpy(strs + r->name.len, r->owner.p, r->owner.len);
     r->name.p = strs;
     r->owner.p = strs + r->name.len;
-    r->mps = (ms_layout_ids){r->mps.n, v, NULL};
-    r->dps = (ms_layout_ids){r->dps.n, v + r->mps.n, NULL};
+    r->mps = (ms_layout_ids){r->mps.n, v, NULL, 0};
+    r->dps = (ms_layout_ids){r->dps.n, v + r->mps.n, NULL, 0};
     *ids = v;
     return 1;
 }
