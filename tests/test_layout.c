@@ -52,7 +52,7 @@ static void test_keys(void) {
 static void test_records(void) {
     unsigned char buf[512];
     uint64_t mps[] = {1, 2}, dps[] = {3, 4, 5};
-    ms_layout_vol v = {9, 1 << 30, 1, {"vol9", 4}, {"bob", 3}, {2, mps, NULL, 0}, {3, dps, NULL, 0}};
+    ms_layout_vol v = {9, 1 << 30, 1, {"vol9", 4}, {"bob", 3}, ms_layout_ids_array(2, mps), ms_layout_ids_array(3, dps)};
     size_t n = ms_layout_vol_encode(&v, buf, sizeof buf);
     CHECK(n < sizeof buf);
     CHECK_EQ_I64(ms_layout_vol_encode(&v, NULL, 0), n);
@@ -70,7 +70,7 @@ static void test_records(void) {
     CHECK(ms_layout_vol_decode(buf, n, &dv) == -1);
 
     uint64_t hosts[] = {11, 12, 13};
-    ms_layout_part p = {MS_REC_MP, 2, 77, 9, 1, 1000, {3, hosts, NULL, 0}}, dp;
+    ms_layout_part p = {MS_REC_MP, 2, 77, 9, 1, 1000, ms_layout_ids_array(3, hosts)}, dp;
     n = ms_layout_part_encode(&p, buf, sizeof buf);
     CHECK(ms_layout_part_decode(buf, n, &dp) == 0);
     CHECK(dp.kind == MS_REC_MP && dp.id == 77 && dp.vol == 9 && dp.end == 1000 &&
@@ -86,7 +86,7 @@ static void test_records(void) {
     CHECK(ms_layout_node_decode(buf, n, &dn) == 0 && dn.id == 5 && dn.zone == 2 && dn.used == 40);
     CHECK_BOUNDS(ms_layout_node_decode, buf, n, &dn);
 
-    ms_layout_user u = {1, {"alice", 5}, {2, mps, NULL, 0}}, du;
+    ms_layout_user u = {1, {"alice", 5}, ms_layout_ids_array(2, mps)}, du;
     n = ms_layout_user_encode(&u, buf, sizeof buf);
     CHECK(ms_layout_user_decode(buf, n, &du) == 0 && du.vols.n == 2 && du.uid.len == 5);
     CHECK_BOUNDS(ms_layout_user_decode, buf, n, &du);
@@ -241,7 +241,7 @@ static void test_torn_rules(void) {
     CHECK_VERDICT(ms_ops_get_partitions(&v, 3), MS_READ_TORN, "malformed partition record");
     unsigned char rec[128];
     uint64_t hosts[] = {21, 22, 23};
-    ms_layout_part p = {MS_REC_DP, 0, 999999, 3, 0, 0, {3, hosts, NULL, 0}};
+    ms_layout_part p = {MS_REC_DP, 0, 999999, 3, 0, 0, ms_layout_ids_array(3, hosts)};
     size_t n = ms_layout_part_encode(&p, rec, sizeof rec);
     ms_store_del(s, dpkey, kl);
     ms_store_put(s, k, ms_layout_key_dp(k, 3, 999999), rec, n);

@@ -145,10 +145,9 @@ static void w_str(wr *w, ms_layout_str s) {
     w_bytes(w, s.p, s.len);
 }
 
-/* Count, first id, then zig-zag deltas; a decoded list is copied as it is
- * (the decoder accepted only the encoding this writes). */
-static void w_ids(wr *w, const ms_layout_ids *ids) {
-    w_var(w, ids->n);
+/* The ids of a list: the first id, then zig-zag deltas; a decoded list is
+ * copied as it is (the decoder accepted only the encoding this writes). */
+static void w_ids_body(wr *w, const ms_layout_ids *ids) {
     if (ids->v == NULL) {
         w_bytes(w, ids->enc, ids->enc_len);
         return;
@@ -160,6 +159,11 @@ static void w_ids(wr *w, const ms_layout_ids *ids) {
     }
 }
 
+static void w_ids(wr *w, const ms_layout_ids *ids) {
+    w_var(w, ids->n);
+    w_ids_body(w, ids);
+}
+
 static void w_head(wr *w, void *buf, size_t cap, int kind) {
     w->p = buf;
     w->cap = buf ? cap : 0;
@@ -169,12 +173,19 @@ static void w_head(wr *w, void *buf, size_t cap, int kind) {
 }
 
 /* One varint from [*pp, end): 0 and *v, advancing *pp; -1 when it runs
- * past end, is not in its shortest form, or exceeds 64 bits. */
-static int var_get(const unsigned char **pp, const unsigned char *end, uint64_t *v) {
+ * past end, is not in its shortest form, or exceeds 64 bits. One- and
+ * two-byte varints (most ids and deltas) take the short paths. */
+static inline int var_get(const unsigned char **pp, const unsigned char *end, uint64_t *v) {
     const unsigned char *p = *pp;
-    if (p < end && *p < 0x80) { /* the common one-byte case */
+    if (p < end && *p < 0x80) {
         *v = *p;
         *pp = p + 1;
+        return 0;
+    }
+    if (end - p >= 2 && p[1] < 0x80) {
+        if (p[1] == 0) return -1; /* a longer form than needed */
+        *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        *pp = p + 2;
         return 0;
     }
     uint64_t x = 0;
@@ -183,13 +194,33 @@ static int var_get(const unsigned char **pp, const unsigned char *end, uint64_t 
         if (shift == 63 && b > 1) return -1; /* past 64 bits */
         x |= (uint64_t)(b & 0x7f) << shift;
         if (b < 0x80) {
-            if (b == 0 && shift > 0) return -1; /* a longer form than needed */
+            if (b == 0 && shift > 0) return -1;
             *v = x;
             *pp = p;
             return 0;
         }
     }
     return -1;
+}
+
+/* Step over n varints in [*pp, end) with var_get's checks, without
+ * decoding them: 0, or -1 when they are not n well-formed varints. */
+static int vars_skip(const unsigned char **pp, const unsigned char *end, uint64_t n) {
+    const unsigned char *p = *pp;
+    unsigned run = 0; /* continuation bytes of the varint being read */
+    while (n > 0) {
+        if (p == end) return -1;
+        unsigned char b = *p++;
+        if (b >= 0x80) {
+            if (++run == 10) return -1; /* an 11th byte would be past 64 bits */
+            continue;
+        }
+        if (run > 0 && (b == 0 || (run == 9 && b > 1))) return -1;
+        run = 0;
+        n--;
+    }
+    *pp = p;
+    return 0;
 }
 
 typedef struct rd {
@@ -239,25 +270,28 @@ static ms_layout_str r_str(rd *r) {
     return s;
 }
 
-/* An id list: every varint walked and checked here, so a cursor over it
- * needs no checks of its own to stay in bounds. */
+/* An id list: every varint decoded and checked here (so a cursor over it
+ * needs no checks of its own to stay in bounds), the last id kept. */
 static ms_layout_ids r_ids(rd *r) {
-    ms_layout_ids ids = {0, NULL, NULL, 0};
+    ms_layout_ids ids = {0, NULL, NULL, 0, 0};
     uint64_t n = r_var_max(r, UINT32_MAX);
     if (r->bad || n > r->n - r->off) { /* each id takes a byte at least */
         r->bad = 1;
         return ids;
     }
     const unsigned char *start = r->p + r->off, *p = start, *end = r->p + r->n;
-    uint64_t v;
-    for (uint64_t i = 0; i < n; i++)
-        if (var_get(&p, end, &v) != 0) {
+    uint64_t x, last = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (var_get(&p, end, &x) != 0) {
             r->bad = 1;
             return ids;
         }
+        last = i == 0 ? x : last + unzigzag(x);
+    }
     ids.n = (uint32_t)n;
     ids.enc = start;
     ids.enc_len = (size_t)(p - start);
+    ids.last = last;
     r->off += ids.enc_len;
     return ids;
 }
@@ -326,15 +360,20 @@ int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out) {
     return i == ids->n ? 0 : -1;
 }
 
+/* A vol record up to its dps list. */
+static void w_vol_front(wr *w, const ms_layout_vol *r, void *buf, size_t cap) {
+    w_head(w, buf, cap, MS_REC_VOL);
+    w_var(w, r->id);
+    w_var(w, r->capacity);
+    w_u8(w, r->status);
+    w_str(w, r->name);
+    w_str(w, r->owner);
+    w_ids(w, &r->mps);
+}
+
 size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap) {
     wr w;
-    w_head(&w, buf, cap, MS_REC_VOL);
-    w_var(&w, r->id);
-    w_var(&w, r->capacity);
-    w_u8(&w, r->status);
-    w_str(&w, r->name);
-    w_str(&w, r->owner);
-    w_ids(&w, &r->mps);
+    w_vol_front(&w, r, buf, cap);
     w_ids(&w, &r->dps);
     return w.n;
 }
@@ -350,6 +389,16 @@ int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r) {
     r->mps = r_ids(&d);
     r->dps = r_ids(&d);
     return r_done(&d);
+}
+
+size_t ms_layout_vol_encode_add_dp(const ms_layout_vol *r, uint64_t dp, void *buf, size_t cap) {
+    uint64_t last = r->dps.n == 0 ? 0 : r->dps.v ? r->dps.v[r->dps.n - 1] : r->dps.last;
+    wr w;
+    w_vol_front(&w, r, buf, cap);
+    w_var(&w, (uint64_t)r->dps.n + 1); /* the ids as they are, then the new one */
+    w_ids_body(&w, &r->dps);
+    w_var(&w, r->dps.n == 0 ? dp : zigzag(dp - last));
+    return w.n;
 }
 
 size_t ms_layout_part_encode(const ms_layout_part *r, void *buf, size_t cap) {
@@ -376,11 +425,20 @@ int ms_layout_part_decode(const void *p, size_t n, ms_layout_part *r) {
     return r_done(&d);
 }
 
+/* ms_layout_part_decode's checks in one pass, without the record struct:
+ * a partition scan runs it once per key. */
 int ms_layout_part_check(const void *p, size_t n, uint64_t *id, uint64_t *vol) {
-    ms_layout_part r;
-    if (ms_layout_part_decode(p, n, &r) != 0) return -1;
-    if (id) *id = r.id;
-    if (vol) *vol = r.vol;
+    const unsigned char *b = p, *end = b + (p ? n : 0), *q = b + 3;
+    if (p == NULL || n < 8 || (b[0] != MS_REC_DP && b[0] != MS_REC_MP) || b[1] != FORMAT)
+        return -1;
+    uint64_t f[5]; /* id, vol, start, end, host count */
+    for (int i = 0; i < 5; i++)
+        if (var_get(&q, end, &f[i]) != 0) return -1;
+    if (f[4] > UINT32_MAX || f[4] > (uint64_t)(end - q) || vars_skip(&q, end, f[4]) != 0 ||
+        q != end)
+        return -1;
+    if (id) *id = f[0];
+    if (vol) *vol = f[1];
     return 0;
 }
 

@@ -59,13 +59,21 @@ typedef enum ms_layout_kind {
 
 /* A list of u64 ids: either an array (v, for encoding) or, in a decoded
  * record, its encoded ids (enc, enc_len bytes after the count; already
- * checked by the decoder), read with ms_layout_ids_cur. */
+ * checked by the decoder, which also sets last), read with
+ * ms_layout_ids_cur. */
 typedef struct ms_layout_ids {
     uint32_t n;
     const uint64_t *v;
     const unsigned char *enc;
     size_t enc_len;
+    uint64_t last; /* decoded lists: the last id (0 when empty) */
 } ms_layout_ids;
+
+/* The list of the n ids at v, for encoding. */
+static inline ms_layout_ids ms_layout_ids_array(uint32_t n, const uint64_t *v) {
+    ms_layout_ids ids = {n, v, NULL, 0, 0};
+    return ids;
+}
 
 /* A cursor over an id list, in order: ms_layout_ids_begin, then
  * ms_layout_ids_next until it returns 0. */
@@ -161,6 +169,9 @@ int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out);
 
 size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap);
 int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r);
+/* ms_layout_vol_encode of r with dp appended to its dps: a create_dp
+ * without decoding and re-encoding the whole list (r as decoded). */
+size_t ms_layout_vol_encode_add_dp(const ms_layout_vol *r, uint64_t dp, void *buf, size_t cap);
 size_t ms_layout_part_encode(const ms_layout_part *r, void *buf, size_t cap);
 int ms_layout_part_decode(const void *p, size_t n, ms_layout_part *r);
 /* The acceptance test of ms_layout_part_decode (0 iff it returns 0), giving
