@@ -33,7 +33,7 @@ static ms_store *image(ms_store_mem *mem, uint64_t seed, uint64_t applied) {
 
 /* Export v with small frames into st. */
 static void export_all(ms_version *v, stream *st, uint32_t max_entries, uint32_t max_bytes) {
-    ms_snap_opts o = {max_entries, max_bytes, 3};
+    ms_snap_opts o = {max_entries, max_bytes, 3, NULL};
     ms_snap_exp *e = ms_snap_export_begin(v, &o);
     const void *f;
     size_t len, total = 0;
@@ -377,7 +377,7 @@ static void test_export_limits(void) {
     memset(big, 'x', sizeof big);
     ms_store_put(s, "k", 1, big, sizeof big);
     ms_version *v = ms_store_snapshot(s);
-    ms_snap_opts o = {10, 100, 0};
+    ms_snap_opts o = {10, 100, 0, NULL};
     ms_snap_exp *e = ms_snap_export_begin(v, &o);
     const void *f;
     size_t len;

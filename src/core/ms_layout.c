@@ -501,3 +501,37 @@ int ms_layout_cluster_decode(const void *p, size_t n, ms_layout_cluster *r) {
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *f[i] = r_var(&d);
     return r_done(&d);
 }
+
+/* --- the format-1 size of a record ---------------------------------------- */
+
+static int key_has(const void *key, size_t kl, const char *prefix) {
+    size_t n = strlen(prefix);
+    return kl >= n && memcmp(key, prefix, n) == 0;
+}
+
+size_t ms_layout_v1_size(const void *key, size_t klen, const void *val, size_t vlen) {
+    /* format 1: kind and format bytes, fixed 8-byte integers (zone 4),
+     * u16 string lengths, u32 list counts and 8 bytes an id */
+    union {
+        ms_layout_vol vol;
+        ms_layout_part part;
+        ms_layout_node node;
+        ms_layout_user user;
+        ms_layout_cluster cl;
+    } r;
+    if (key_has(key, klen, MS_LAYOUT_PREFIX_VOL) && ms_layout_vol_decode(val, vlen, &r.vol) == 0)
+        return 31 + (size_t)r.vol.name.len + r.vol.owner.len +
+               8 * ((size_t)r.vol.mps.n + r.vol.dps.n);
+    if ((key_has(key, klen, "#dp#") || key_has(key, klen, "#mp#")) &&
+        ms_layout_part_decode(val, vlen, &r.part) == 0)
+        return 39 + 8 * (size_t)r.part.hosts.n;
+    if ((key_has(key, klen, "#dn#") || key_has(key, klen, "#mn#")) &&
+        ms_layout_node_decode(val, vlen, &r.node) == 0)
+        return 32 + (size_t)r.node.addr.len;
+    if (key_has(key, klen, MS_LAYOUT_PREFIX_USER) && ms_layout_user_decode(val, vlen, &r.user) == 0)
+        return 9 + (size_t)r.user.uid.len + 8 * (size_t)r.user.vols.n;
+    if (key_has(key, klen, MS_LAYOUT_PREFIX_CLUSTER) &&
+        ms_layout_cluster_decode(val, vlen, &r.cl) == 0)
+        return 76 + (size_t)r.cl.name.len;
+    return vlen;
+}

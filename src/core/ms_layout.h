@@ -185,4 +185,11 @@ int ms_layout_user_decode(const void *p, size_t n, ms_layout_user *r);
 size_t ms_layout_cluster_encode(const ms_layout_cluster *r, void *buf, size_t cap);
 int ms_layout_cluster_decode(const void *p, size_t n, ms_layout_cluster *r);
 
+/* The bytes the value under key took in format 1 (fixed-width fields, raw
+ * u64 id lists): vlen when key is not a record's key or the value does not
+ * decode as that record. The model charges a snapshot stream at these sizes
+ * (docs/cubefs.md): the simulated time of a transfer stays what it was
+ * before the store held compact records. */
+size_t ms_layout_v1_size(const void *key, size_t klen, const void *val, size_t vlen);
+
 #endif
