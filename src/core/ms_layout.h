@@ -20,8 +20,8 @@
  * (<= 65535) and the bytes; id lists as a varint count, the first id as a
  * varint and each next one as the zig-zag varint of its difference from the
  * one before (mod 2^64, so any list round-trips; ascending lists of nearby
- * ids take a byte an id). A partition record is about 20 bytes (71 in
- * format 1, which had fixed 8-byte fields and raw u64 id lists).
+ * ids take a byte or two an id). A generated partition record is 11-20
+ * bytes (63 in format 1, which had fixed 8-byte fields and raw u64 ids).
  * Encoders return the size needed and write only when it fits in cap
  * (snprintf-style). Decoders check every length against the input, reject
  * non-shortest varints, varints past 64 bits and trailing bytes, and return
