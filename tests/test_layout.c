@@ -52,7 +52,13 @@ static void test_keys(void) {
 static void test_records(void) {
     unsigned char buf[512];
     uint64_t mps[] = {1, 2}, dps[] = {3, 4, 5};
-    ms_layout_vol v = {9, 1 << 30, 1, {"vol9", 4}, {"bob", 3}, ms_layout_ids_array(2, mps), ms_layout_ids_array(3, dps)};
+    ms_layout_vol v = {9,
+                       1 << 30,
+                       1,
+                       {"vol9", 4},
+                       {"bob", 3},
+                       ms_layout_ids_array(2, mps),
+                       ms_layout_ids_array(3, dps)};
     size_t n = ms_layout_vol_encode(&v, buf, sizeof buf);
     CHECK(n < sizeof buf);
     CHECK_EQ_I64(ms_layout_vol_encode(&v, NULL, 0), n);
@@ -66,7 +72,7 @@ static void test_records(void) {
     CHECK_BOUNDS(ms_layout_vol_decode, buf, n, &dv);
     unsigned char again[512]; /* re-encoding from decoded ids is byte-identical */
     CHECK(ms_layout_vol_encode(&dv, again, sizeof again) == n && memcmp(again, buf, n) == 0);
-    buf[0] = MS_REC_DP; /* wrong kind */
+    buf[0] = MS_LAYOUT_HEAD(MS_REC_DP); /* wrong kind */
     CHECK(ms_layout_vol_decode(buf, n, &dv) == -1);
 
     uint64_t hosts[] = {11, 12, 13};
@@ -75,9 +81,9 @@ static void test_records(void) {
     CHECK(ms_layout_part_decode(buf, n, &dp) == 0);
     CHECK(dp.kind == MS_REC_MP && dp.id == 77 && dp.vol == 9 && dp.end == 1000 &&
           ms_layout_ids_copy(&dp.hosts, got) == 0 && got[1] == 12);
-    CHECK_EQ_I64(n, 12); /* kind, format, status, id, vol, start, end (2), count, 3 hosts */
+    CHECK_EQ_I64(n, 11); /* head, status, id, vol, start, end (2), count, 3 hosts */
     CHECK_BOUNDS(ms_layout_part_decode, buf, n, &dp);
-    buf[8] = 0x7f; /* the host count (at 3+1+1+1+2 = 8): 127 ids, more than */
+    buf[7] = 0x7f; /* the host count (at 2+1+1+1+2 = 7): 127 ids, more than */
     CHECK(ms_layout_part_decode(buf, n, &dp) == -1); /* the bytes left */
     CHECK(ms_layout_part_check(buf, n, NULL, NULL) == -1);
 

@@ -194,7 +194,8 @@ static int write_users(gen *g) {
         uint32_t n = 0;
         for (uint64_t v = u + 1; v <= g->V; v += g->U) vols[n++] = v;
         snprintf(uid, sizeof uid, "user%06llu", (unsigned long long)u);
-        ms_layout_user r = {u == 0 ? 1 : 2, {uid, (uint16_t)strlen(uid)}, ms_layout_ids_array(n, vols)};
+        ms_layout_user r = {
+            u == 0 ? 1 : 2, {uid, (uint16_t)strlen(uid)}, ms_layout_ids_array(n, vols)};
         size_t len = ms_layout_user_encode(&r, NULL, 0);
         rc = reserve(g, len);
         if (rc == 0) {

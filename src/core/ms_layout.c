@@ -168,8 +168,7 @@ static void w_head(wr *w, void *buf, size_t cap, int kind) {
     w->p = buf;
     w->cap = buf ? cap : 0;
     w->n = 0;
-    w_u8(w, (uint64_t)kind);
-    w_u8(w, FORMAT);
+    w_u8(w, (uint64_t)MS_LAYOUT_HEAD(kind));
 }
 
 /* One varint from [*pp, end): 0 and *v, advancing *pp; -1 when it runs
@@ -302,8 +301,8 @@ static int r_head(rd *r, const void *p, size_t n, int kind_a, int kind_b) {
     r->n = p ? n : 0;
     r->off = 0;
     r->bad = 0;
-    int kind = (int)r_u8(r);
-    if (r_u8(r) != FORMAT || (kind != kind_a && kind != kind_b)) r->bad = 1;
+    int head = (int)r_u8(r), kind = head & 15;
+    if (head >> 4 != FORMAT || (kind != kind_a && kind != kind_b)) r->bad = 1;
     return kind;
 }
 
@@ -428,8 +427,9 @@ int ms_layout_part_decode(const void *p, size_t n, ms_layout_part *r) {
 /* ms_layout_part_decode's checks in one pass, without the record struct:
  * a partition scan runs it once per key. */
 int ms_layout_part_check(const void *p, size_t n, uint64_t *id, uint64_t *vol) {
-    const unsigned char *b = p, *end = b + (p ? n : 0), *q = b + 3;
-    if (p == NULL || n < 8 || (b[0] != MS_REC_DP && b[0] != MS_REC_MP) || b[1] != FORMAT)
+    const unsigned char *b = p, *end = b + (p ? n : 0), *q = b + 2;
+    if (p == NULL || n < 7 ||
+        (b[0] != MS_LAYOUT_HEAD(MS_REC_DP) && b[0] != MS_LAYOUT_HEAD(MS_REC_MP)))
         return -1;
     uint64_t f[5]; /* id, vol, start, end, host count */
     for (int i = 0; i < 5; i++)

@@ -13,10 +13,10 @@
  *   applied             the raft index the store reflects (u64)
  * Every '#' key sorts before "applied", so a key-ordered stream ends with it.
  *
- * Records (format 2, compact): a kind byte, a format byte (2), then the
- * fields in order: u8 fields (status, type) as one byte; integers (ids,
- * counters, sizes, zone) as unsigned LEB128 varints in their shortest form
- * (a u32 field rejects values above 2^32 - 1); strings as a varint length
+ * Records (format 2, compact): a head byte (the format, 2, in its high
+ * nibble and the kind in its low one), then the fields in order: u8 fields (status, type) as one
+ * byte; integers (ids, counters, sizes, zone) as unsigned LEB128 varints in their shortest form (a
+ * u32 field rejects values above 2^32 - 1); strings as a varint length
  * (<= 65535) and the bytes; id lists as a varint count, the first id as a
  * varint and each next one as the zig-zag varint of its difference from the
  * one before (mod 2^64, so any list round-trips; ascending lists of nearby
@@ -45,7 +45,9 @@
 #define MS_LAYOUT_PREFIX_VOL "#vol#"
 #define MS_LAYOUT_PREFIX_USER "#user#"
 #define MS_LAYOUT_PREFIX_CLUSTER "#c#"
-#define MS_LAYOUT_FORMAT 2 /* the format byte of every record */
+#define MS_LAYOUT_FORMAT 2 /* the high nibble of every record's head byte */
+/* The head byte of a record of kind k. */
+#define MS_LAYOUT_HEAD(k) (MS_LAYOUT_FORMAT << 4 | (k))
 
 typedef enum ms_layout_kind {
     MS_REC_VOL = 1,

@@ -138,7 +138,8 @@ static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_la
             if (ms_layout_part_check(kv[j].v, kv[j].vlen, &id, NULL) != 0)
                 return verdict(r, MS_READ_TORN, "malformed partition record");
             if (more && w < id) return verdict(r, MS_READ_TORN, "listed partition missing");
-            if (!more || w != id) return verdict(r, MS_READ_TORN, "partition not listed by its vol");
+            if (!more || w != id)
+                return verdict(r, MS_READ_TORN, "partition not listed by its vol");
             more = ms_layout_ids_next(&want, &w);
         }
     }
@@ -283,6 +284,8 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
 
 /* --- the memo ------------------------------------------------------------- */
 
+/* Slots are packed (a memo is resident in full once a run has read 4096
+ * vols: 3 masters x 4096 x (256 + 96) bytes, 4.3 MB). */
 #define MEMO_SLOTS 4096 /* direct-mapped by (vol, meta) */
 #define MEMO_LEAVES 16  /* longest leaf run remembered */
 
@@ -290,23 +293,22 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
  * depends on: the vol record's entry and the leaves of the partition range. */
 typedef struct memo_slot {
     uint64_t vol, vol_stamp;
-    uint64_t cover;    /* ms_view_prefix_cover when the leaves were last checked */
-    ms_hint cover_at;  /* the descent to the cover */
-    int meta, nleaves; /* nleaves 0: nothing remembered */
+    uint64_t cover;   /* ms_view_prefix_cover when the leaves were last checked */
+    ms_hint cover_at; /* the descent to the cover */
     uint64_t leaf[MEMO_LEAVES];
-    ms_read_verdict verdict;
     const char *why;
     uint64_t entries, bytes;
+    int8_t meta, nleaves; /* nleaves 0: nothing remembered */
+    uint8_t verdict;      /* an ms_read_verdict */
 } memo_slot;
 
 /* One vol's record: the descent to it, and whether the entry whose stamp
  * is `decoded` decodes (get_vol; 0: not known). */
 typedef struct vol_slot {
     uint64_t vol;
-    int used;
-    ms_hint at;
     uint64_t decoded;
-    int decodes;
+    ms_hint at;
+    uint8_t used, decodes;
 } vol_slot;
 
 /* A whole result for the tree whose root had stamp root (0: none). */
