@@ -229,6 +229,7 @@ static ms_raft_fsm tfsm_iface(tfsm *f) {
                      tfsm_install_end,
                      tfsm_crash,
                      tfsm_restart,
+                     NULL,
                      NULL};
     return i;
 }

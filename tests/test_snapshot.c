@@ -33,7 +33,7 @@ static ms_store *image(ms_store_mem *mem, uint64_t seed, uint64_t applied) {
 
 /* Export v with small frames into st. */
 static void export_all(ms_version *v, stream *st, uint32_t max_entries, uint32_t max_bytes) {
-    ms_snap_opts o = {max_entries, max_bytes, 3};
+    ms_snap_opts o = {max_entries, max_bytes, 3, NULL};
     ms_snap_exp *e = ms_snap_export_begin(v, &o);
     const void *f;
     size_t len, total = 0;
@@ -377,7 +377,7 @@ static void test_export_limits(void) {
     memset(big, 'x', sizeof big);
     ms_store_put(s, "k", 1, big, sizeof big);
     ms_version *v = ms_store_snapshot(s);
-    ms_snap_opts o = {10, 100, 0};
+    ms_snap_opts o = {10, 100, 0, NULL};
     ms_snap_exp *e = ms_snap_export_begin(v, &o);
     const void *f;
     size_t len;
@@ -393,6 +393,51 @@ static void test_export_limits(void) {
     CHECK(ms_snap_mode_parse("aside", &m) == 0 && m == MS_SNAP_ASIDE);
     CHECK(ms_snap_mode_parse("other", &m) == -1);
     CHECK_STR(ms_snap_mode_name(MS_SNAP_INPLACE), "inplace");
+}
+
+static size_t charge_x4(const void *k, size_t kl, const void *v, size_t vl) {
+    (void)k, (void)kl, (void)v;
+    return 4 * vl;
+}
+
+/* With a charge function, a data frame ends where the charged sizes reach
+ * max_bytes, reports its charged size, and imports as any other. */
+static void test_export_charged(void) {
+    ms_store_mem mem = {0};
+    ms_store *s = ms_store_new(&mem), *dst = ms_store_new(&mem);
+    char key[8], val[10] = "vvvvvvvvv";
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "k%02d", i);
+        ms_store_put(s, key, 3, val, 10); /* 21 bytes a frame entry, charged 51 */
+    }
+    ms_version *v = ms_store_snapshot(s);
+    ms_snap_opts o = {100, 260, 0, charge_x4};
+    ms_snap_exp *e = ms_snap_export_begin(v, &o);
+    ms_snap_imp *imp = ms_snap_import_begin(dst, MS_SNAP_ASIDE);
+    const void *f;
+    size_t len, sizes[16], charged[16];
+    int n = 0, rc;
+    char err[200];
+    while ((rc = ms_snap_export_next(e, &f, &len, err, sizeof err)) == 1 && n < 16) {
+        sizes[n] = len;
+        charged[n++] = ms_snap_export_charged(e);
+        CHECK(ms_snap_import_chunk(imp, f, len, err, sizeof err) == 0);
+    }
+    CHECK(rc == 0);
+    /* header, 4 data frames of 5 entries (4 + 5 x 51 = 259 charged), end */
+    CHECK_EQ_I64(n, 6);
+    CHECK(sizes[0] == charged[0] && sizes[5] == charged[5]);
+    for (int i = 1; i <= 4 && n == 6; i++) {
+        CHECK_EQ_I64(sizes[i], MS_SNAP_HEAD_BYTES + 4 + 5 * 21);
+        CHECK_EQ_I64(charged[i], MS_SNAP_HEAD_BYTES + 4 + 5 * 51);
+    }
+    CHECK(ms_snap_import_finish(imp, err, sizeof err) == 0);
+    CHECK(ms_store_digest(dst) == ms_store_digest(s));
+    ms_snap_export_end(e);
+    ms_version_release(v);
+    ms_store_free(s);
+    ms_store_free(dst);
+    CHECK_EQ_I64(mem.bytes_in_use, 0);
 }
 
 /* A key longer than a store takes (MS_STORE_KEY_MAX) is refused by the
@@ -442,5 +487,6 @@ int main(void) {
     RUN(test_abort);
     RUN(test_corruption_rejected);
     RUN(test_export_limits);
+    RUN(test_export_charged);
     return ms_test_end();
 }

@@ -126,7 +126,7 @@ static int write_parts(gen *g, const group *gr, int kind) {
     for (uint64_t v = 1; v <= g->V; v++) {
         for (uint64_t i = gr->off[v - 1]; i < gr->off[v]; i++) {
             uint64_t j = i - gr->off[v - 1], id = gr->ids[i];
-            ms_layout_part p = {(uint8_t)kind, 0, id, v, 0, 0, {g->R, hosts, NULL}};
+            ms_layout_part p = {(uint8_t)kind, 0, id, v, 0, 0, ms_layout_ids_array(g->R, hosts)};
             if (!dp) {
                 p.start = j * MP_RANGE + 1;
                 p.end = i + 1 == gr->off[v] ? UINT64_MAX : (j + 1) * MP_RANGE;
@@ -152,8 +152,8 @@ static int write_vols(gen *g) {
                            0,
                            {name, (uint16_t)strlen(name)},
                            {owner, (uint16_t)(g->U ? strlen(owner) : 0)},
-                           {(uint32_t)nmp, g->mp.ids + g->mp.off[v - 1], NULL},
-                           {(uint32_t)ndp, g->dp.ids + g->dp.off[v - 1], NULL}};
+                           ms_layout_ids_array((uint32_t)nmp, g->mp.ids + g->mp.off[v - 1]),
+                           ms_layout_ids_array((uint32_t)ndp, g->dp.ids + g->dp.off[v - 1])};
         size_t n = ms_layout_vol_encode(&r, NULL, 0);
         if (reserve(g, n) != 0) return -1;
         ms_layout_vol_encode(&r, g->buf, g->cap);
@@ -194,7 +194,8 @@ static int write_users(gen *g) {
         uint32_t n = 0;
         for (uint64_t v = u + 1; v <= g->V; v += g->U) vols[n++] = v;
         snprintf(uid, sizeof uid, "user%06llu", (unsigned long long)u);
-        ms_layout_user r = {u == 0 ? 1 : 2, {uid, (uint16_t)strlen(uid)}, {n, vols, NULL}};
+        ms_layout_user r = {
+            u == 0 ? 1 : 2, {uid, (uint16_t)strlen(uid)}, ms_layout_ids_array(n, vols)};
         size_t len = ms_layout_user_encode(&r, NULL, 0);
         rc = reserve(g, len);
         if (rc == 0) {

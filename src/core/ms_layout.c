@@ -115,43 +115,117 @@ static void w_bytes(wr *w, const void *src, size_t len) {
     w->n += len;
 }
 
-static void w_uint(wr *w, uint64_t v, int width) {
-    unsigned char b[8];
-    for (int i = 0; i < width; i++) b[i] = (unsigned char)(v >> (8 * i));
-    w_bytes(w, b, (size_t)width);
+static void w_u8(wr *w, uint64_t v) {
+    unsigned char b = (unsigned char)v;
+    w_bytes(w, &b, 1);
+}
+
+/* Unsigned LEB128, shortest form: 7 bits a byte, low first. */
+static void w_var(wr *w, uint64_t v) {
+    unsigned char b[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        b[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    b[n++] = (unsigned char)v;
+    w_bytes(w, b, n);
+}
+
+static uint64_t zigzag(uint64_t d) {
+    return (d << 1) ^ (0 - (d >> 63));
+}
+
+static uint64_t unzigzag(uint64_t z) {
+    return (z >> 1) ^ (0 - (z & 1));
 }
 
 static void w_str(wr *w, ms_layout_str s) {
-    w_uint(w, s.len, 2);
+    w_var(w, s.len);
     w_bytes(w, s.p, s.len);
 }
 
-static void w_ids(wr *w, const ms_layout_ids *ids) {
-    w_uint(w, ids->n, 4);
+/* The ids of a list: the first id, then zig-zag deltas; a decoded list is
+ * copied as it is (the decoder accepted only the encoding this writes). */
+static void w_ids_body(wr *w, const ms_layout_ids *ids) {
     if (ids->v == NULL) {
-        w_bytes(w, ids->raw, (size_t)ids->n * 8);
+        w_bytes(w, ids->enc, ids->enc_len);
         return;
     }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* the wire order is the host's: one copy (a vol lists thousands) */
-    w_bytes(w, ids->v, (size_t)ids->n * 8);
-#else
-    for (uint32_t i = 0; i < ids->n; i++) w_uint(w, ids->v[i], 8);
-#endif
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < ids->n; i++) {
+        w_var(w, i == 0 ? ids->v[0] : zigzag(ids->v[i] - prev));
+        prev = ids->v[i];
+    }
+}
+
+static void w_ids(wr *w, const ms_layout_ids *ids) {
+    w_var(w, ids->n);
+    w_ids_body(w, ids);
 }
 
 static void w_head(wr *w, void *buf, size_t cap, int kind) {
     w->p = buf;
     w->cap = buf ? cap : 0;
     w->n = 0;
-    w_uint(w, (uint64_t)kind, 1);
-    w_uint(w, FORMAT, 1);
+    w_u8(w, (uint64_t)MS_LAYOUT_HEAD(kind));
+}
+
+/* One varint from [*pp, end): 0 and *v, advancing *pp; -1 when it runs
+ * past end, is not in its shortest form, or exceeds 64 bits. One- and
+ * two-byte varints (most ids and deltas) take the short paths. */
+static inline int var_get(const unsigned char **pp, const unsigned char *end, uint64_t *v) {
+    const unsigned char *p = *pp;
+    if (p < end && *p < 0x80) {
+        *v = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    if (end - p >= 2 && p[1] < 0x80) {
+        if (p[1] == 0) return -1; /* a longer form than needed */
+        *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        *pp = p + 2;
+        return 0;
+    }
+    uint64_t x = 0;
+    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+        unsigned char b = *p++;
+        if (shift == 63 && b > 1) return -1; /* past 64 bits */
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (b < 0x80) {
+            if (b == 0 && shift > 0) return -1;
+            *v = x;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Step over n varints in [*pp, end) with var_get's checks, without
+ * decoding them: 0, or -1 when they are not n well-formed varints. */
+static int vars_skip(const unsigned char **pp, const unsigned char *end, uint64_t n) {
+    const unsigned char *p = *pp;
+    unsigned run = 0; /* continuation bytes of the varint being read */
+    while (n > 0) {
+        if (p == end) return -1;
+        unsigned char b = *p++;
+        if (b >= 0x80) {
+            if (++run == 10) return -1; /* an 11th byte would be past 64 bits */
+            continue;
+        }
+        if (run > 0 && (b == 0 || (run == 9 && b > 1))) return -1;
+        run = 0;
+        n--;
+    }
+    *pp = p;
+    return 0;
 }
 
 typedef struct rd {
     const unsigned char *p;
     size_t n, off;
-    int bad; /* set by the first read past the end */
+    int bad; /* set by the first read past the end or malformed field */
 } rd;
 
 static const unsigned char *r_take(rd *r, size_t len) {
@@ -164,30 +238,60 @@ static const unsigned char *r_take(rd *r, size_t len) {
     return at;
 }
 
-static uint64_t r_uint(rd *r, int width) {
-    const unsigned char *b = r_take(r, (size_t)width);
+static uint64_t r_u8(rd *r) {
+    const unsigned char *b = r_take(r, 1);
+    return b ? *b : 0;
+}
+
+static uint64_t r_var(rd *r) {
     uint64_t v = 0;
-    if (b)
-        for (int i = width - 1; i >= 0; i--) v = (v << 8) | b[i];
+    if (r->bad) return 0;
+    const unsigned char *p = r->p + r->off;
+    if (var_get(&p, r->p + r->n, &v) != 0) {
+        r->bad = 1;
+        return 0;
+    }
+    r->off = (size_t)(p - r->p);
     return v;
+}
+
+/* A varint that must fit in max. */
+static uint64_t r_var_max(rd *r, uint64_t max) {
+    uint64_t v = r_var(r);
+    if (v > max) r->bad = 1;
+    return v > max ? 0 : v;
 }
 
 static ms_layout_str r_str(rd *r) {
     ms_layout_str s;
-    s.len = (uint16_t)r_uint(r, 2);
+    s.len = (uint16_t)r_var_max(r, UINT16_MAX);
     s.p = (const char *)r_take(r, s.len);
     return s;
 }
 
+/* An id list: every varint decoded and checked here (so a cursor over it
+ * needs no checks of its own to stay in bounds), the last id kept. */
 static ms_layout_ids r_ids(rd *r) {
-    ms_layout_ids ids = {0, NULL, NULL};
-    uint64_t n = r_uint(r, 4);
-    if (n > (r->n - r->off) / 8) { /* checked before multiplying */
+    ms_layout_ids ids = {0, NULL, NULL, 0, 0};
+    uint64_t n = r_var_max(r, UINT32_MAX);
+    if (r->bad || n > r->n - r->off) { /* each id takes a byte at least */
         r->bad = 1;
         return ids;
     }
+    const unsigned char *start = r->p + r->off, *p = start, *end = r->p + r->n;
+    uint64_t x, last = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (var_get(&p, end, &x) != 0) {
+            r->bad = 1;
+            return ids;
+        }
+        last = i == 0 ? x : last + unzigzag(x);
+    }
     ids.n = (uint32_t)n;
-    ids.raw = r_take(r, (size_t)n * 8);
+    ids.enc = start;
+    ids.enc_len = (size_t)(p - start);
+    ids.last = last;
+    r->off += ids.enc_len;
     return ids;
 }
 
@@ -197,8 +301,8 @@ static int r_head(rd *r, const void *p, size_t n, int kind_a, int kind_b) {
     r->n = p ? n : 0;
     r->off = 0;
     r->bad = 0;
-    int kind = (int)r_uint(r, 1);
-    if (r_uint(r, 1) != FORMAT || (kind != kind_a && kind != kind_b)) r->bad = 1;
+    int head = (int)r_u8(r), kind = head & 15;
+    if (head >> 4 != FORMAT || (kind != kind_a && kind != kind_b)) r->bad = 1;
     return kind;
 }
 
@@ -215,28 +319,60 @@ void ms_layout_u64_encode(unsigned char buf[8], uint64_t v) {
 
 int ms_layout_u64_decode(const void *p, size_t n, uint64_t *v) {
     if (p == NULL || n != 8) return -1;
-    rd r = {p, n, 0, 0};
-    *v = r_uint(&r, 8);
+    const unsigned char *b = p;
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) x = (x << 8) | b[i];
+    *v = x;
     return 0;
 }
 
-uint64_t ms_layout_ids_at(const ms_layout_ids *ids, uint32_t i) {
-    if (ids->v) return ids->v[i];
-    const unsigned char *b = ids->raw + (size_t)i * 8;
-    uint64_t v = 0;
-    for (int j = 7; j >= 0; j--) v = (v << 8) | b[j];
-    return v;
+void ms_layout_ids_begin(ms_layout_ids_cur *c, const ms_layout_ids *ids) {
+    c->v = ids->v;
+    c->p = ids->enc;
+    c->end = ids->enc ? ids->enc + ids->enc_len : NULL;
+    c->prev = 0;
+    c->i = 0;
+    c->n = ids->n;
+}
+
+int ms_layout_ids_next(ms_layout_ids_cur *c, uint64_t *id) {
+    if (c->i >= c->n) return 0;
+    if (c->v) {
+        *id = c->v[c->i++];
+        return 1;
+    }
+    uint64_t x;
+    if (c->p == NULL || var_get(&c->p, c->end, &x) != 0) {
+        c->i = c->n; /* bytes no decoder accepted: stop here */
+        return 0;
+    }
+    c->prev = c->i++ == 0 ? x : c->prev + unzigzag(x);
+    *id = c->prev;
+    return 1;
+}
+
+int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out) {
+    ms_layout_ids_cur c;
+    uint32_t i = 0;
+    ms_layout_ids_begin(&c, ids);
+    while (ms_layout_ids_next(&c, &out[i])) i++;
+    return i == ids->n ? 0 : -1;
+}
+
+/* A vol record up to its dps list. */
+static void w_vol_front(wr *w, const ms_layout_vol *r, void *buf, size_t cap) {
+    w_head(w, buf, cap, MS_REC_VOL);
+    w_var(w, r->id);
+    w_var(w, r->capacity);
+    w_u8(w, r->status);
+    w_str(w, r->name);
+    w_str(w, r->owner);
+    w_ids(w, &r->mps);
 }
 
 size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap) {
     wr w;
-    w_head(&w, buf, cap, MS_REC_VOL);
-    w_uint(&w, r->id, 8);
-    w_uint(&w, r->capacity, 8);
-    w_uint(&w, r->status, 1);
-    w_str(&w, r->name);
-    w_str(&w, r->owner);
-    w_ids(&w, &r->mps);
+    w_vol_front(&w, r, buf, cap);
     w_ids(&w, &r->dps);
     return w.n;
 }
@@ -244,9 +380,9 @@ size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap) {
 int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r) {
     rd d;
     r_head(&d, p, n, MS_REC_VOL, MS_REC_VOL);
-    r->id = r_uint(&d, 8);
-    r->capacity = r_uint(&d, 8);
-    r->status = (uint8_t)r_uint(&d, 1);
+    r->id = r_var(&d);
+    r->capacity = r_var(&d);
+    r->status = (uint8_t)r_u8(&d);
     r->name = r_str(&d);
     r->owner = r_str(&d);
     r->mps = r_ids(&d);
@@ -254,14 +390,24 @@ int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r) {
     return r_done(&d);
 }
 
+size_t ms_layout_vol_encode_add_dp(const ms_layout_vol *r, uint64_t dp, void *buf, size_t cap) {
+    uint64_t last = r->dps.n == 0 ? 0 : r->dps.v ? r->dps.v[r->dps.n - 1] : r->dps.last;
+    wr w;
+    w_vol_front(&w, r, buf, cap);
+    w_var(&w, (uint64_t)r->dps.n + 1); /* the ids as they are, then the new one */
+    w_ids_body(&w, &r->dps);
+    w_var(&w, r->dps.n == 0 ? dp : zigzag(dp - last));
+    return w.n;
+}
+
 size_t ms_layout_part_encode(const ms_layout_part *r, void *buf, size_t cap) {
     wr w;
     w_head(&w, buf, cap, r->kind == MS_REC_MP ? MS_REC_MP : MS_REC_DP);
-    w_uint(&w, r->status, 1);
-    w_uint(&w, r->id, 8);
-    w_uint(&w, r->vol, 8);
-    w_uint(&w, r->start, 8);
-    w_uint(&w, r->end, 8);
+    w_u8(&w, r->status);
+    w_var(&w, r->id);
+    w_var(&w, r->vol);
+    w_var(&w, r->start);
+    w_var(&w, r->end);
     w_ids(&w, &r->hosts);
     return w.n;
 }
@@ -269,22 +415,40 @@ size_t ms_layout_part_encode(const ms_layout_part *r, void *buf, size_t cap) {
 int ms_layout_part_decode(const void *p, size_t n, ms_layout_part *r) {
     rd d;
     r->kind = (uint8_t)r_head(&d, p, n, MS_REC_DP, MS_REC_MP);
-    r->status = (uint8_t)r_uint(&d, 1);
-    r->id = r_uint(&d, 8);
-    r->vol = r_uint(&d, 8);
-    r->start = r_uint(&d, 8);
-    r->end = r_uint(&d, 8);
+    r->status = (uint8_t)r_u8(&d);
+    r->id = r_var(&d);
+    r->vol = r_var(&d);
+    r->start = r_var(&d);
+    r->end = r_var(&d);
     r->hosts = r_ids(&d);
     return r_done(&d);
+}
+
+/* ms_layout_part_decode's checks in one pass, without the record struct:
+ * a partition scan runs it once per key. */
+int ms_layout_part_check(const void *p, size_t n, uint64_t *id, uint64_t *vol) {
+    const unsigned char *b = p, *end = b + (p ? n : 0), *q = b + 2;
+    if (p == NULL || n < 7 ||
+        (b[0] != MS_LAYOUT_HEAD(MS_REC_DP) && b[0] != MS_LAYOUT_HEAD(MS_REC_MP)))
+        return -1;
+    uint64_t f[5]; /* id, vol, start, end, host count */
+    for (int i = 0; i < 5; i++)
+        if (var_get(&q, end, &f[i]) != 0) return -1;
+    if (f[4] > UINT32_MAX || f[4] > (uint64_t)(end - q) || vars_skip(&q, end, f[4]) != 0 ||
+        q != end)
+        return -1;
+    if (id) *id = f[0];
+    if (vol) *vol = f[1];
+    return 0;
 }
 
 size_t ms_layout_node_encode(const ms_layout_node *r, void *buf, size_t cap) {
     wr w;
     w_head(&w, buf, cap, r->kind == MS_REC_METANODE ? MS_REC_METANODE : MS_REC_DATANODE);
-    w_uint(&w, r->id, 8);
-    w_uint(&w, r->zone, 4);
-    w_uint(&w, r->total, 8);
-    w_uint(&w, r->used, 8);
+    w_var(&w, r->id);
+    w_var(&w, r->zone);
+    w_var(&w, r->total);
+    w_var(&w, r->used);
     w_str(&w, r->addr);
     return w.n;
 }
@@ -292,10 +456,10 @@ size_t ms_layout_node_encode(const ms_layout_node *r, void *buf, size_t cap) {
 int ms_layout_node_decode(const void *p, size_t n, ms_layout_node *r) {
     rd d;
     r->kind = (uint8_t)r_head(&d, p, n, MS_REC_DATANODE, MS_REC_METANODE);
-    r->id = r_uint(&d, 8);
-    r->zone = (uint32_t)r_uint(&d, 4);
-    r->total = r_uint(&d, 8);
-    r->used = r_uint(&d, 8);
+    r->id = r_var(&d);
+    r->zone = (uint32_t)r_var_max(&d, UINT32_MAX);
+    r->total = r_var(&d);
+    r->used = r_var(&d);
     r->addr = r_str(&d);
     return r_done(&d);
 }
@@ -303,7 +467,7 @@ int ms_layout_node_decode(const void *p, size_t n, ms_layout_node *r) {
 size_t ms_layout_user_encode(const ms_layout_user *r, void *buf, size_t cap) {
     wr w;
     w_head(&w, buf, cap, MS_REC_USER);
-    w_uint(&w, r->type, 1);
+    w_u8(&w, r->type);
     w_str(&w, r->uid);
     w_ids(&w, &r->vols);
     return w.n;
@@ -312,7 +476,7 @@ size_t ms_layout_user_encode(const ms_layout_user *r, void *buf, size_t cap) {
 int ms_layout_user_decode(const void *p, size_t n, ms_layout_user *r) {
     rd d;
     r_head(&d, p, n, MS_REC_USER, MS_REC_USER);
-    r->type = (uint8_t)r_uint(&d, 1);
+    r->type = (uint8_t)r_u8(&d);
     r->uid = r_str(&d);
     r->vols = r_ids(&d);
     return r_done(&d);
@@ -324,7 +488,7 @@ size_t ms_layout_cluster_encode(const ms_layout_cluster *r, void *buf, size_t ca
     w_str(&w, r->name);
     const uint64_t f[] = {r->vols,  r->dps,       r->mps,       r->data_nodes,   r->meta_nodes,
                           r->users, r->max_dp_id, r->max_mp_id, r->max_common_id};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) w_uint(&w, f[i], 8);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) w_var(&w, f[i]);
     return w.n;
 }
 
@@ -334,6 +498,40 @@ int ms_layout_cluster_decode(const void *p, size_t n, ms_layout_cluster *r) {
     r->name = r_str(&d);
     uint64_t *f[] = {&r->vols,  &r->dps,       &r->mps,       &r->data_nodes,   &r->meta_nodes,
                      &r->users, &r->max_dp_id, &r->max_mp_id, &r->max_common_id};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *f[i] = r_uint(&d, 8);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *f[i] = r_var(&d);
     return r_done(&d);
+}
+
+/* --- the format-1 size of a record ---------------------------------------- */
+
+static int key_has(const void *key, size_t kl, const char *prefix) {
+    size_t n = strlen(prefix);
+    return kl >= n && memcmp(key, prefix, n) == 0;
+}
+
+size_t ms_layout_v1_size(const void *key, size_t klen, const void *val, size_t vlen) {
+    /* format 1: kind and format bytes, fixed 8-byte integers (zone 4),
+     * u16 string lengths, u32 list counts and 8 bytes an id */
+    union {
+        ms_layout_vol vol;
+        ms_layout_part part;
+        ms_layout_node node;
+        ms_layout_user user;
+        ms_layout_cluster cl;
+    } r;
+    if (key_has(key, klen, MS_LAYOUT_PREFIX_VOL) && ms_layout_vol_decode(val, vlen, &r.vol) == 0)
+        return 31 + (size_t)r.vol.name.len + r.vol.owner.len +
+               8 * ((size_t)r.vol.mps.n + r.vol.dps.n);
+    if ((key_has(key, klen, "#dp#") || key_has(key, klen, "#mp#")) &&
+        ms_layout_part_decode(val, vlen, &r.part) == 0)
+        return 39 + 8 * (size_t)r.part.hosts.n;
+    if ((key_has(key, klen, "#dn#") || key_has(key, klen, "#mn#")) &&
+        ms_layout_node_decode(val, vlen, &r.node) == 0)
+        return 32 + (size_t)r.node.addr.len;
+    if (key_has(key, klen, MS_LAYOUT_PREFIX_USER) && ms_layout_user_decode(val, vlen, &r.user) == 0)
+        return 9 + (size_t)r.user.uid.len + 8 * (size_t)r.user.vols.n;
+    if (key_has(key, klen, MS_LAYOUT_PREFIX_CLUSTER) &&
+        ms_layout_cluster_decode(val, vlen, &r.cl) == 0)
+        return 76 + (size_t)r.cl.name.len;
+    return vlen;
 }

@@ -13,12 +13,21 @@
  *   applied             the raft index the store reflects (u64)
  * Every '#' key sorts before "applied", so a key-ordered stream ends with it.
  *
- * Records are little-endian: a kind byte, a format byte (1), fixed fields,
- * then counted strings (u16 length) and id lists (u32 count, u64 each).
+ * Records (format 2, compact): a head byte (the format, 2, in its high
+ * nibble and the kind in its low one), then the fields in order: u8 fields (status, type) as one
+ * byte; integers (ids, counters, sizes, zone) as unsigned LEB128 varints in their shortest form (a
+ * u32 field rejects values above 2^32 - 1); strings as a varint length
+ * (<= 65535) and the bytes; id lists as a varint count, the first id as a
+ * varint and each next one as the zig-zag varint of its difference from the
+ * one before (mod 2^64, so any list round-trips; ascending lists of nearby
+ * ids take a byte or two an id). A generated partition record is 11-20
+ * bytes (63 in format 1, which had fixed 8-byte fields and raw u64 ids).
  * Encoders return the size needed and write only when it fits in cap
  * (snprintf-style). Decoders check every length against the input, reject
- * trailing bytes, and return -1 on any malformed input without reading out
- * of bounds; decoded strings and id lists point into the input. */
+ * non-shortest varints, varints past 64 bits and trailing bytes, and return
+ * -1 on any malformed input without reading out of bounds; so an accepted
+ * record re-encodes to exactly its bytes. Decoded strings and id lists
+ * point into the input; an id list is read through ms_layout_ids_cur. */
 #ifndef MS_LAYOUT_H
 #define MS_LAYOUT_H
 
@@ -36,7 +45,9 @@
 #define MS_LAYOUT_PREFIX_VOL "#vol#"
 #define MS_LAYOUT_PREFIX_USER "#user#"
 #define MS_LAYOUT_PREFIX_CLUSTER "#c#"
-#define MS_LAYOUT_FORMAT 1 /* the format byte of every record */
+#define MS_LAYOUT_FORMAT 2 /* the high nibble of every record's head byte */
+/* The head byte of a record of kind k. */
+#define MS_LAYOUT_HEAD(k) (MS_LAYOUT_FORMAT << 4 | (k))
 
 typedef enum ms_layout_kind {
     MS_REC_VOL = 1,
@@ -48,13 +59,32 @@ typedef enum ms_layout_kind {
     MS_REC_CLUSTER = 7
 } ms_layout_kind;
 
-/* A list of u64 ids: either an array (v, for encoding) or the raw
- * little-endian bytes inside a decoded record (raw). */
+/* A list of u64 ids: either an array (v, for encoding) or, in a decoded
+ * record, its encoded ids (enc, enc_len bytes after the count; already
+ * checked by the decoder, which also sets last), read with
+ * ms_layout_ids_cur. */
 typedef struct ms_layout_ids {
     uint32_t n;
     const uint64_t *v;
-    const unsigned char *raw;
+    const unsigned char *enc;
+    size_t enc_len;
+    uint64_t last; /* decoded lists: the last id (0 when empty) */
 } ms_layout_ids;
+
+/* The list of the n ids at v, for encoding. */
+static inline ms_layout_ids ms_layout_ids_array(uint32_t n, const uint64_t *v) {
+    ms_layout_ids ids = {n, v, NULL, 0, 0};
+    return ids;
+}
+
+/* A cursor over an id list, in order: ms_layout_ids_begin, then
+ * ms_layout_ids_next until it returns 0. */
+typedef struct ms_layout_ids_cur {
+    const uint64_t *v;
+    const unsigned char *p, *end;
+    uint64_t prev;
+    uint32_t i, n;
+} ms_layout_ids_cur;
 
 typedef struct ms_layout_str {
     const char *p;
@@ -131,49 +161,37 @@ int ms_layout_parse_vol_key(const void *key, size_t len, uint64_t *vol);
 void ms_layout_u64_encode(unsigned char buf[8], uint64_t v);
 int ms_layout_u64_decode(const void *p, size_t n, uint64_t *v);
 
-/* Element i (< ids->n) of an id list. */
-uint64_t ms_layout_ids_at(const ms_layout_ids *ids, uint32_t i);
-
-/* A little-endian u64 at p (no alignment needed): the raw form of an id
- * list element, for loops that walk ids->raw themselves. */
-static inline uint64_t ms_layout_le64(const unsigned char *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
+void ms_layout_ids_begin(ms_layout_ids_cur *c, const ms_layout_ids *ids);
+/* 1 and the next id in *id, or 0 after the last (or on bytes the decoder
+ * would have refused: a cursor never reads past enc + enc_len). */
+int ms_layout_ids_next(ms_layout_ids_cur *c, uint64_t *id);
+/* All ids->n ids into out (room for ids->n); 0, or -1 when the list does
+ * not decode to ids->n ids. */
+int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out);
 
 size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap);
 int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r);
+/* ms_layout_vol_encode of r with dp appended to its dps: a create_dp
+ * without decoding and re-encoding the whole list (r as decoded). */
+size_t ms_layout_vol_encode_add_dp(const ms_layout_vol *r, uint64_t dp, void *buf, size_t cap);
 size_t ms_layout_part_encode(const ms_layout_part *r, void *buf, size_t cap);
 int ms_layout_part_decode(const void *p, size_t n, ms_layout_part *r);
-/* Exactly the acceptance test of ms_layout_part_decode (0 iff it returns 0:
- * kind dp or mp, format 1, every fixed field present, a host count whose
- * hosts fill the rest of the input exactly, no trailing bytes), in O(1)
- * with no per-field reads: it returns only the id and vol fields (either
- * may be NULL). Readers that need a partition's presence and id, not its
- * hosts, use this; the verdict is the one a full decode would give. Inline:
- * a partition scan runs it once per record. */
-static inline int ms_layout_part_check(const void *p, size_t n, uint64_t *id, uint64_t *vol) {
-    /* kind, format, status (3 bytes), id, vol, start, end (4 x 8), host
-     * count (u32 at 35), then the hosts (8 each) and nothing more */
-    const unsigned char *b = (const unsigned char *)p;
-    if (p == NULL || n < 39) return -1;
-    if ((b[0] != MS_REC_DP && b[0] != MS_REC_MP) || b[1] != MS_LAYOUT_FORMAT) return -1;
-    uint64_t hosts =
-        (uint64_t)b[35] | (uint64_t)b[36] << 8 | (uint64_t)b[37] << 16 | (uint64_t)b[38] << 24;
-    if (((n - 39) & 7) != 0 || hosts != (n - 39) >> 3) return -1;
-    if (id) *id = ms_layout_le64(b + 3);
-    if (vol) *vol = ms_layout_le64(b + 11);
-    return 0;
-}
+/* The acceptance test of ms_layout_part_decode (0 iff it returns 0), giving
+ * only the id and vol fields (either may be NULL): for readers that need a
+ * partition's presence and id, not its hosts. */
+int ms_layout_part_check(const void *p, size_t n, uint64_t *id, uint64_t *vol);
 size_t ms_layout_node_encode(const ms_layout_node *r, void *buf, size_t cap);
 int ms_layout_node_decode(const void *p, size_t n, ms_layout_node *r);
 size_t ms_layout_user_encode(const ms_layout_user *r, void *buf, size_t cap);
 int ms_layout_user_decode(const void *p, size_t n, ms_layout_user *r);
 size_t ms_layout_cluster_encode(const ms_layout_cluster *r, void *buf, size_t cap);
 int ms_layout_cluster_decode(const void *p, size_t n, ms_layout_cluster *r);
+
+/* The bytes the value under key took in format 1 (fixed-width fields, raw
+ * u64 id lists): vlen when key is not a record's key or the value does not
+ * decode as that record. The model charges a snapshot stream at these sizes
+ * (docs/cubefs.md): the simulated time of a transfer stays what it was
+ * before the store held compact records. */
+size_t ms_layout_v1_size(const void *key, size_t klen, const void *val, size_t vlen);
 
 #endif

@@ -115,17 +115,17 @@ ms_read_result ms_ops_get_vol(const ms_view *v, uint64_t vol) {
 }
 
 /* Rule 5: the partition keys under the vol's prefix against its list, in
- * one ordered walk beside the list. A record counts as decoding when
- * ms_layout_part_check accepts it, which is exactly when
- * ms_layout_part_decode would (same kind, format, field and length checks,
- * without reading the hosts), so rule 3 gives the verdict a full decode
- * would; the id compared is the record's own id field, as before. r holds
- * what reading the vol record gave. */
+ * one ordered walk beside the list (a cursor over the vol record's ids).
+ * A record counts as decoding when ms_layout_part_check accepts it, which
+ * is exactly when ms_layout_part_decode would, so rule 3 gives the verdict
+ * a full decode would; the id compared is the record's own id field. r
+ * holds what reading the vol record gave. */
 static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_layout_vol *rec,
                                  const char *pfx, size_t pl, int meta) {
-    const ms_layout_ids *ids = meta ? &rec->mps : &rec->dps;
-    const unsigned char *want = ids->raw; /* a decoded record: raw, never v */
-    uint32_t n = ids->n, i = 0;
+    ms_layout_ids_cur want;
+    ms_layout_ids_begin(&want, meta ? &rec->mps : &rec->dps);
+    uint64_t w = 0;
+    int more = ms_layout_ids_next(&want, &w);
     ms_iter it;
     ms_iter_prefix(&it, v, pfx, pl);
     ms_kv kv[64];
@@ -137,14 +137,13 @@ static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_la
             r.bytes += kv[j].klen + kv[j].vlen;
             if (ms_layout_part_check(kv[j].v, kv[j].vlen, &id, NULL) != 0)
                 return verdict(r, MS_READ_TORN, "malformed partition record");
-            uint64_t w = i < n ? ms_layout_le64(want + (size_t)i * 8) : 0;
-            if (i < n && w < id) return verdict(r, MS_READ_TORN, "listed partition missing");
-            if (i >= n || w != id)
+            if (more && w < id) return verdict(r, MS_READ_TORN, "listed partition missing");
+            if (!more || w != id)
                 return verdict(r, MS_READ_TORN, "partition not listed by its vol");
-            i++;
+            more = ms_layout_ids_next(&want, &w);
         }
     }
-    if (i < n) return verdict(r, MS_READ_TORN, "listed partition missing");
+    if (more) return verdict(r, MS_READ_TORN, "listed partition missing");
     return r;
 }
 
@@ -169,8 +168,11 @@ ms_read_result ms_ops_get_meta_partitions(const ms_view *v, uint64_t vol) {
 }
 
 static int ids_contain(const ms_layout_ids *ids, uint64_t id) {
-    for (uint32_t i = 0; i < ids->n; i++)
-        if (ms_layout_le64(ids->raw + (size_t)i * 8) == id) return 1;
+    ms_layout_ids_cur c;
+    uint64_t x;
+    ms_layout_ids_begin(&c, ids);
+    while (ms_layout_ids_next(&c, &x))
+        if (x == id) return 1;
     return 0;
 }
 
@@ -282,6 +284,8 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
 
 /* --- the memo ------------------------------------------------------------- */
 
+/* Slots are packed (a memo is resident in full once a run has read 4096
+ * vols: 3 masters x 4096 x (256 + 96) bytes, 4.3 MB). */
 #define MEMO_SLOTS 4096 /* direct-mapped by (vol, meta) */
 #define MEMO_LEAVES 16  /* longest leaf run remembered */
 
@@ -289,23 +293,22 @@ ms_read_result ms_ops_run(const ms_view *v, ms_read_op op, uint64_t a, uint64_t 
  * depends on: the vol record's entry and the leaves of the partition range. */
 typedef struct memo_slot {
     uint64_t vol, vol_stamp;
-    uint64_t cover;    /* ms_view_prefix_cover when the leaves were last checked */
-    ms_hint cover_at;  /* the descent to the cover */
-    int meta, nleaves; /* nleaves 0: nothing remembered */
+    uint64_t cover;   /* ms_view_prefix_cover when the leaves were last checked */
+    ms_hint cover_at; /* the descent to the cover */
     uint64_t leaf[MEMO_LEAVES];
-    ms_read_verdict verdict;
     const char *why;
     uint64_t entries, bytes;
+    int8_t meta, nleaves; /* nleaves 0: nothing remembered */
+    uint8_t verdict;      /* an ms_read_verdict */
 } memo_slot;
 
 /* One vol's record: the descent to it, and whether the entry whose stamp
  * is `decoded` decodes (get_vol; 0: not known). */
 typedef struct vol_slot {
     uint64_t vol;
-    int used;
-    ms_hint at;
     uint64_t decoded;
-    int decodes;
+    ms_hint at;
+    uint8_t used, decodes;
 } vol_slot;
 
 /* A whole result for the tree whose root had stamp root (0: none). */

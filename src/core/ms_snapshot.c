@@ -16,6 +16,7 @@ struct ms_snap_exp {
     int phase;
     ms_snap_opts o;
     unsigned char *buf; /* one frame */
+    size_t charged;     /* the charged size of the frame in buf */
     uint32_t seq;
     uint64_t entries, bytes, frames, data_frames, digest;
 };
@@ -87,18 +88,19 @@ static size_t end_frame(ms_snap_exp *e) {
 }
 
 /* Fill one data frame from the iterator: its size, 0 when no entry is
- * left, or -1 (err set) when an entry is larger than a frame. */
+ * left, or -1 (err set) when an entry is larger than a frame. Sets
+ * e->charged. */
 static long data_frame(ms_snap_exp *e, char *err, size_t errlen) {
     unsigned char *p = e->buf + MS_SNAP_HEAD_BYTES;
-    size_t off = 4, cap = e->o.max_bytes;
+    size_t off = 4, woff = 4, cap = e->o.max_bytes;
     uint32_t n = 0;
     while (n < e->o.max_entries) {
         if (!e->pending && !ms_iter_next(&e->it)) break;
         e->pending = 1;
         size_t kl, vl;
         const void *k = ms_iter_key(&e->it, &kl), *v = ms_iter_value(&e->it, &vl);
-        size_t need = 8 + kl + vl;
-        if (need > cap - off) {
+        size_t need = 8 + kl + vl, wneed = e->o.charge ? 8 + kl + e->o.charge(k, kl, v, vl) : need;
+        if (need > cap - off || (n > 0 && wneed > cap - woff)) {
             if (n > 0) break;
             snprintf(err, errlen,
                      "snapshot export: entry %llu (%zu bytes) exceeds the frame limit of %u bytes",
@@ -111,6 +113,7 @@ static long data_frame(ms_snap_exp *e, char *err, size_t errlen) {
         memcpy(p + off + 8 + kl, v, vl);
         e->digest = ms_store_digest_entry(e->digest, k, kl, v, vl);
         off += need;
+        woff += wneed;
         n++;
         e->entries++;
         e->pending = 0;
@@ -119,11 +122,13 @@ static long data_frame(ms_snap_exp *e, char *err, size_t errlen) {
     ms__snap_put32(p, n);
     seal(e->buf, (uint32_t)off, e->seq++, MS_SNAP_DATA);
     e->data_frames++;
+    e->charged = MS_SNAP_HEAD_BYTES + woff;
     return (long)(MS_SNAP_HEAD_BYTES + off);
 }
 
 int ms_snap_export_next(ms_snap_exp *e, const void **frame, size_t *len, char *err, size_t errlen) {
     size_t n = 0;
+    int data = 0;
     if (e->phase == EXP_HEADER) {
         n = header_frame(e);
         e->phase = EXP_DATA;
@@ -131,6 +136,7 @@ int ms_snap_export_next(ms_snap_exp *e, const void **frame, size_t *len, char *e
         long d = data_frame(e, err, errlen);
         if (d < 0) return -1;
         n = (size_t)d;
+        data = d > 0;
         if (d == 0) e->phase = EXP_END;
     }
     if (n == 0 && e->phase == EXP_END) {
@@ -138,6 +144,7 @@ int ms_snap_export_next(ms_snap_exp *e, const void **frame, size_t *len, char *e
         e->phase = EXP_DONE;
     }
     if (n == 0) return 0;
+    if (!data || !e->o.charge) e->charged = n;
     e->bytes += n;
     e->frames++;
     *frame = e->buf;
@@ -147,6 +154,10 @@ int ms_snap_export_next(ms_snap_exp *e, const void **frame, size_t *len, char *e
 
 uint64_t ms_snap_export_bytes(const ms_snap_exp *e) {
     return e->bytes;
+}
+
+size_t ms_snap_export_charged(const ms_snap_exp *e) {
+    return e->charged;
 }
 
 uint64_t ms_snap_export_frames(const ms_snap_exp *e) {

@@ -40,10 +40,18 @@ typedef enum ms_snap_mode {
     MS_SNAP_ASIDE       /* new store built beside the live one, swapped in at finish */
 } ms_snap_mode;
 
+/* The size an entry's value counts for in a data frame, in place of vlen:
+ * for a model that charges a stream at other sizes than the bytes stored. */
+typedef size_t (*ms_snap_charge_fn)(const void *key, size_t klen, const void *val, size_t vlen);
+
 typedef struct ms_snap_opts {
     uint32_t max_entries; /* entries per data frame; 0 = MS_SNAP_DEFAULT_ENTRIES */
     uint32_t max_bytes;   /* data frame payload bytes; 0 = MS_SNAP_DEFAULT_BYTES */
     uint64_t term;        /* raft term recorded in the header */
+    /* NULL, or the charged value size: a data frame then ends when its
+     * charged size (each entry 8 + klen + charge) or its real one would
+     * pass max_bytes, and ms_snap_export_charged reports the charged size */
+    ms_snap_charge_fn charge;
 } ms_snap_opts;
 
 typedef struct ms_snap_progress {
@@ -72,6 +80,9 @@ int ms_snap_export_next(ms_snap_exp *e, const void **frame, size_t *len, char *e
 
 /* Bytes, frames and entries produced so far. */
 uint64_t ms_snap_export_bytes(const ms_snap_exp *e);
+/* The charged size of the frame ms_snap_export_next returned last: its
+ * length, unless opts.charge is set and it is a data frame. */
+size_t ms_snap_export_charged(const ms_snap_exp *e);
 uint64_t ms_snap_export_frames(const ms_snap_exp *e);
 uint64_t ms_snap_export_entries(const ms_snap_exp *e);
 

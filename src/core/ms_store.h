@@ -214,8 +214,8 @@ typedef struct ms_hint {
     const void *value;
     uint64_t stamp;
     uint32_t vlen;
-    int depth; /* levels recorded in path; 0: none yet */
-    int pos;   /* ms_view_get_hinted: the entry's slot in its leaf */
+    int16_t depth; /* levels recorded in path; 0: none yet */
+    int16_t pos;   /* ms_view_get_hinted: the entry's slot in its leaf */
 } ms_hint;
 
 /* ms_view_get_stamped through h (same results). */

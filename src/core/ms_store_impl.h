@@ -15,7 +15,7 @@
  * stamp (ms__entry_stamp: 48 bits, from ms__stamp_next) is unique in the
  * process, so equal stamps mean the same entry, never a later one at a
  * reused address. 16 bytes of head: an entry is its data plus 16 bytes,
- * rounded up to 8 (entries come from the family's arena, ms__arena_alloc). */
+ * rounded up to 4 (entries come from the family's arena, ms__arena_alloc). */
 typedef struct ms__entry {
     uint32_t stamp_lo;
     uint16_t stamp_hi;

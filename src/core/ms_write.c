@@ -118,7 +118,7 @@ static int save_cluster(apply_ctx *a) {
 
 static int put_part(apply_ctx *a, uint8_t kind, uint64_t id, uint64_t vol, const uint64_t *hosts) {
     char key[MS_LAYOUT_KEY_MAX];
-    ms_layout_part r = {kind, 0, id, vol, 0, 0, {MS_WRITE_HOSTS, hosts, NULL}};
+    ms_layout_part r = {kind, 0, id, vol, 0, 0, ms_layout_ids_array(MS_WRITE_HOSTS, hosts)};
     if (kind == MS_REC_MP) r.end = UINT64_C(1) << 40;
     unsigned char *b = scratch(a, 256);
     if (!b) return fail(a, "out of memory");
@@ -130,11 +130,10 @@ static int put_part(apply_ctx *a, uint8_t kind, uint64_t id, uint64_t vol, const
 /* Encode vol record r (ids given as arrays) and store it. */
 static int put_vol(apply_ctx *a, const ms_layout_vol *r) {
     char key[MS_LAYOUT_KEY_MAX];
-    size_t need = 256 + 8 * ((size_t)r->mps.n + r->dps.n) + r->name.len + r->owner.len;
-    unsigned char *b = scratch(a, need);
+    size_t n = ms_layout_vol_encode(r, NULL, 0);
+    unsigned char *b = scratch(a, n);
     if (!b) return fail(a, "out of memory");
-    size_t n = ms_layout_vol_encode(r, b, a->cap);
-    if (n == 0) return fail(a, "vol record too large");
+    ms_layout_vol_encode(r, b, a->cap);
     return ms_store_put(a->s, key, ms_layout_key_vol(key, r->id), b, n) == 0
                ? 0
                : fail(a, "out of memory");
@@ -149,8 +148,8 @@ static int create_vol(apply_ctx *a, const ms_write *w) {
                        0,
                        {name, (uint16_t)strlen(name)},
                        {"", 0},
-                       {1, &mp, NULL},
-                       {1, &dp, NULL}};
+                       ms_layout_ids_array(1, &mp),
+                       ms_layout_ids_array(1, &dp)};
     if (put_part(a, MS_REC_DP, dp, vol, w->dp_hosts) != 0 ||
         put_part(a, MS_REC_MP, mp, vol, w->mp_hosts) != 0 || put_vol(a, &r) != 0)
         return -1;
@@ -166,32 +165,47 @@ static int load_vol(apply_ctx *a, uint64_t id, ms_layout_vol *r, uint64_t **ids,
     const void *p = ms_store_get(a->s, key, ms_layout_key_vol(key, id), &n);
     if (!p) return 0;
     if (ms_layout_vol_decode(p, n, r) != 0) return fail(a, "corrupt vol record");
-    uint64_t *v = malloc(sizeof *v * ((size_t)r->mps.n + r->dps.n + 1));
+    uint64_t *v = malloc(sizeof *v * ((size_t)r->mps.n + r->dps.n + 1)); /* + 1: never 0 */
     if (!v) return fail(a, "out of memory");
-    for (uint32_t i = 0; i < r->mps.n; i++) v[i] = ms_layout_ids_at(&r->mps, i);
-    for (uint32_t i = 0; i < r->dps.n; i++) v[r->mps.n + i] = ms_layout_ids_at(&r->dps, i);
+    if (ms_layout_ids_copy(&r->mps, v) != 0 || ms_layout_ids_copy(&r->dps, v + r->mps.n) != 0) {
+        free(v);
+        return fail(a, "corrupt vol record");
+    }
     memcpy(strs, r->name.p, r->name.len);
     memcpy(strs + r->name.len, r->owner.p, r->owner.len);
     r->name.p = strs;
     r->owner.p = strs + r->name.len;
-    r->mps = (ms_layout_ids){r->mps.n, v, NULL};
-    r->dps = (ms_layout_ids){r->dps.n, v + r->mps.n, NULL};
+    r->mps = ms_layout_ids_array(r->mps.n, v);
+    r->dps = ms_layout_ids_array(r->dps.n, v + r->mps.n);
     *ids = v;
     return 1;
 }
 
+/* Vol `id`'s record in the store, decoded into *r (pointing into the
+ * store: valid until the next write): 1, 0 when absent, -1 corrupt. */
+static int find_vol(apply_ctx *a, uint64_t id, ms_layout_vol *r) {
+    char key[MS_LAYOUT_KEY_MAX];
+    size_t n;
+    const void *p = ms_store_get(a->s, key, ms_layout_key_vol(key, id), &n);
+    if (!p) return 0;
+    return ms_layout_vol_decode(p, n, r) == 0 ? 1 : fail(a, "corrupt vol record");
+}
+
+/* The vol record gets the new dp appended to its encoded list as it is
+ * (its decoded form points into the store: written before anything else). */
 static int create_dp(apply_ctx *a, const ms_write *w) {
     ms_layout_vol r;
-    uint64_t *ids = NULL;
-    char strs[2 * 65536];
-    int found = load_vol(a, w->vol, &r, &ids, strs);
+    int found = find_vol(a, w->vol, &r);
     if (found <= 0) return found;
     uint64_t dp = ++a->c.max_dp_id;
-    ids[r.mps.n + r.dps.n] = dp; /* ids were sized with one spare slot */
-    r.dps.n++;
-    int rc = put_part(a, MS_REC_DP, dp, w->vol, w->dp_hosts) == 0 && put_vol(a, &r) == 0 ? 0 : -1;
-    free(ids);
-    if (rc != 0) return -1;
+    char key[MS_LAYOUT_KEY_MAX];
+    size_t n = ms_layout_vol_encode_add_dp(&r, dp, NULL, 0);
+    unsigned char *b = scratch(a, n);
+    if (!b) return fail(a, "out of memory");
+    ms_layout_vol_encode_add_dp(&r, dp, b, a->cap);
+    if (ms_store_put(a->s, key, ms_layout_key_vol(key, w->vol), b, n) != 0)
+        return fail(a, "out of memory");
+    if (put_part(a, MS_REC_DP, dp, w->vol, w->dp_hosts) != 0) return -1;
     a->c.dps++;
     return save_cluster(a) == 0 ? 1 : -1;
 }

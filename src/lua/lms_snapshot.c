@@ -36,7 +36,7 @@ static ms_snap_exp *exp_self(lua_State *L) {
 /* The export options (argument 2, optional): {entries=, bytes=, term=}. */
 static ms_snap_opts export_opts(lua_State *L) {
     static const char *const known[] = {"entries", "bytes", "term", NULL};
-    ms_snap_opts o = {0, 0, 0};
+    ms_snap_opts o = {0, 0, 0, NULL};
     if (lua_isnoneornil(L, 2)) return o;
     luaL_checktype(L, 2, LUA_TTABLE);
     lms_checkfields(L, 2, "snapshot_export", known);

@@ -3,6 +3,7 @@
  * scenario's mode), its phase and its apply gate. */
 #include "ms_cluster_impl.h"
 
+#include "ms_layout.h"
 #include "ms_write.h"
 
 #include <stdio.h>
@@ -111,7 +112,9 @@ static void *fsm_snap_open(void *ctx, uint64_t *index, uint64_t *term) {
     if (!v) return NULL;
     /* the follower that installs it reports its digest at this index too */
     ms_check_state(m->c->check, m->idx, ms_version_applied(v), ms_version_digest(v));
-    ms_snap_opts o = {m->c->cfg.chunk_entries, m->c->cfg.chunk_bytes, m->applied_term};
+    /* records are charged at their format-1 sizes: docs/cubefs.md */
+    ms_snap_opts o = {m->c->cfg.chunk_entries, m->c->cfg.chunk_bytes, m->applied_term,
+                      ms_layout_v1_size};
     exporter *x = malloc(sizeof *x);
     if (x) x->e = ms_snap_export_begin(v, &o);
     *index = ms_version_applied(v);
@@ -127,6 +130,10 @@ static void *fsm_snap_open(void *ctx, uint64_t *index, uint64_t *term) {
 static int fsm_snap_next(void *p, const void **buf, size_t *len) {
     char err[128];
     return ms_snap_export_next(((exporter *)p)->e, buf, len, err, sizeof err);
+}
+
+static size_t fsm_snap_charged(void *p) {
+    return ms_snap_export_charged(((exporter *)p)->e);
 }
 
 static void fsm_snap_close(void *p) {
@@ -362,6 +369,7 @@ void ms__master_fsm(ms_master *m, ms_raft_fsm *fsm) {
     fsm->snap_open = fsm_snap_open;
     fsm->snap_next = fsm_snap_next;
     fsm->snap_close = fsm_snap_close;
+    fsm->snap_charged = fsm_snap_charged;
     fsm->snap_install_begin = fsm_install_begin;
     fsm->snap_install_chunk = fsm_install_chunk;
     fsm->snap_install_end = fsm_install_end;

@@ -179,6 +179,10 @@ typedef struct ms_raft_fsm {
      * FSM that acts on it (e.g. a new leader's loading phase) schedules an
      * event. Crash and restart are reported by crash and restart instead. */
     void (*role)(void *ctx, ms_raft_role role, uint64_t term);
+    /* Optional: the bytes the chunk snap_next returned last is charged on
+     * the network in place of its length (a model whose wire sizes are not
+     * its in-memory ones). */
+    size_t (*snap_charged)(void *exporter);
 } ms_raft_fsm;
 
 /* Leader changes as the cluster lived them. An outage opens when the

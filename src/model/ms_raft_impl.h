@@ -58,6 +58,7 @@ typedef struct rmsg {
     size_t n, ents_cap;
     unsigned char *data; /* snapshot chunk */
     size_t len, data_cap;
+    size_t charged; /* bytes the chunk is charged on the wire; 0: len */
 } rmsg;
 
 enum { PR_PROBE = 0, PR_REPLICATE, PR_SNAPSHOT };

@@ -31,7 +31,7 @@ rmsg *ms__raft_msg_new(ms_raft *g, int type, const rnode *from, int to) {
     m->index = m->log_term = m->commit = m->hint = 0;
     m->seq = 0;
     m->n = 0;
-    m->len = 0;
+    m->len = m->charged = 0;
     return m;
 }
 
@@ -55,7 +55,7 @@ void ms__raft_free_in_flight(ms_raft *g) {
 }
 
 static size_t wire_bytes(const ms_raft *g, const rmsg *m) {
-    size_t bytes = g->cfg.msg_bytes + m->len;
+    size_t bytes = g->cfg.msg_bytes + (m->charged ? m->charged : m->len);
     for (size_t i = 0; i < m->n; i++) bytes += g->cfg.entry_bytes + m->ents[i].b->len;
     return bytes;
 }

@@ -58,6 +58,7 @@ static void send_chunk(rnode *nd, int peer) {
     m->hint = pr->snap_total;
     m->commit = nd->commit;
     m->flag = rc == 0;
+    if (rc == 1 && nd->fsm.snap_charged) m->charged = nd->fsm.snap_charged(pr->exp);
     nd->st.snap_chunks_sent++;
     nd->st.snap_bytes_sent += m->len;
     pr->snap_sent += m->len;
