@@ -100,39 +100,14 @@ static void test_malformed_refused(void) {
     unsigned char count[] = {MS_LAYOUT_HEAD(MS_REC_DP), 0, 5, 1, 0, 0, 2, 1}; /* 2 hosts, 1 byte */
     unsigned char cut[] = {
         MS_LAYOUT_HEAD(MS_REC_DP), 0, 5, 1, 0, 0, 1, 0x80}; /* host runs off the end */
-    unsigned char wide[] = {MS_LAYOUT_HEAD(MS_REC_DP),
-                            0,
-                            0xff,
-                            0xff,
-                            0xff,
-                            0xff,
-                            0xff,
-                            0xff,
-                            0xff,
-                            0xff,
-                            0xff,
-                            0x02,
-                            1,
-                            0,
-                            0,
-                            0}; /* id: 65 bits */
-    unsigned char eleven[] = {MS_LAYOUT_HEAD(MS_REC_DP),
-                              0,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x80,
-                              0x00,
-                              1,
-                              0,
-                              0,
-                              0};
+    /* records with long varints, written by hand */
+    /* clang-format off */
+    unsigned char wide[] = {MS_LAYOUT_HEAD(MS_REC_DP), 0, /* id: 65 bits */
+                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 1, 0, 0, 0};
+    unsigned char eleven[] = {MS_LAYOUT_HEAD(MS_REC_DP), 0, /* id: 11 bytes */
+                              0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+                              1, 0, 0, 0};
+    /* clang-format on */
     const struct {
         const unsigned char *b;
         size_t n;
@@ -146,22 +121,10 @@ static void test_malformed_refused(void) {
         free(b);
     }
     /* 10-byte varint holding 2^63: fine; zone 2^32: out of range */
-    unsigned char top[] = {MS_LAYOUT_HEAD(MS_REC_DP),
-                           0,
-                           0x80,
-                           0x80,
-                           0x80,
-                           0x80,
-                           0x80,
-                           0x80,
-                           0x80,
-                           0x80,
-                           0x80,
-                           0x01,
-                           1,
-                           0,
-                           0,
-                           0};
+    /* clang-format off */
+    unsigned char top[] = {MS_LAYOUT_HEAD(MS_REC_DP), 0,
+                           0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1, 0, 0, 0};
+    /* clang-format on */
     CHECK(ms_layout_part_decode(top, sizeof top, &p) == 0 && p.id == UINT64_C(1) << 63);
     unsigned char zone[] = {
         MS_LAYOUT_HEAD(MS_REC_DATANODE), 1, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 0, 0};
