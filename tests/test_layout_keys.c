@@ -54,9 +54,24 @@ static void test_cubefs_form(void) {
 
 /* ms_layout_id_cmp is strcmp of the decimal strings. */
 static void test_id_cmp(void) {
-    static const uint64_t edge[] = {0,   1,    2,    9,          10,         11,        19,
-                                    99,  100,  101,  999999,     1000000,    123456,    12345,
-                                    1234567,   MS_LAYOUT_ID_MAX, UINT64_MAX, UINT64_MAX - 1,
+    static const uint64_t edge[] = {0,
+                                    1,
+                                    2,
+                                    9,
+                                    10,
+                                    11,
+                                    19,
+                                    99,
+                                    100,
+                                    101,
+                                    999999,
+                                    1000000,
+                                    123456,
+                                    12345,
+                                    1234567,
+                                    MS_LAYOUT_ID_MAX,
+                                    UINT64_MAX,
+                                    UINT64_MAX - 1,
                                     UINT64_C(10000000000000000000)};
     size_t ne = sizeof edge / sizeof edge[0];
     ms_rng rng;
@@ -163,7 +178,8 @@ static void test_image_order(void) {
     }
     CHECK_EQ_I64(n, 120);
     CHECK(seen[0] == 1 && seen[1] == 10 && seen[2] == 100 && seen[3] == 101 && seen[12] == 11 &&
-          seen[13] == 110 && seen[23] == 12 && seen[24] == 120 && seen[25] == 13 && seen[119] == 99);
+          seen[13] == 110 && seen[23] == 12 && seen[24] == 120 && seen[25] == 13 &&
+          seen[119] == 99);
     int bad = 0;
     for (uint64_t i = 1; i < n; i++) bad += ms_layout_id_cmp(seen[i - 1], seen[i]) >= 0;
     /* dp keys: (vol, id) in decimal-string order, as the stream sends them */
@@ -210,8 +226,8 @@ static void test_walk_runs(void) {
         size_t n = ms_layout_part_encode(&p, buf, sizeof buf);
         CHECK(ms_store_put(s, k, ms_layout_key_dp(k, 7, dps[i]), buf, n) == 0);
     }
-    ms_layout_vol r = {7, 1, 0, {"v", 1}, {"", 0}, ms_layout_ids_array(1, mps),
-                       ms_layout_ids_array(4, dps)};
+    ms_layout_vol r = {
+        7, 1, 0, {"v", 1}, {"", 0}, ms_layout_ids_array(1, mps), ms_layout_ids_array(4, dps)};
     size_t n = ms_layout_vol_encode(&r, buf, sizeof buf);
     CHECK(ms_store_put(s, k, ms_layout_key_vol(k, 7), buf, n) == 0);
     ms_layout_u64_encode(u, 1);
@@ -239,7 +255,8 @@ static void test_walk_runs(void) {
         CHECK(ms_store_put(s, k, kl, buf, pn) == 0);
         v = ms_store_view(s);
         res = ms_ops_get_partitions(&v, 7);
-        CHECK(res.verdict == MS_READ_TORN && strcmp(res.why, "partition not listed by its vol") == 0);
+        CHECK(res.verdict == MS_READ_TORN &&
+              strcmp(res.why, "partition not listed by its vol") == 0);
         ms_store_del(s, k, kl);
     }
     v = ms_store_view(s);

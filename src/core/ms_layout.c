@@ -119,7 +119,8 @@ int ms_layout_parse_vol_key(const void *key, size_t len, uint64_t *vol) {
     const char *k = key;
     size_t pl = strlen(MS_LAYOUT_PREFIX_VOL);
     /* 1-10 digits, no leading zero: the form ms_layout_key_vol writes */
-    if (len <= pl || len > pl + MS_LAYOUT_ID_DIGITS || memcmp(k, MS_LAYOUT_PREFIX_VOL, pl) != 0) return -1;
+    if (len <= pl || len > pl + MS_LAYOUT_ID_DIGITS || memcmp(k, MS_LAYOUT_PREFIX_VOL, pl) != 0)
+        return -1;
     if (k[pl] == '0' && len > pl + 1) return -1;
     uint64_t v = 0;
     for (size_t i = pl; i < len; i++) {

@@ -41,7 +41,7 @@
 
 #define MS_LAYOUT_KEY_MAX 96           /* buffer size for any key built here */
 #define MS_LAYOUT_ID_MAX 9999999999ULL /* ids in keys: at most 10 digits */
-#define MS_LAYOUT_ID_DIGITS 10
+#define MS_LAYOUT_ID_DIGITS 10         /* the digits of MS_LAYOUT_ID_MAX */
 #define MS_LAYOUT_NAME_MAX 64          /* longest addr / uid / cluster name in a key */
 #define MS_LAYOUT_KEY_APPLIED "applied"
 #define MS_LAYOUT_KEY_MAX_DP "#max_dp_id"
