@@ -52,7 +52,8 @@ static void test_cubefs_form(void) {
     CHECK_EQ_I64(ms_layout_id_digits(UINT64_MAX), 20);
 }
 
-/* ms_layout_id_cmp is strcmp of the decimal strings. */
+/* ms_layout_id_cmp is strcmp of the decimal strings; ms_layout_id_digits
+ * is their length. */
 static void test_id_cmp(void) {
     static const uint64_t edge[] = {0,
                                     1,
@@ -92,6 +93,12 @@ static void test_id_cmp(void) {
         snprintf(sb, sizeof sb, "%llu", (unsigned long long)b);
         int want = strcmp(sa, sb), got = ms_layout_id_cmp(a, b);
         bad += (want < 0) != (got < 0) || (want > 0) != (got > 0);
+        bad += ms_layout_id_digits(a) != strlen(sa) || ms_layout_id_digits(b) != strlen(sb);
+    }
+    for (int i = 0; i < 20; i++) { /* either side of every power of ten */
+        uint64_t p = ms_layout_pow10[i];
+        bad += ms_layout_id_digits(p) != (unsigned)i + 1 ||
+               ms_layout_id_digits(p - 1) != (i ? (unsigned)i : 1);
     }
     CHECK_EQ_I64(bad, 0);
 }

@@ -8,23 +8,33 @@
 
 /* --- keys --------------------------------------------------------------- */
 
-/* The number of decimal digits of id (1 for 0). */
-unsigned ms_layout_id_digits(uint64_t id) {
-    unsigned n = 1;
-    while (id >= 10) {
-        id /= 10;
-        n++;
-    }
-    return n;
-}
+const uint64_t ms_layout_pow10[20] = {1ULL,
+                                      10ULL,
+                                      100ULL,
+                                      1000ULL,
+                                      10000ULL,
+                                      100000ULL,
+                                      1000000ULL,
+                                      10000000ULL,
+                                      100000000ULL,
+                                      1000000000ULL,
+                                      10000000000ULL,
+                                      100000000000ULL,
+                                      1000000000000ULL,
+                                      10000000000000ULL,
+                                      100000000000000ULL,
+                                      1000000000000000ULL,
+                                      10000000000000000ULL,
+                                      100000000000000000ULL,
+                                      1000000000000000000ULL,
+                                      10000000000000000000ULL};
 
 int ms_layout_id_cmp(uint64_t a, uint64_t b) {
     unsigned la = ms_layout_id_digits(a), lb = ms_layout_id_digits(b);
     /* compare the shorter with as many leading digits of the longer; on a
      * tie the shorter (a prefix of the other) comes first */
-    uint64_t x = a, y = b;
-    for (unsigned i = la; i < lb; i++) y /= 10;
-    for (unsigned i = lb; i < la; i++) x /= 10;
+    uint64_t x = la > lb ? a / ms_layout_pow10[la - lb] : a,
+             y = lb > la ? b / ms_layout_pow10[lb - la] : b;
     if (x != y) return x < y ? -1 : 1;
     return la < lb ? -1 : la > lb;
 }
@@ -390,29 +400,28 @@ int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out) {
 
 int ms_layout_ids_runs_begin(ms_layout_ids_runs *r, const ms_layout_ids *ids) {
     ms_layout_ids_cur c;
-    uint64_t x, prev = 0;
+    uint64_t x, prev = 0, lim = 0; /* lim: the first id past run d (0: none) */
     uint32_t i = 0;
     unsigned d = 0;
     memset(r->left, 0, sizeof r->left);
     memset(r->has, 0, sizeof r->has);
     ms_layout_ids_begin(&c, ids);
-    for (ms_layout_ids_cur at = c; ms_layout_ids_next(&c, &x); at = c, prev = x, i++) {
+    for (; ms_layout_ids_next(&c, &x); prev = x, i++) {
         if (i > 0 && x <= prev) return -1;
-        unsigned dx = ms_layout_id_digits(x);
-        if (dx != d) { /* ascending: each digit count starts one run */
-            d = dx;
-            r->cur[d] = at;
+        if (i == 0 || (lim && x >= lim)) { /* ascending: each digit count starts one run */
+            d = ms_layout_id_digits(x);
+            lim = d < 20 ? ms_layout_pow10[d] : 0;
+            r->cur[d] = c; /* past the head */
+            r->head[d] = x;
+            r->has[d] = 1;
+        } else {
+            r->left[d]++;
         }
-        r->left[d]++;
     }
-    if (i != ids->n) return -1;
-    for (d = 1; d < MS_LAYOUT_ID_RUNS; d++)
-        if (r->left[d]) ms_layout_ids_runs_next(r, d);
-    return 0;
+    return i == ids->n ? 0 : -1;
 }
 
 void ms_layout_ids_runs_next(ms_layout_ids_runs *r, unsigned d) {
-    if (d == 0 || d >= MS_LAYOUT_ID_RUNS) return;
     r->has[d] = r->left[d] > 0 && ms_layout_ids_next(&r->cur[d], &r->head[d]);
     if (r->has[d]) r->left[d]--;
 }
