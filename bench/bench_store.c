@@ -82,7 +82,7 @@ static void first_write_cost(ms_store *s) {
     double t = 0;
     for (int i = 0; i < N; i++) {
         ms_version *v = ms_store_snapshot(s);
-        int kl = snprintf(key, sizeof key, "#dp#%010d#x", i * 37 % 1000);
+        int kl = snprintf(key, sizeof key, "#dp#%d#x", i * 37 % 1000);
         double t0 = now_s();
         ms_store_put(s, key, (size_t)kl, "x", 1);
         t += now_s() - t0;

@@ -11,18 +11,18 @@
 
 static void test_keys(void) {
     char k[MS_LAYOUT_KEY_MAX];
-    CHECK_EQ_I64(ms_layout_key_vol(k, 42), 15);
-    CHECK_STR(k, "#vol#0000000042");
+    CHECK_EQ_I64(ms_layout_key_vol(k, 42), 7);
+    CHECK_STR(k, "#vol#42");
     ms_layout_key_dp(k, 7, 123);
-    CHECK_STR(k, "#dp#0000000007#0000000123");
+    CHECK_STR(k, "#dp#7#123");
     ms_layout_key_mp(k, 7, 1);
-    CHECK_STR(k, "#mp#0000000007#0000000001");
+    CHECK_STR(k, "#mp#7#1");
     ms_layout_key_dp_prefix(k, 7);
-    CHECK_STR(k, "#dp#0000000007#");
+    CHECK_STR(k, "#dp#7#");
     ms_layout_key_dn(k, 5, "10.0.0.1:17310");
-    CHECK_STR(k, "#dn#0000000005#10.0.0.1:17310");
+    CHECK_STR(k, "#dn#5#10.0.0.1:17310");
     ms_layout_key_mn(k, 5, NULL);
-    CHECK_STR(k, "#mn#0000000005#");
+    CHECK_STR(k, "#mn#5#");
     ms_layout_key_user(k, "alice");
     CHECK_STR(k, "#user#alice");
     ms_layout_key_cluster(k, "c1");
@@ -32,12 +32,17 @@ static void test_keys(void) {
     char a[MS_LAYOUT_KEY_MAX], b[MS_LAYOUT_KEY_MAX];
     ms_layout_key_dp(a, 9, 999);
     ms_layout_key_dp(b, 10, 1);
-    CHECK(strcmp(a, b) < 0); /* numeric order is byte order */
+    CHECK(strcmp(a, b) > 0); /* decimal-string order: "10" < "9" */
     CHECK(strcmp("#vol#", MS_LAYOUT_KEY_APPLIED) < 0);
     uint64_t vol = 0;
-    CHECK(ms_layout_parse_vol_key("#vol#0000000042", 15, &vol) == 0 && vol == 42);
-    CHECK(ms_layout_parse_vol_key("#vol#00000000x2", 15, &vol) == -1);
-    CHECK(ms_layout_parse_vol_key("#dp#0000000042", 14, &vol) == -1);
+    CHECK(ms_layout_parse_vol_key("#vol#42", 7, &vol) == 0 && vol == 42);
+    CHECK(ms_layout_parse_vol_key("#vol#9999999999", 15, &vol) == 0 && vol == MS_LAYOUT_ID_MAX);
+    CHECK(ms_layout_parse_vol_key("#vol#x2", 7, &vol) == -1);
+    CHECK(ms_layout_parse_vol_key("#vol#042", 8, &vol) == -1); /* not a key CubeFS writes */
+    CHECK(ms_layout_parse_vol_key("#vol#0", 6, &vol) == 0 && vol == 0);
+    CHECK(ms_layout_parse_vol_key("#vol#", 5, &vol) == -1);
+    CHECK(ms_layout_parse_vol_key("#vol#10000000000", 16, &vol) == -1);
+    CHECK(ms_layout_parse_vol_key("#dp#42", 6, &vol) == -1);
 }
 
 /* Every strict prefix and one byte more must fail to decode. */
@@ -235,7 +240,7 @@ static void test_torn_rules(void) {
     const void *key = ms_iter_key(&it, &kl);
     memcpy(dpkey, key, kl);
     dpkey[kl] = '\0';
-    uint64_t dp = strtoull(dpkey + 15, NULL, 10);
+    uint64_t dp = strtoull(dpkey + pl, NULL, 10);
     ms_store_del(s, dpkey, kl);
     v = ms_store_view(s);
     CHECK_VERDICT(ms_ops_get_partitions(&v, 3), MS_READ_TORN, "listed partition missing");

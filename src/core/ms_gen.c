@@ -1,6 +1,8 @@
 /* Cluster image generator: assign partitions to vols, group them per vol,
  * then write every record in key order within its kind (ascending runs keep
- * the store's leaves full). */
+ * the store's leaves full). Key order is the decimal-string order of the ids
+ * (ms_layout.h): vols 1, 10, 100, 2, ...; a vol's partitions likewise. The
+ * seed's draws are made in that order too. */
 #include "ms_gen.h"
 
 #include "ms_drive.h"
@@ -118,31 +120,71 @@ static void pick_hosts(gen *g, uint64_t first, uint64_t count, uint64_t *hosts) 
     }
 }
 
-/* All partitions of one kind, vol by vol, ids ascending. */
+/* The id after x among 1..n in decimal-string order (1, 10, 11, ..., 2, 20,
+ * ...); 0 after the last. n <= MS_LAYOUT_ID_MAX. */
+static uint64_t key_next(uint64_t x, uint64_t n) {
+    if (x * 10 <= n) return x * 10;
+    while (x && (x % 10 == 9 || x + 1 > n)) x /= 10;
+    return x ? x + 1 : 0;
+}
+
+static int by_key(const void *a, const void *b) {
+    return ms_layout_id_cmp(*(const uint64_t *)a, *(const uint64_t *)b);
+}
+
+/* The index of id in the ascending ids[0..n). */
+static uint64_t rank(const uint64_t *ids, uint64_t n, uint64_t id) {
+    uint64_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* All partitions of one kind in key order: vols in key order, each vol's
+ * ids in key order (a copy in order; an mp's inode range still follows its
+ * rank among the vol's ids). */
 static int write_parts(gen *g, const group *gr, int kind) {
     uint64_t hosts[MAX_REPLICAS];
     char key[MS_LAYOUT_KEY_MAX];
     int dp = kind == MS_REC_DP;
-    for (uint64_t v = 1; v <= g->V; v++) {
-        for (uint64_t i = gr->off[v - 1]; i < gr->off[v]; i++) {
-            uint64_t j = i - gr->off[v - 1], id = gr->ids[i];
+    uint64_t most = 0;
+    for (uint64_t v = 1; v <= g->V; v++)
+        if (gr->off[v] - gr->off[v - 1] > most) most = gr->off[v] - gr->off[v - 1];
+    uint64_t *order = malloc(most * sizeof *order);
+    if (order == NULL) return fail(g, "out of memory");
+    for (uint64_t v = 1; v != 0; v = key_next(v, g->V)) {
+        const uint64_t *ids = gr->ids + gr->off[v - 1];
+        uint64_t n = gr->off[v] - gr->off[v - 1];
+        memcpy(order, ids, n * sizeof *order);
+        qsort(order, n, sizeof *order, by_key);
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t id = order[i], j = dp ? 0 : rank(ids, n, id);
             ms_layout_part p = {(uint8_t)kind, 0, id, v, 0, 0, ms_layout_ids_array(g->R, hosts)};
             if (!dp) {
                 p.start = j * MP_RANGE + 1;
-                p.end = i + 1 == gr->off[v] ? UINT64_MAX : (j + 1) * MP_RANGE;
+                p.end = j + 1 == n ? UINT64_MAX : (j + 1) * MP_RANGE;
             }
             pick_hosts(g, dp ? g->V + 1 : g->V + g->DN + 1, dp ? g->DN : g->MN, hosts);
-            size_t n = ms_layout_part_encode(&p, g->buf, g->cap);
+            size_t len = ms_layout_part_encode(&p, g->buf, g->cap);
             size_t kl = dp ? ms_layout_key_dp(key, v, id) : ms_layout_key_mp(key, v, id);
-            if (put(g, key, kl, g->buf, n) != 0) return -1;
+            if (put(g, key, kl, g->buf, len) != 0) {
+                free(order);
+                return -1;
+            }
         }
     }
+    free(order);
     return 0;
 }
 
 static int write_vols(gen *g) {
     char key[MS_LAYOUT_KEY_MAX], name[32], owner[32];
-    for (uint64_t v = 1; v <= g->V; v++) {
+    for (uint64_t v = 1; v != 0; v = key_next(v, g->V)) {
         uint64_t nmp = g->mp.off[v] - g->mp.off[v - 1], ndp = g->dp.off[v] - g->dp.off[v - 1];
         snprintf(name, sizeof name, "vol%06llu", (unsigned long long)v);
         snprintf(owner, sizeof owner, "user%06llu",
@@ -162,11 +204,17 @@ static int write_vols(gen *g) {
     return 0;
 }
 
+/* Data nodes, then meta nodes, each kind in key order. */
 static int write_nodes(gen *g) {
     char key[MS_LAYOUT_KEY_MAX], addr[32];
-    for (uint64_t i = 0; i < g->DN + g->MN; i++) {
+    uint64_t *order = malloc((g->DN + g->MN) * sizeof *order);
+    if (order == NULL) return fail(g, "out of memory");
+    for (uint64_t i = 0; i < g->DN + g->MN; i++) order[i] = g->V + 1 + i;
+    qsort(order, g->DN, sizeof *order, by_key);
+    qsort(order + g->DN, g->MN, sizeof *order, by_key);
+    for (uint64_t k = 0; k < g->DN + g->MN; k++) {
+        uint64_t id = order[k], i = id - (g->V + 1);
         int meta = i >= g->DN;
-        uint64_t id = g->V + 1 + i;
         snprintf(addr, sizeof addr, "10.%u.%u.%u:%u", (unsigned)(i >> 16) & 255,
                  (unsigned)(i >> 8) & 255, (unsigned)i & 255, meta ? 17210u : 17310u);
         uint64_t total = (4 + ms_rng_below(&g->rng, 13)) * 1024 * GIB;
@@ -179,8 +227,12 @@ static int write_nodes(gen *g) {
                             {addr, (uint16_t)strlen(addr)}};
         size_t n = ms_layout_node_encode(&r, g->buf, g->cap);
         size_t kl = meta ? ms_layout_key_mn(key, id, addr) : ms_layout_key_dn(key, id, addr);
-        if (put(g, key, kl, g->buf, n) != 0) return -1;
+        if (put(g, key, kl, g->buf, n) != 0) {
+            free(order);
+            return -1;
+        }
     }
+    free(order);
     return 0;
 }
 

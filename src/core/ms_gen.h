@@ -9,7 +9,9 @@
  * nodes drawn uniformly (data nodes for dps, meta nodes for mps); vol v is
  * owned by user (v-1) mod U. The cluster record counts everything, the
  * allocators hold the max ids, and `applied` and the store's applied index
- * are desc->applied. Same desc and seed -> identical contents. */
+ * are desc->applied. Each kind is written in key order (ids in
+ * decimal-string order: vols 1, 10, 100, 2, ...; ms_layout.h), and the
+ * draws are made in that order. Same desc and seed -> identical contents. */
 #ifndef MS_GEN_H
 #define MS_GEN_H
 

@@ -8,18 +8,52 @@
 
 /* --- keys --------------------------------------------------------------- */
 
-/* Append 10 zero-padded digits of id (< 10^10) at buf[n]; new length.
- * Two digits a step: every read builds a key or two. */
+const uint64_t ms_layout_pow10[20] = {1ULL,
+                                      10ULL,
+                                      100ULL,
+                                      1000ULL,
+                                      10000ULL,
+                                      100000ULL,
+                                      1000000ULL,
+                                      10000000ULL,
+                                      100000000ULL,
+                                      1000000000ULL,
+                                      10000000000ULL,
+                                      100000000000ULL,
+                                      1000000000000ULL,
+                                      10000000000000ULL,
+                                      100000000000000ULL,
+                                      1000000000000000ULL,
+                                      10000000000000000ULL,
+                                      100000000000000000ULL,
+                                      1000000000000000000ULL,
+                                      10000000000000000000ULL};
+
+int ms_layout_id_cmp(uint64_t a, uint64_t b) {
+    unsigned la = ms_layout_id_digits(a), lb = ms_layout_id_digits(b);
+    /* compare the shorter with as many leading digits of the longer; on a
+     * tie the shorter (a prefix of the other) comes first */
+    uint64_t x = la > lb ? a / ms_layout_pow10[la - lb] : a,
+             y = lb > la ? b / ms_layout_pow10[lb - la] : b;
+    if (x != y) return x < y ? -1 : 1;
+    return la < lb ? -1 : la > lb;
+}
+
+/* Append id in decimal, no padding (CubeFS's strconv.FormatUint(id, 10)) at
+ * buf[n]; new length. Two digits a step: every read builds a key or two. */
 static size_t put_id(char *buf, size_t n, uint64_t id) {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324"
                                 "25262728293031323334353637383940414243444546474849"
                                 "50515253545556575859606162636465666768697071727374"
                                 "75767778798081828384858687888990919293949596979899";
-    for (int i = 8; i >= 0; i -= 2) {
-        memcpy(buf + n + (size_t)i, pairs + 2 * (id % 100), 2);
+    size_t len = ms_layout_id_digits(id), i = n + len;
+    while (id >= 10) {
+        i -= 2;
+        memcpy(buf + i, pairs + 2 * (id % 100), 2);
         id /= 100;
     }
-    return n + 10;
+    if (i > n) buf[n] = (char)('0' + id);
+    return n + len;
 }
 
 static size_t put_str(char *buf, size_t n, const char *s) {
@@ -93,12 +127,17 @@ size_t ms_layout_key_cluster(char *buf, const char *name) {
 
 int ms_layout_parse_vol_key(const void *key, size_t len, uint64_t *vol) {
     const char *k = key;
-    if (len != 15 || memcmp(k, "#vol#", 5) != 0) return -1;
+    size_t pl = strlen(MS_LAYOUT_PREFIX_VOL);
+    /* 1-10 digits, no leading zero: the form ms_layout_key_vol writes */
+    if (len <= pl || len > pl + MS_LAYOUT_ID_DIGITS || memcmp(k, MS_LAYOUT_PREFIX_VOL, pl) != 0)
+        return -1;
+    if (k[pl] == '0' && len > pl + 1) return -1;
     uint64_t v = 0;
-    for (size_t i = 5; i < 15; i++) {
+    for (size_t i = pl; i < len; i++) {
         if (k[i] < '0' || k[i] > '9') return -1;
         v = v * 10 + (uint64_t)(k[i] - '0');
     }
+    if (v > MS_LAYOUT_ID_MAX) return -1;
     *vol = v;
     return 0;
 }
@@ -357,6 +396,40 @@ int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out) {
     ms_layout_ids_begin(&c, ids);
     while (ms_layout_ids_next(&c, &out[i])) i++;
     return i == ids->n ? 0 : -1;
+}
+
+int ms_layout_ids_runs_begin(ms_layout_ids_runs *r, const ms_layout_ids *ids) {
+    ms_layout_ids_cur c;
+    uint64_t x, prev = 0, lim = 0; /* lim: the first id past run d (0: none) */
+    uint32_t i = 0;
+    unsigned d = 0;
+    memset(r->left, 0, sizeof r->left);
+    memset(r->has, 0, sizeof r->has);
+    ms_layout_ids_begin(&c, ids);
+    for (; ms_layout_ids_next(&c, &x); prev = x, i++) {
+        if (i > 0 && x <= prev) return -1;
+        if (i == 0 || (lim && x >= lim)) { /* ascending: each digit count starts one run */
+            d = ms_layout_id_digits(x);
+            lim = d < 20 ? ms_layout_pow10[d] : 0;
+            r->cur[d] = c; /* past the head */
+            r->head[d] = x;
+            r->has[d] = 1;
+        } else {
+            r->left[d]++;
+        }
+    }
+    return i == ids->n ? 0 : -1;
+}
+
+void ms_layout_ids_runs_next(ms_layout_ids_runs *r, unsigned d) {
+    r->has[d] = r->left[d] > 0 && ms_layout_ids_next(&r->cur[d], &r->head[d]);
+    if (r->has[d]) r->left[d]--;
+}
+
+int ms_layout_ids_runs_any(const ms_layout_ids_runs *r) {
+    for (unsigned d = 1; d < MS_LAYOUT_ID_RUNS; d++)
+        if (r->has[d]) return 1;
+    return 0;
 }
 
 /* A vol record up to its dps list. */

@@ -1,7 +1,11 @@
 /* The CubeFS master's key layout and compact binary records.
  *
- * Keys (ids printed as 10 zero-padded decimal digits, so byte order is
- * numeric order and "#dp#<vol>#" is a prefix of exactly that vol's dps):
+ * Keys are the CubeFS master's own (master/metadata_fsm_op.go: ids in plain
+ * decimal, strconv.FormatUint(id, 10), no padding; master/const.go for the
+ * prefixes). Byte order is the order of the decimal strings, not of the ids:
+ * "#vol#1" < "#vol#10" < "#vol#100" < "#vol#2" (ms_layout_id_cmp), which is
+ * the order a snapshot streams them and a prefix scan meets them. The
+ * trailing '#' makes "#dp#<vol>#" a prefix of exactly that vol's dps:
  *   #vol#<vol>          volume record           ms_layout_vol
  *   #dp#<vol>#<dp>      data partition record   ms_layout_part (kind dp)
  *   #mp#<vol>#<mp>      meta partition record   ms_layout_part (kind mp)
@@ -36,7 +40,8 @@
 #include <string.h>
 
 #define MS_LAYOUT_KEY_MAX 96           /* buffer size for any key built here */
-#define MS_LAYOUT_ID_MAX 9999999999ULL /* ids print in 10 digits */
+#define MS_LAYOUT_ID_MAX 9999999999ULL /* ids in keys: at most 10 digits */
+#define MS_LAYOUT_ID_DIGITS 10         /* the digits of MS_LAYOUT_ID_MAX */
 #define MS_LAYOUT_NAME_MAX 64          /* longest addr / uid / cluster name in a key */
 #define MS_LAYOUT_KEY_APPLIED "applied"
 #define MS_LAYOUT_KEY_MAX_DP "#max_dp_id"
@@ -151,7 +156,20 @@ size_t ms_layout_key_mn(char *buf, uint64_t id, const char *addr);
 size_t ms_layout_key_user(char *buf, const char *uid);
 size_t ms_layout_key_cluster(char *buf, const char *name);
 
-/* The id after "#vol#" in a vol key, or -1 when key is not a vol key. */
+extern const uint64_t ms_layout_pow10[20]; /* 10^i for i = 0..19 */
+
+/* The number of decimal digits of id (1 for 0): log2 by the leading zeros,
+ * times log10(2) (1233 / 4096), then one compare. */
+static inline unsigned ms_layout_id_digits(uint64_t id) {
+    unsigned t = (unsigned)(64 - __builtin_clzll(id | 1)) * 1233 >> 12;
+    return t + ((id | 1) >= ms_layout_pow10[t]);
+}
+/* <0, 0, >0 as the decimal string of a sorts before, with, after b's: the
+ * byte order of keys that differ only in that id (1 < 10 < 100 < 2). */
+int ms_layout_id_cmp(uint64_t a, uint64_t b);
+
+/* The id after "#vol#" in a vol key (1-10 digits, no leading zero, at most
+ * MS_LAYOUT_ID_MAX), or -1 when key is not a vol key in that form. */
 int ms_layout_parse_vol_key(const void *key, size_t len, uint64_t *vol);
 
 /* --- values --- */
@@ -168,6 +186,28 @@ int ms_layout_ids_next(ms_layout_ids_cur *c, uint64_t *id);
 /* All ids->n ids into out (room for ids->n); 0, or -1 when the list does
  * not decode to ids->n ids. */
 int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out);
+
+/* An id list that is strictly ascending, split into its runs of ids with
+ * the same number of digits. A prefix scan meets a vol's partition keys in
+ * decimal-string order, which interleaves the runs; within a run it is
+ * numeric order. So a reader walking the keys compares each key's id with
+ * the head of its digit count's run (head[d], has[d] for d digits) and
+ * advances that run (ms_layout_ids_runs_next). */
+#define MS_LAYOUT_ID_RUNS 21 /* digit counts 1..20 */
+typedef struct ms_layout_ids_runs {
+    ms_layout_ids_cur cur[MS_LAYOUT_ID_RUNS];
+    uint32_t left[MS_LAYOUT_ID_RUNS]; /* ids after the head */
+    uint64_t head[MS_LAYOUT_ID_RUNS];
+    uint8_t has[MS_LAYOUT_ID_RUNS];
+} ms_layout_ids_runs;
+
+/* 0, or -1 when the list is not strictly ascending or does not decode. */
+int ms_layout_ids_runs_begin(ms_layout_ids_runs *r, const ms_layout_ids *ids);
+/* Drop the head of the run of ids with d digits (1..20, as
+ * ms_layout_id_digits gives). */
+void ms_layout_ids_runs_next(ms_layout_ids_runs *r, unsigned d);
+/* 1 when some run has a head left. */
+int ms_layout_ids_runs_any(const ms_layout_ids_runs *r);
 
 size_t ms_layout_vol_encode(const ms_layout_vol *r, void *buf, size_t cap);
 int ms_layout_vol_decode(const void *p, size_t n, ms_layout_vol *r);

@@ -115,17 +115,20 @@ ms_read_result ms_ops_get_vol(const ms_view *v, uint64_t vol) {
 }
 
 /* Rule 5: the partition keys under the vol's prefix against its list, in
- * one ordered walk beside the list (a cursor over the vol record's ids).
- * A record counts as decoding when ms_layout_part_check accepts it, which
- * is exactly when ms_layout_part_decode would, so rule 3 gives the verdict
- * a full decode would; the id compared is the record's own id field. r
- * holds what reading the vol record gave. */
+ * one ordered walk beside the list. Keys come in decimal-string order of
+ * their ids (ms_layout.h), which interleaves the list's runs of ids with the
+ * same number of digits: each record's id is compared with the head of its
+ * run (ms_layout_ids_runs), so the walk is still one pass. A list that is
+ * not strictly ascending (never written so) is torn. A record counts as
+ * decoding when ms_layout_part_check accepts it, which is exactly when
+ * ms_layout_part_decode would, so rule 3 gives the verdict a full decode
+ * would; the id compared is the record's own id field. r holds what reading
+ * the vol record gave. */
 static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_layout_vol *rec,
                                  const char *pfx, size_t pl, int meta) {
-    ms_layout_ids_cur want;
-    ms_layout_ids_begin(&want, meta ? &rec->mps : &rec->dps);
-    uint64_t w = 0;
-    int more = ms_layout_ids_next(&want, &w);
+    ms_layout_ids_runs want;
+    if (ms_layout_ids_runs_begin(&want, meta ? &rec->mps : &rec->dps) != 0)
+        return verdict(r, MS_READ_TORN, "partition list out of order");
     ms_iter it;
     ms_iter_prefix(&it, v, pfx, pl);
     ms_kv kv[64];
@@ -137,13 +140,15 @@ static ms_read_result parts_scan(const ms_view *v, ms_read_result r, const ms_la
             r.bytes += kv[j].klen + kv[j].vlen;
             if (ms_layout_part_check(kv[j].v, kv[j].vlen, &id, NULL) != 0)
                 return verdict(r, MS_READ_TORN, "malformed partition record");
-            if (more && w < id) return verdict(r, MS_READ_TORN, "listed partition missing");
-            if (!more || w != id)
+            unsigned d = ms_layout_id_digits(id);
+            if (want.has[d] && want.head[d] < id)
+                return verdict(r, MS_READ_TORN, "listed partition missing");
+            if (!want.has[d] || want.head[d] != id)
                 return verdict(r, MS_READ_TORN, "partition not listed by its vol");
-            more = ms_layout_ids_next(&want, &w);
+            ms_layout_ids_runs_next(&want, d);
         }
     }
-    if (more) return verdict(r, MS_READ_TORN, "listed partition missing");
+    if (ms_layout_ids_runs_any(&want)) return verdict(r, MS_READ_TORN, "listed partition missing");
     return r;
 }
 
