@@ -99,4 +99,4 @@ for _, s in ipairs(series) do
       "", slope(xs, walls), last(xs, walls), slope(xs, rsss), last(xs, rsss)))
   end
 end
-if not long then print("(1e7 keys: MASTERSIM_BENCH_LONG=1; about 3 GB and a minute or two)") end
+if not long then print("(1e7 keys: MASTERSIM_BENCH_LONG=1; about 1.5 GB and half a minute)") end
