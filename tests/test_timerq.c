@@ -1,10 +1,12 @@
 /* Timer queue: FIFO expiry over one armed event, cancellation, the tie
- * rule, ring growth, re-entrant adds, and a digest that repeats. */
+ * rule, ring growth, re-entrant adds, a digest that repeats, and pages
+ * freed once none of their timers is pending. */
 #include "ms_sched.h"
 #include "ms_test.h"
 #include "ms_timerq.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     ms_sched *s;
@@ -160,11 +162,44 @@ static void test_free_cancels(void) {
     ms_sched_free(s);
 }
 
+/* A request-timeout pattern: 200K timers with one long duration, each
+ * cancelled soon after (its reply), every 1000th left to fire. The queue
+ * spans them all, but only pages with a pending timer stay allocated; the
+ * kept timers still fire, in order, at their deadlines. */
+static void test_pages_freed(void) {
+    enum { N = 200000, KEEP = 1000 };
+    ms_sched *s = ms_sched_new();
+    ms_timerq q;
+    static log_t l;
+    memset(&l, 0, sizeof l);
+    l.s = s;
+    l.q = &q;
+    ms_timerq_init(&q, s, 7, fired, &l);
+    uint64_t prev = 0;
+    for (int i = 0; i < N; i++) {
+        uint64_t t = ms_timerq_add(&q, 1000000 + i, &l, (uint64_t)i);
+        CHECK(t > 0);
+        if (prev) CHECK_EQ_I64(ms_timerq_cancel(&q, prev), 1); /* the reply to the one before */
+        prev = i % KEEP == 0 ? 0 : t;
+    }
+    CHECK_EQ_I64(ms_timerq_queued(&q), N); /* the head is the first, kept, timer */
+    /* the pages holding a kept timer, and the tail's */
+    CHECK(ms_timerq_pages(&q) <= N / KEEP + 2);
+    ms_sched_run(s, MS_TIME_MAX, 0);
+    CHECK_EQ_I64(l.n, N / KEEP + 1); /* the kept ones and the last added */
+    for (int i = 0; i < l.n; i++) CHECK_EQ_I64(l.times[i], 1000000 + (int64_t)l.tags[i]);
+    for (int i = 1; i < l.n; i++) CHECK(l.tags[i] > l.tags[i - 1]);
+    CHECK(ms_timerq_pages(&q) <= 1);
+    ms_timerq_free(&q);
+    ms_sched_free(s);
+}
+
 int main(void) {
     RUN(test_fifo_and_cancel);
     RUN(test_cancelled_head);
     RUN(test_tie_rule);
     RUN(test_churn_deterministic);
     RUN(test_free_cancels);
+    RUN(test_pages_freed);
     return ms_test_end();
 }
