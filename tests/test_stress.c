@@ -44,6 +44,15 @@ static void run_one(ms_stress_policy p, ms_snap_mode m) {
     ms_stress_result r;
     char err[256];
     int rc = ms_stress_run(&c, &r, err, sizeof err);
+    /* an unguarded read shows a torn store only when it meets the short span
+     * of an apply where a record is there and what it lists is not yet: a
+     * bounded retry with other seeds, not luck */
+    int torn_expected = p == MS_STRESS_UNGUARDED && m == MS_SNAP_INPLACE;
+    for (int again = 0; rc == 0 && torn_expected && r.torn == 0 && again < 5; again++) {
+        ms_stress_result_free(&r);
+        c.seed++;
+        rc = ms_stress_run(&c, &r, err, sizeof err);
+    }
     if (rc != 0) fprintf(stderr, "%s\n", err);
     CHECK(rc == 0);
     if (rc != 0) return;
@@ -59,7 +68,7 @@ static void run_one(ms_stress_policy p, ms_snap_mode m) {
     CHECK(r.writes >= 1);
     CHECK_EQ_I64(r.leaked_bytes, 0);
     CHECK(r.reader_cpu_s > 0 && r.reader_cpu_s <= (r.seconds + 1) * (double)c.readers);
-    if (p == MS_STRESS_UNGUARDED && m == MS_SNAP_INPLACE)
+    if (torn_expected)
         CHECK(r.torn > 0);
     else
         CHECK_EQ_I64(r.torn, 0);

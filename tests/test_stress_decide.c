@@ -117,6 +117,17 @@ static void test_decisions_show(void) {
         ms_stress_result r;
         char err[256];
         int rc = run(&sh, 0, cases[i].mode, &r, err, sizeof err);
+        /* Serving the live store shows a torn read only when a reader meets
+         * the short span of an apply in which a record is there and what it
+         * lists is not yet (tens of 400K reads, none in some runs): a
+         * bounded retry, not luck. */
+        for (int again = 0;
+             rc == 0 && cases[i].during == MS_STRESS_DEC_SERVE && r.torn == 0 && again < 5;
+             again++) {
+            ms_stress_result_free(&r);
+            sh = (shared){.during = cases[i].during};
+            rc = run(&sh, 0, cases[i].mode, &r, err, sizeof err);
+        }
         CHECK(rc == 0);
         if (rc != 0) {
             fprintf(stderr, "%s\n", err);
