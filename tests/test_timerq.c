@@ -111,20 +111,27 @@ static void test_tie_rule(void) {
     ms_sched_free(s);
 }
 
+/* The log of a queue with thousands of timers (too big for the stack),
+ * reset, and q initialised to fire into it. */
+static log_t *start_big(ms_sched *s, ms_timerq *q) {
+    static log_t l;
+    memset(&l, 0, sizeof l);
+    l.s = s;
+    l.q = q;
+    ms_timerq_init(q, s, 7, fired, &l);
+    return &l;
+}
+
 /* Many timers, most cancelled, across ring growth; timers added while one
  * fires. Two identical runs give the same digest. */
 static uint64_t churn(int *fires) {
     ms_sched *s = ms_sched_new();
     ms_timerq q;
-    static log_t l;
-    memset(&l, 0, sizeof l);
-    l.s = s;
-    l.q = &q;
-    l.readd = 5;
-    l.readd_after = 3;
-    ms_timerq_init(&q, s, 7, fired, &l);
+    log_t *l = start_big(s, &q);
+    l->readd = 5;
+    l->readd_after = 3;
     uint64_t tickets[3000];
-    for (int i = 0; i < 3000; i++) tickets[i] = ms_timerq_add(&q, 1000 + i / 3, &l, (uint64_t)i);
+    for (int i = 0; i < 3000; i++) tickets[i] = ms_timerq_add(&q, 1000 + i / 3, l, (uint64_t)i);
     int live = 0;
     for (int i = 0; i < 3000; i++) {
         if (i % 7 == 0)
@@ -133,9 +140,9 @@ static uint64_t churn(int *fires) {
             CHECK_EQ_I64(ms_timerq_cancel(&q, tickets[i]), 1);
     }
     ms_sched_run(s, MS_TIME_MAX, 0);
-    CHECK_EQ_I64(l.n, live + 5);
-    for (int i = 1; i < l.n; i++) CHECK(l.times[i] >= l.times[i - 1]);
-    *fires = l.n;
+    CHECK_EQ_I64(l->n, live + 5);
+    for (int i = 1; i < l->n; i++) CHECK(l->times[i] >= l->times[i - 1]);
+    *fires = l->n;
     uint64_t d = ms_sched_digest(s);
     ms_timerq_free(&q);
     ms_sched_free(s);
@@ -170,14 +177,10 @@ static void test_pages_freed(void) {
     enum { N = 200000, KEEP = 1000 };
     ms_sched *s = ms_sched_new();
     ms_timerq q;
-    static log_t l;
-    memset(&l, 0, sizeof l);
-    l.s = s;
-    l.q = &q;
-    ms_timerq_init(&q, s, 7, fired, &l);
+    log_t *l = start_big(s, &q);
     uint64_t prev = 0;
     for (int i = 0; i < N; i++) {
-        uint64_t t = ms_timerq_add(&q, 1000000 + i, &l, (uint64_t)i);
+        uint64_t t = ms_timerq_add(&q, 1000000 + i, l, (uint64_t)i);
         CHECK(t > 0);
         if (prev) CHECK_EQ_I64(ms_timerq_cancel(&q, prev), 1); /* the reply to the one before */
         prev = i % KEEP == 0 ? 0 : t;
@@ -186,9 +189,9 @@ static void test_pages_freed(void) {
     /* the pages holding a kept timer, and the tail's */
     CHECK(ms_timerq_pages(&q) <= N / KEEP + 2);
     ms_sched_run(s, MS_TIME_MAX, 0);
-    CHECK_EQ_I64(l.n, N / KEEP + 1); /* the kept ones and the last added */
-    for (int i = 0; i < l.n; i++) CHECK_EQ_I64(l.times[i], 1000000 + (int64_t)l.tags[i]);
-    for (int i = 1; i < l.n; i++) CHECK(l.tags[i] > l.tags[i - 1]);
+    CHECK_EQ_I64(l->n, N / KEEP + 1); /* the kept ones and the last added */
+    for (int i = 0; i < l->n; i++) CHECK_EQ_I64(l->times[i], 1000000 + (int64_t)l->tags[i]);
+    for (int i = 1; i < l->n; i++) CHECK(l->tags[i] > l->tags[i - 1]);
     CHECK(ms_timerq_pages(&q) <= 1);
     ms_timerq_free(&q);
     ms_sched_free(s);
