@@ -6,6 +6,7 @@
 #include "ms_ops.h"
 #include "ms_store.h"
 #include "ms_test.h"
+#include "ms_test_image.h"
 
 #include <stdlib.h>
 
@@ -123,18 +124,10 @@ static const ms_gen_desc small = {.volumes = 20,
                                   .applied = 1000,
                                   .cluster = "test"};
 
-static ms_store *build(ms_store_mem *mem, const ms_gen_desc *d, uint64_t seed) {
-    ms_store *s = ms_store_new(mem);
-    char err[128];
-    int rc = ms_gen_build(s, d, seed, NULL, err, sizeof err);
-    CHECK(rc == 0);
-    if (rc) fprintf(stderr, "ms_gen_build: %s\n", err);
-    return s;
-}
-
 static void test_gen_deterministic(void) {
     ms_store_mem mem = {0};
-    ms_store *a = build(&mem, &small, 1), *b = build(&mem, &small, 1), *c = build(&mem, &small, 2);
+    ms_store *a = ms_test_image(&mem, &small, 1), *b = ms_test_image(&mem, &small, 1),
+             *c = ms_test_image(&mem, &small, 2);
     CHECK(ms_store_digest(a) == ms_store_digest(b));
     CHECK(ms_store_digest(a) != ms_store_digest(c));
     CHECK_EQ_I64(ms_store_count(a), 20 + 500 + 60 + 30 + 4 + 1 + 4);
@@ -170,7 +163,7 @@ static void test_gen_deterministic(void) {
  * absent objects are NOT_FOUND. */
 static void test_gen_consistent(void) {
     ms_store_mem mem = {0};
-    ms_store *s = build(&mem, &small, 7);
+    ms_store *s = ms_test_image(&mem, &small, 7);
     ms_view v = ms_store_view(s);
     int bad = 0;
     uint64_t dps = 0;
@@ -227,7 +220,7 @@ static void test_gen_consistent(void) {
 
 static void test_torn_rules(void) {
     ms_store_mem mem = {0};
-    ms_store *s = build(&mem, &small, 7);
+    ms_store *s = ms_test_image(&mem, &small, 7);
     ms_version *full = ms_store_snapshot(s);
     char k[MS_LAYOUT_KEY_MAX];
     ms_view v = ms_store_view(s);

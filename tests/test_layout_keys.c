@@ -10,6 +10,7 @@
 #include "ms_rng.h"
 #include "ms_store.h"
 #include "ms_test.h"
+#include "ms_test_image.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,12 +113,7 @@ static const ms_gen_desc wide = {.volumes = 120,
                                  .cluster = "keys"};
 
 static ms_store *build(ms_store_mem *mem, uint64_t seed) {
-    ms_store *s = ms_store_new(mem);
-    char err[128];
-    int rc = ms_gen_build(s, &wide, seed, NULL, err, sizeof err);
-    CHECK(rc == 0);
-    if (rc) fprintf(stderr, "ms_gen_build: %s\n", err);
-    return s;
+    return ms_test_image(mem, &wide, seed);
 }
 
 static int by_id(const void *a, const void *b) {

@@ -6,6 +6,7 @@
 #include "ms_ops.h"
 #include "ms_snapshot.h"
 #include "ms_test.h"
+#include "ms_test_image.h"
 
 #include <stdlib.h>
 
@@ -26,9 +27,7 @@ static const ms_gen_desc img = {.volumes = 20,
 static ms_store *image(ms_store_mem *mem, uint64_t seed, uint64_t applied) {
     ms_gen_desc d = img;
     d.applied = applied;
-    ms_store *s = ms_store_new(mem);
-    CHECK(ms_gen_build(s, &d, seed, NULL, NULL, 0) == 0);
-    return s;
+    return ms_test_image(mem, &d, seed);
 }
 
 /* Export v with small frames into st. */

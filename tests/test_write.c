@@ -6,14 +6,12 @@
 #include "ms_rng.h"
 #include "ms_write.h"
 #include "ms_test.h"
+#include "ms_test_image.h"
 
 static ms_store *image(ms_store_mem *mem) {
-    ms_store *s = ms_store_new(mem);
     ms_gen_desc d = {
         .volumes = 20, .data_partitions = 60, .meta_partitions = 40, .nodes = 12, .users = 3};
-    char err[128];
-    CHECK_EQ_I64(ms_gen_build(s, &d, 7, NULL, err, sizeof err), 0);
-    return s;
+    return ms_test_image(mem, &d, 7);
 }
 
 static void check_consistent(ms_store *s, uint64_t max_vol) {

@@ -76,16 +76,15 @@ end
 
 local function action(t) return setmetatable(t, Action) end
 
+M.BY_NAME = {}
 for _, def in ipairs(M.ACTIONS) do
+  M.BY_NAME[def.name] = def
   M[def.name] = function(...)
     local a = { action = def.name }
     for i, arg in ipairs(def.args) do a[arg[1]] = ARG[arg[2]]((select(i, ...)), def.name) end
     return action(a)
   end
 end
-
-M.BY_NAME = {}
-for _, def in ipairs(M.ACTIONS) do M.BY_NAME[def.name] = def end
 
 local function check_action(a, what)
   if type(a) == "function" or getmetatable(a) == Action then return a end
@@ -204,9 +203,9 @@ end
 --- The arguments of bound action `a`, in its constructor's order (the
 -- cluster method's too).
 function M.args(a)
-  local out = {}
-  for i, arg in ipairs(M.BY_NAME[a.action].args) do out[i] = a[arg[1]] end
-  return table.unpack(out, 1, #M.BY_NAME[a.action].args)
+  local args, out = M.BY_NAME[a.action].args, {}
+  for i, arg in ipairs(args) do out[i] = a[arg[1]] end
+  return table.unpack(out, 1, #args)
 end
 
 return M

@@ -107,6 +107,19 @@ static void base_ref(ms_store_mem *m, int base, int d) {
     if (m->base_refs == 0) count(m, -m->base_bytes, -m->base_blocks);
 }
 
+/* Family m takes one more reference to e / nd (held as for entry_release);
+ * the releases below drop them. node_hold takes NULL (an empty tree). */
+static void entry_hold(ms_store_mem *m, ms__entry *e) {
+    e->refs++;
+    base_ref(m, e->base, 1);
+}
+
+static void node_hold(ms_store_mem *m, node *nd) {
+    if (nd == NULL) return;
+    nd->refs++;
+    base_ref(m, nd->base, 1);
+}
+
 static size_t node_size(int leaf) {
     return leaf ? sizeof(ms__leaf) : sizeof(ms__inner);
 }
@@ -256,22 +269,10 @@ static void own(pool *p, node **slot) {
     dst->base = base;
     touch(dst); /* the memcpy brought src's stamp */
     if (src->leaf) {
-        for (int i = 0; i < src->n; i++) {
-            ms__entry *e = AS_LEAF(dst)->e[i];
-            e->refs++;
-            base_ref(p->m, e->base, 1);
-        }
+        for (int i = 0; i < src->n; i++) entry_hold(p->m, AS_LEAF(dst)->e[i]);
     } else {
-        for (int i = 0; i < src->n; i++) {
-            node *c = AS_INNER(dst)->c[i];
-            c->refs++;
-            base_ref(p->m, c->base, 1);
-        }
-        for (int i = 1; i < src->n; i++) {
-            ms__entry *e = AS_INNER(dst)->sep[i];
-            e->refs++;
-            base_ref(p->m, e->base, 1);
-        }
+        for (int i = 0; i < src->n; i++) node_hold(p->m, AS_INNER(dst)->c[i]);
+        for (int i = 1; i < src->n; i++) entry_hold(p->m, AS_INNER(dst)->sep[i]);
     }
     src->refs--; /* still > 0: it was shared */
     base_ref(p->m, src->base, -1);
@@ -349,8 +350,7 @@ static void leaf_insert(ms__leaf *lf, int pos, ms__entry *e, pool *p, node **rig
     r->h.n = (uint16_t)(FAN + 1 - k);
     node_fix(&lf->h);
     node_fix(&r->h);
-    r->e[0]->refs++; /* the separator's reference, held by an own node */
-    base_ref(p->m, r->e[0]->base, 1);
+    entry_hold(p->m, r->e[0]); /* the separator's reference, held by an own node */
     *rsep = r->e[0];
     *right = &r->h;
 }
@@ -505,10 +505,7 @@ static void rebalance(ms_store *s, ms__inner *in, int i, pool *p) {
         memcpy(AS_LEAF(b)->e, &t[k], (size_t)(total - k) * sizeof t[0]);
         entry_release(s->mem, in->sep[r], 1);
         in->sep[r] = k < total ? t[k] : NULL;
-        if (k < total) {
-            t[k]->refs++;
-            base_ref(s->mem, t[k]->base, 1);
-        }
+        if (k < total) entry_hold(s->mem, t[k]);
     } else {
         node *tc[2 * FAN];
         ms__entry *ts[2 * FAN];
@@ -546,8 +543,7 @@ static void root_shrink(ms_store *s) {
     while (s->root && !s->root->leaf && s->root->n == 1) {
         node *old = s->root;
         s->root = AS_INNER(old)->c[0];
-        s->root->refs++;
-        base_ref(s->mem, s->root->base, 1);
+        node_hold(s->mem, s->root);
         node_release(s->mem, old, 1);
     }
     if (s->root && s->root->leaf && s->root->n == 0) {
@@ -667,10 +663,7 @@ ms_version *ms_store_snapshot(ms_store *s) {
     if (v == NULL) return NULL;
     v->refs = 1;
     v->root = s->root;
-    if (v->root) {
-        v->root->refs++;
-        base_ref(s->mem, v->root->base, 1);
-    }
+    node_hold(s->mem, v->root);
     v->count = s->count;
     v->applied = s->applied;
     v->mem = s->mem;
@@ -715,10 +708,7 @@ static ms_store *store_of(const ms_version *v, ms_store_mem *mem) {
     ms_store *s = ms_store_new(mem);
     if (s == NULL) return NULL;
     s->root = v->root;
-    if (s->root) {
-        s->root->refs++;
-        base_ref(mem, s->root->base, 1);
-    }
+    node_hold(mem, s->root);
     s->count = v->count;
     s->applied = v->applied;
     return s;

@@ -157,30 +157,6 @@ static int create_vol(apply_ctx *a, const ms_write *w) {
     return save_cluster(a) == 0 ? 1 : -1;
 }
 
-/* Decode vol `id` into r with its id lists copied to *ids (caller frees);
- * 0 when absent, 1 found, -1 error. */
-static int load_vol(apply_ctx *a, uint64_t id, ms_layout_vol *r, uint64_t **ids, char *strs) {
-    char key[MS_LAYOUT_KEY_MAX];
-    size_t n;
-    const void *p = ms_store_get(a->s, key, ms_layout_key_vol(key, id), &n);
-    if (!p) return 0;
-    if (ms_layout_vol_decode(p, n, r) != 0) return fail(a, "corrupt vol record");
-    uint64_t *v = malloc(sizeof *v * ((size_t)r->mps.n + r->dps.n + 1)); /* + 1: never 0 */
-    if (!v) return fail(a, "out of memory");
-    if (ms_layout_ids_copy(&r->mps, v) != 0 || ms_layout_ids_copy(&r->dps, v + r->mps.n) != 0) {
-        free(v);
-        return fail(a, "corrupt vol record");
-    }
-    memcpy(strs, r->name.p, r->name.len);
-    memcpy(strs + r->name.len, r->owner.p, r->owner.len);
-    r->name.p = strs;
-    r->owner.p = strs + r->name.len;
-    r->mps = ms_layout_ids_array(r->mps.n, v);
-    r->dps = ms_layout_ids_array(r->dps.n, v + r->mps.n);
-    *ids = v;
-    return 1;
-}
-
 /* Vol `id`'s record in the store, decoded into *r (pointing into the
  * store: valid until the next write): 1, 0 when absent, -1 corrupt. */
 static int find_vol(apply_ctx *a, uint64_t id, ms_layout_vol *r) {
@@ -212,17 +188,23 @@ static int create_dp(apply_ctx *a, const ms_write *w) {
 
 static int delete_vol(apply_ctx *a, const ms_write *w) {
     ms_layout_vol r;
-    uint64_t *ids = NULL;
-    char strs[2 * 65536];
-    int found = load_vol(a, w->vol, &r, &ids, strs);
+    int found = find_vol(a, w->vol, &r);
     if (found <= 0) return found;
+    /* the lists point into the store, which the deletes change: copy them */
+    uint32_t nmp = r.mps.n, ndp = r.dps.n;
+    uint64_t *ids = malloc(sizeof *ids * ((size_t)nmp + ndp + 1)); /* + 1: never 0 */
+    if (!ids) return fail(a, "out of memory");
+    if (ms_layout_ids_copy(&r.mps, ids) != 0 || ms_layout_ids_copy(&r.dps, ids + nmp) != 0) {
+        free(ids);
+        return fail(a, "corrupt vol record");
+    }
     char key[MS_LAYOUT_KEY_MAX];
-    for (uint32_t i = 0; i < r.mps.n; i++)
-        ms_store_del(a->s, key, ms_layout_key_mp(key, w->vol, r.mps.v[i]));
-    for (uint32_t i = 0; i < r.dps.n; i++)
-        ms_store_del(a->s, key, ms_layout_key_dp(key, w->vol, r.dps.v[i]));
+    for (uint32_t i = 0; i < nmp; i++)
+        ms_store_del(a->s, key, ms_layout_key_mp(key, w->vol, ids[i]));
+    for (uint32_t i = 0; i < ndp; i++)
+        ms_store_del(a->s, key, ms_layout_key_dp(key, w->vol, ids[nmp + i]));
     ms_store_del(a->s, key, ms_layout_key_vol(key, w->vol));
-    a->c.vols--, a->c.mps -= r.mps.n, a->c.dps -= r.dps.n;
+    a->c.vols--, a->c.mps -= nmp, a->c.dps -= ndp;
     free(ids);
     return save_cluster(a) == 0 ? 1 : -1;
 }

@@ -69,8 +69,6 @@ void lms_push_read_fields(lua_State *L, const ms_read_state *r) {
     lms_setstr(L, "source", r->source);
 }
 
-static const char *const KINDS[] = {"serve", "stale", "wait", "fail", "redirect", NULL};
-
 /* decide(read, node) -> kind, a, b, checked in Lua (policy.lua); here only
  * converted. redirect targets come back as node indices (-1 = leader). */
 static int lua_on_read(void *ud, const ms_read_state *r, const ms_node_state *n, ms_decision *d,
@@ -86,7 +84,7 @@ static int lua_on_read(void *ud, const ms_read_state *r, const ms_node_state *n,
     lms_push_read_fields(L, r);
     lua_pop(L, 1);
     lua_call(L, 2, 3);
-    d->kind = (ms_decision_kind)luaL_checkoption(L, -3, NULL, KINDS);
+    d->kind = (ms_decision_kind)luaL_checkoption(L, -3, NULL, ms_decision_kinds);
     switch (d->kind) {
     case MS_DEC_WAIT:
         d->seconds = lua_tonumber(L, -2);

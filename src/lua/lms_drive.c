@@ -41,7 +41,8 @@ static int slice_body(lua_State *L) {
 static ms_slice_status slice(void *p) {
     drive_ctx *c = p;
     lua_State *L = c->L;
-    ms_sched *s = ((lms_sched *)lua_touserdata(L, c->sched))->s;
+    lms_sched *b = lua_touserdata(L, c->sched);
+    ms_sched *s = b->s;
     uint64_t max = c->slice;
     if (c->max_events) {
         uint64_t done = ms_sched_events(s);
@@ -52,7 +53,6 @@ static ms_slice_status slice(void *p) {
         }
         if (c->max_events - done < max) max = c->max_events - done;
     }
-    lms_sched *b = lua_touserdata(L, c->sched);
     lms_span span;
     lua_pushcfunction(L, slice_body);
     lua_pushvalue(L, c->sched);

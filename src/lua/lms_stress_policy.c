@@ -100,8 +100,6 @@ static void *open_reader(void *ud, unsigned reader, char *err, size_t errlen) {
     return rs;
 }
 
-static const char *const KINDS[] = {"serve", "stale", "wait", "fail", "redirect", NULL};
-
 /* Push the read and node tables filled from v. Stack: [-0, +2]. */
 static void push_views(reader_state *rs, const ms_stress_view *v) {
     lua_State *T = rs->T;
@@ -141,12 +139,15 @@ static int decide(void *ctx, const ms_stress_view *v, ms_stress_dec *dec, double
         lua_settop(T, 0);
         return -1;
     }
-    static const ms_stress_dec map[] = {MS_STRESS_DEC_SERVE, MS_STRESS_DEC_STALE,
-                                        MS_STRESS_DEC_WAIT, MS_STRESS_DEC_FAIL, MS_STRESS_DEC_FAIL};
+    static const ms_stress_dec map[] = {[MS_DEC_SERVE] = MS_STRESS_DEC_SERVE,
+                                        [MS_DEC_STALE] = MS_STRESS_DEC_STALE,
+                                        [MS_DEC_WAIT] = MS_STRESS_DEC_WAIT,
+                                        [MS_DEC_FAIL] = MS_STRESS_DEC_FAIL,
+                                        [MS_DEC_REDIRECT] = MS_STRESS_DEC_FAIL};
     const char *k = lua_tostring(T, -2);
     int i = 0;
-    while (KINDS[i] && (k == NULL || strcmp(KINDS[i], k) != 0)) i++;
-    *dec = KINDS[i] ? map[i] : MS_STRESS_DEC_FAIL;
+    while (ms_decision_kinds[i] && (k == NULL || strcmp(ms_decision_kinds[i], k) != 0)) i++;
+    *dec = ms_decision_kinds[i] ? map[i] : MS_STRESS_DEC_FAIL;
     *wait_s = lua_tonumber(T, -1);
     lua_settop(T, 0);
     return 0;

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+const char *const ms_decision_kinds[] = {"serve", "stale", "wait", "fail", "redirect", NULL};
+
 static void set_code(ms_decision *d, const char *code) {
     strncpy(d->code, code, sizeof d->code - 1);
     d->code[sizeof d->code - 1] = '\0';

@@ -57,6 +57,11 @@ typedef enum ms_decision_kind {
     MS_DEC_REDIRECT
 } ms_decision_kind;
 
+/* The names of ms_decision_kind in its order, NULL-terminated: what a Lua
+ * policy's decide returns first ("serve", "stale", "wait", "fail",
+ * "redirect"). */
+extern const char *const ms_decision_kinds[];
+
 #define MS_CODE_MAX 24
 
 typedef struct ms_decision {
