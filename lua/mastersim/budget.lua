@@ -11,9 +11,10 @@ local M = {}
 --- The run budget's defaults (opts.max_events, opts.max_memory; false or
 -- 0: none): far above what any reference sim needs (the 8 cluster sims
 -- under the 8 reference policies: at most 0.50 M events, snapshot_storm,
--- and 516 MB resident, large_cluster; 40x and 16x), so only a runaway run
--- meets them: in-range runaways (clients.rate=1e6, clients.count=1e6,
--- writes.rate=1e6 on follower_catchup) stop in 15 to 31 s.
+-- and 516 MB resident, large_cluster, when the budget came in; since the
+-- compact records 101 MB, seed 1), so only a runaway run meets them:
+-- in-range runaways (clients.rate=1e6, clients.count=1e6, writes.rate=1e6
+-- on follower_catchup) stopped in 15 to 31 s.
 M.BUDGET = { events = 20000000, memory = 8 << 30 }
 
 --- The budget of a run from its opts: max_events, max_memory (0: none).
