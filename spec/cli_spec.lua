@@ -37,7 +37,7 @@ local ms = require "mastersim"
 return ms.scenario { name = "l", duration = "1s", setup = function() while true do end end }]])
     code, _, err = support.cli({ "run", path })
     assert.are.equal(1, code)
-    assert.are.equal("mastersim: " .. path .. ":2: instruction budget of 100000000 exceeded\n", err)
+    assert.are.equal("mastersim: " .. path .. ":2: step budget of 100000000 exceeded\n", err)
   end)
 
   it("shows a traceback only with --debug", function()

@@ -11,8 +11,8 @@ local support = require "support"
 local DIR = support.root .. "/spec/fixtures/hostile/"
 local LIMIT = 60 -- seconds: a case that takes longer hangs
 local GC = "mastersim sandbox: __gc metamethods are not available in a script " ..
-  "(finalizers run outside the instruction budget)"
-local BUDGET = "instruction budget of %d exceeded"
+  "(finalizers run outside the step budget)"
+local BUDGET = "step budget of %d exceeded"
 local SIM_BUDGET, POLICY_BUDGET = 100000000, 10000000
 
 -- name, line of the sim's message (the policy's is one less; nil: no
@@ -89,7 +89,7 @@ describe("hostile scripts", function()
 
   it("slow instructions (sim) are stopped by the deadline its limits set", function()
     local path = DIR .. "concat_loop_sim.lua"
-    local sc = ms.load_sim(path, { instructions = SIM_BUDGET, memory = 256 << 20, wall = 1 })
+    local sc = ms.load_sim(path, { steps = SIM_BUDGET, memory = 256 << 20, wall = 1 })
     local ok, e = pcall(ms.run, sc)
     assert.is_false(ok)
     assert.are.equal(path .. ":11: wall-clock limit of 1 s exceeded", e.msg)

@@ -110,7 +110,7 @@ return {
 
   it("stops an infinite loop", function()
     local p = policy.load(with_on_read("while true do end"))
-    assert.are.equal(p.file .. ":5: instruction budget of 10000000 exceeded",
+    assert.are.equal(p.file .. ":5: step budget of 10000000 exceeded",
       err_of(p.decide, p, read(), node("applying")))
   end)
 

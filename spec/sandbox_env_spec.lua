@@ -9,7 +9,7 @@ local sandbox = require "mastersim.sandbox"
 -- returns ok, results... or false, kind, message.
 local function script(src, limits)
   local env = sandbox.new_env({})
-  local fn = assert(load(src, "=script", "t", env))
+  local fn = assert(core.meter_load(src, "=script", env))
   core.sandbox_reset()
   return core.sandbox_call(limits or sandbox.defaults, fn)
 end
@@ -167,7 +167,7 @@ end)
 
 describe("the sandbox's budget", function()
   -- (the wall limit turns a regression into a failure instead of a hang)
-  local small = { instructions = 100000, memory = 64 << 20, wall = 20 }
+  local small = { steps = 100000, memory = 64 << 20, wall = 20 }
   local cases = {
     { "an exponential pattern", "return ('a'):rep(30) :find(('a*'):rep(10) .. 'b')" },
     { "string.rep of nothing", "return string.rep('', 1e12)" },
@@ -183,7 +183,7 @@ describe("the sandbox's budget", function()
     it("is charged for " .. c[1], function()
       local kind, msg = failure(c[2], small)
       assert.are.equal("budget", kind)
-      assert.are.equal("script:1: instruction budget of 100000 exceeded", msg)
+      assert.are.equal("script:1: step budget of 100000 exceeded", msg)
     end)
   end
 
@@ -196,7 +196,7 @@ describe("the sandbox's budget", function()
     } do
       local kind, msg = failure(src, small)
       assert.are.equal("budget", kind, src)
-      assert.are.equal("script:1: instruction budget of 100000 exceeded", msg)
+      assert.are.equal("script:1: step budget of 100000 exceeded", msg)
     end
     -- about 40 instructions a match, with the loop's 6
     assert.are.equal(1000, value([[
@@ -212,7 +212,7 @@ describe("the sandbox's budget", function()
       pcall(coroutine.wrap(function() while true do end end))
       while true do pcall(function() for _ = 1, 1e7 do end end) end]], small)
     assert.are.equal("budget", kind)
-    assert.are.equal("script:2: instruction budget of 100000 exceeded", msg)
+    assert.are.equal("script:2: step budget of 100000 exceeded", msg)
   end)
 
   it("counts coroutines' instructions against the call's budget", function()
@@ -223,13 +223,13 @@ describe("the sandbox's budget", function()
       local co = coroutine.wrap(function() for _ = 1, %d do n = n + 1 end end)
       co()
       return n]]
-    local limits = { instructions = 2000000, memory = 64 << 20, wall = 20 }
+    local limits = { steps = 2000000, memory = 64 << 20, wall = 20 }
     assert.are.equal(400000, value(src:format(400000), limits))
     assert.are.equal("budget", (failure(src:format(2000000), limits)))
   end)
 
   it("stops slow instructions at the wall-clock limit", function()
-    local slow = { instructions = 1e12, memory = 256 << 20, wall = 0.5 }
+    local slow = { steps = 1e12, memory = 256 << 20, wall = 0.5 }
     local t0 = core.wall()
     local kind, msg = failure([[
       local s = ("x"):rep(1 << 24)
@@ -314,7 +314,7 @@ describe("the sandbox's setmetatable", function()
   it("refuses finalizers and weak tables", function()
     local _, msg = failure("setmetatable({}, { __gc = true })")
     assert.are.equal("script:1: mastersim sandbox: __gc metamethods are not available in a script " ..
-      "(finalizers run outside the instruction budget)", msg)
+      "(finalizers run outside the step budget)", msg)
     _, msg = failure("setmetatable({}, { __mode = 'k' })")
     assert.are.equal("script:1: mastersim sandbox: weak tables (__mode) are not available in a script " ..
       "(what the garbage collector keeps would change results)", msg)

@@ -41,9 +41,9 @@ describe("sandbox", function()
       ":6: mastersim sandbox: ms.compare is not available in a script %(it runs or loads outside the sandbox%)$" },
     { "ms.load_policy (reads any file)", "require('mastersim').load_policy('/etc/passwd')",
       ":6: mastersim sandbox: ms.load_policy is not available in a script %(it runs or loads outside the sandbox%)$" },
-    { "infinite loop", "while true do end", ":6: instruction budget of 100000000 exceeded$" },
+    { "infinite loop", "while true do end", ":6: step budget of 100000000 exceeded$" },
     { "loop that catches the kill", "while true do pcall(function() while true do end end) end",
-      ":6: instruction budget of 100000000 exceeded$" },
+      ":6: step budget of 100000000 exceeded$" },
     { "1 GiB string", "local s = string.rep('x', 1 << 30)",
       ": memory cap of 256 MiB exceeded$" },
     { "growing table", "local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(64) .. i end",
@@ -60,7 +60,7 @@ describe("sandbox", function()
 
   it("applies the budget to callbacks scheduled by the script", function()
     local path = support.write("late.lua", sim_with("sim:at('0.5s', function() while true do end end)"))
-    assert.matches("late.lua:6: instruction budget of 100000000 exceeded$", user_error(path))
+    assert.matches("late.lua:6: step budget of 100000000 exceeded$", user_error(path))
   end)
 
   it("applies the memory cap to callbacks scheduled by the script", function()
@@ -75,13 +75,13 @@ describe("sandbox", function()
     local path = support.write("each.lua", sim_with([[
       local function work(s) local x = 0 for i = 1, 1500 do x = x + i end s:count("done") end
       for i = 1, 50 do sim:after(i * 0.01, work) end]]))
-    local sc = ms.load_sim(path, { instructions = 10000, memory = 1 << 20 })
+    local sc = ms.load_sim(path, { steps = 10000, memory = 1 << 20 })
     assert.are.equal(50, ms.run(sc).counters.done)
     local path2 = support.write("one.lua", sim_with([[
       sim:after(0.1, function() local x = 0 for i = 1, 1e5 do x = x + i end end)]]))
-    local ok, e = pcall(ms.run, ms.load_sim(path2, { instructions = 10000, memory = 1 << 20 }))
+    local ok, e = pcall(ms.run, ms.load_sim(path2, { steps = 10000, memory = 1 << 20 }))
     assert.is_false(ok)
-    assert.matches("one.lua:6: instruction budget of 10000 exceeded$", e.msg)
+    assert.matches("one.lua:6: step budget of 10000 exceeded$", e.msg)
   end)
 
   it("calls callbacks with the sim and leaves no hook behind", function()
@@ -96,10 +96,10 @@ describe("sandbox", function()
 
   it("takes a smaller budget when asked", function()
     local path = support.write("small.lua", sim_with("for _ = 1, 1e6 do end"))
-    local sc = ms.load_sim(path, { instructions = 10000, memory = 1 << 20 })
+    local sc = ms.load_sim(path, { steps = 10000, memory = 1 << 20 })
     local ok, e = pcall(ms.run, sc)
     assert.is_false(ok)
-    assert.matches("instruction budget of 10000 exceeded", e.msg)
+    assert.matches("step budget of 10000 exceeded", e.msg)
   end)
 
   it("gives scripts math.random on the run's 'script' stream", function()

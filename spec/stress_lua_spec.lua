@@ -90,7 +90,7 @@ describe("mastersim stress with a Lua policy", function()
       { policy_file("boom", [[error("boom")]]), ":5: boom\n$" },
       { policy_file("typo", [[return node.phse == "applying" and "fail" or "serve", "EX"]]),
         ":5: node has no field 'phse' %(did you mean 'phase'%?%)" },
-      { policy_file("spin", [[while true do end]]), ":5: instruction budget of 10000000 exceeded\n$" },
+      { policy_file("spin", [[while true do end]]), ":5: step budget of 10000000 exceeded\n$" },
       { policy_file("odd", [[return "maybe"]]), ":4: on_read returned unknown decision 'maybe'" },
     }
     for _, c in ipairs(cases) do

@@ -75,7 +75,7 @@ static const char CHECK[] =
     "local errors = require 'mastersim.errors'\n"
     "local policy = require 'mastersim.policy'\n"
     "local base = root .. '/sims/follower_catchup.lua'\n"
-    "local limits = { instructions = 1000000, memory = 32 << 20, wall = 5 }\n"
+    "local limits = { steps = 1000000, memory = 32 << 20, wall = 5 }\n"
     "return function(mode, data)\n"
     "  local ok, e = pcall(function()\n"
     "    if mode % 2 == 0 then\n"

@@ -43,7 +43,7 @@ function M.compile(path, text)
   if text:byte(1) == 27 then errors.raise(path, "binary chunks are not accepted") end
   core.sandbox_reset() -- what the script names at load does not depend on earlier loads
   local env, ctl = sandbox.new_env(ALLOWED)
-  local chunk, err = load(text, "@" .. path, "t", env)
+  local chunk, err = core.meter_load(text, "@" .. path, env)
   if not chunk then errors.raise(nil, "%s", err) end
   return chunk, env, ctl, text
 end

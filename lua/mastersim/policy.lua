@@ -12,7 +12,7 @@ local M = {}
 
 --- Per-decision limits: a decision is a few comparisons, so the budget is
 -- far below a sim's; a runaway policy is stopped in well under a second.
-M.limits = { instructions = 10000000, memory = 64 * 1024 * 1024, wall = 10 }
+M.limits = { steps = 10000000, memory = 64 * 1024 * 1024, wall = 10 }
 
 -- The apply styles: the choices of snapshot.mode (settings.lua).
 M.MODES = {}

@@ -1,6 +1,6 @@
 --- One run of a scenario: a scheduler, named random streams, the scenario's
 -- setup, and the libuv driver. Script callbacks run in the sandbox, each
--- with its own instruction budget.
+-- with its own step budget.
 local budget = require "mastersim.budget"
 local cluster_run = require "mastersim.cluster_run"
 local core = require "mastersim.core"

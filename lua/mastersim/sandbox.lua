@@ -1,6 +1,6 @@
 --- The script sandbox for sims and policies: an allow-listed environment,
 -- a locked global table, math.random on a simulation stream, text-only
--- load, and the C-enforced instruction budget, wall-clock deadline and
+-- load, and the C-enforced step budget, wall-clock deadline and
 -- memory cap (src/lua/lms_sandbox.c). What a script sees is the same in
 -- every process: tostring names objects "table: #3" rather than by
 -- address, next and pairs visit keys in a fixed order, and neither
@@ -11,7 +11,7 @@ local errors = require "mastersim.errors"
 
 local M = {}
 
-M.defaults = { instructions = 100000000, memory = 256 * 1024 * 1024, wall = 60 }
+M.defaults = { steps = 100000000, memory = 256 * 1024 * 1024, wall = 60 }
 
 local FORBIDDEN = {
   os = true, io = true, debug = true, package = true, dofile = true, loadfile = true,
@@ -37,7 +37,7 @@ local function sandbox_setmetatable(t, mt)
   if type(mt) == "table" then
     if rawget(mt, "__gc") ~= nil then
       error("mastersim sandbox: __gc metamethods are not available in a script " ..
-        "(finalizers run outside the instruction budget)", 2)
+        "(finalizers run outside the step budget)", 2)
     end
     if rawget(mt, "__mode") ~= nil then
       error("mastersim sandbox: weak tables (__mode) are not available in a script " ..
@@ -80,10 +80,20 @@ function M.new_env(allowed_modules)
     if mode ~= nil and mode ~= "t" then
       error("mastersim sandbox: binary chunks are not allowed (load mode must be 't')", 2)
     end
-    if type(chunk) == "string" and chunk:byte(1) == 27 then
+    if type(chunk) == "function" then -- a reader: its pieces, then the text
+      local parts = {}
+      for piece in chunk do
+        if piece == "" then break end
+        if type(piece) ~= "string" then error("bad argument #1 to 'load' (reader function must return a string)", 2) end
+        parts[#parts + 1] = piece
+      end
+      chunk, name = table.concat(parts), name or "=(load)"
+    end
+    if type(chunk) ~= "string" then error("bad argument #1 to 'load' (string expected)", 2) end
+    if chunk:byte(1) == 27 then
       error("mastersim sandbox: binary chunks are not allowed", 2)
     end
-    return load(chunk, name, "t", e == nil and env or e)
+    return core.meter_load(chunk, name or chunk, e == nil and env or e)
   end
   env.require = function(name)
     local allowed = allowed_modules[name]

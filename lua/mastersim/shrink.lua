@@ -18,6 +18,7 @@
 -- boolean; else the first of these the original run shows: an error that
 -- stops the run, a raft safety violation, a crash of a node by a read, a
 -- torn read.
+local core = require "mastersim.core"
 local errors = require "mastersim.errors"
 local faults = require "mastersim.faults"
 local json = require "mastersim.report.json"
@@ -76,7 +77,7 @@ function M.predicate(text)
     return fn, text
   end
   local env = require("mastersim.sandbox").new_env({})
-  local chunk, err = load("local r = ...; return (" .. text .. ")", "=--predicate", "t", env)
+  local chunk, err = core.meter_load("local r = ...; return (" .. text .. ")", "=--predicate", env)
   if not chunk then errors.usage("mastersim shrink: bad --predicate '%s': %s", text, err) end
   return chunk, text
 end

@@ -59,10 +59,8 @@ int lms_pcall(lua_State *L, int nargs, int nresults);
  * binary creates its state with it; under another interpreter the sandbox
  * installs it on first use. `limit` applies only while `active`; so does
  * `deadline` (uv_hrtime, 0 = none): past it, growth by 64 KiB or more is
- * refused (and `late` set), which makes slow instructions (each a copy of a
- * big string) fast failures, and `hook` is set to fire at the next
- * instruction of thread `L` (lua_sethook is safe to call from anywhere), so
- * the count hook stops the call at once. */
+ * refused (and `late` set), which makes slow steps (each a copy of a big
+ * string) fast failures; the sandbox's next refill then stops the call. */
 typedef struct lms_memacct {
     lua_Alloc orig;
     void *orig_ud;
@@ -72,14 +70,12 @@ typedef struct lms_memacct {
     int tripped;
     uint64_t deadline;
     int late;
-    lua_State *L;
-    lua_Hook hook;
 } lms_memacct;
 
 void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* The limits of a sandboxed call: instructions, memory growth, wall-clock
- * seconds. lms_sandbox_limits reads them from a {instructions=, memory=,
+ * seconds. lms_sandbox_limits reads them from a {steps=, memory=,
  * wall=} table at idx (defaults 10^8, 256 MiB, 60 s; raises when one is
  * not positive). Stack: [-0, +0]. */
 typedef struct lms_limits {
@@ -93,26 +89,24 @@ void lms_sandbox_limits(lua_State *L, int idx, lms_limits *lim);
  * when it ends (lms_sandbox.c). */
 typedef struct lms_sandbox_saved {
     int depth, tripped;
-    lua_Integer budget, ticks;
+    lua_Integer budget, used;
     lua_Number wall;
-    uint64_t deadline, last_hook;
+    uint64_t deadline;
     lms_memacct mem;
-    lua_Hook hook;
-    int hook_mask, hook_count;
 } lms_sandbox_saved;
 
 /* A span of sandboxed calls (lms_sandbox.c): the limits sandbox_call puts
  * on one call, put on every callback a scheduler runs during one slice of a
- * drive. lms_span_begin sets the hook, the memory cap and the scripts'
- * string table once; lms_span_next, called before each callback, gives it
- * a fresh budget, deadline and cap (so a callback may use as much as one
- * sandbox_call may), with no protected call and no hook change per
- * callback; lms_span_end puts back what begin replaced and, after a failed
- * slice (status not LUA_OK), names the limit that stopped it ("budget",
- * "memory", or "error"; NULL for LUA_OK), replacing the message on top of
- * the stack by the limit's when a limit did. */
+ * drive. lms_span_begin sets the memory cap and the scripts' string table
+ * once; lms_span_next, called before each callback, gives it a fresh
+ * budget, deadline and cap (so a callback may use as much as one
+ * sandbox_call may), with no protected call per callback; lms_span_end puts back what begin
+ * replaced and, after a failed slice (status not LUA_OK), names the limit that stopped it
+ * ("budget", "memory", or "error"; NULL for LUA_OK), replacing the message on top of the stack by
+ * the limit's when a limit did. */
 typedef struct lms_span {
     struct lms_sandbox *x;
+    lua_State *L;
     lms_limits lim;
     lms_sandbox_saved saved;
     int strings_ref; /* the string metatable's __index before the span */

@@ -1,6 +1,7 @@
 /* luaopen_mastersim_core: the module table of mastersim.core. Each bound
  * type registers itself through its lms_open_<type>. */
 #include "lms_aux.h"
+#include "lms_meter.h"
 
 #include "ms_ops.h"
 #include "ms_write.h"
@@ -12,6 +13,7 @@
 int luaopen_mastersim_core(lua_State *L);
 
 int luaopen_mastersim_core(lua_State *L) {
+    lms_meter_install(L);
     lua_newtable(L);
     lms_open_units(L);
     lms_open_sched(L);

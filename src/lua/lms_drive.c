@@ -123,7 +123,7 @@ static int get_opt(lua_State *L, const char *key) {
  *        sandbox=})
  *   -> "done" | "interrupted" | "budget", events run
  *      [, "events" | "memory", resident bytes at a memory stop]
- * sandbox = {limits = {instructions=, memory=, wall=}, on_error = fn}: every
+ * sandbox = {limits = {steps=, memory=, wall=}, on_error = fn}: every
  * callback runs under those limits, as sandbox_call would run it (a span
  * per slice: lms_span_*), and a failed run calls on_error(kind, message)
  * (which should raise) instead of raising the message. */

@@ -1,7 +1,7 @@
 /* string.find, match, gmatch, gsub and rep as scripts in the sandbox see
  * them: the functions of the Lua 5.4 reference manual (§6.4), with the
  * patterns of §6.4.1 (compiled and matched by lms_pattern_match.c), whose
- * work is charged to the sandbox's instruction budget. Written for the
+ * work is charged to the sandbox's step budget. Written for the
  * sandbox from the manual and the stock functions' observable behaviour
  * (results, captures, error messages), not from their code.
  *

@@ -2,7 +2,7 @@
  * compiles a Lua 5.4 pattern (reference manual §6.4.1) into an array of
  * items and matches it; lms_pattern.c is string.find, match, gmatch, gsub
  * and rep on top of it. Every step of work is counted and charged to the
- * sandbox's instruction budget (lms_sandbox_charge). */
+ * sandbox's step budget (lms_sandbox_charge). */
 #ifndef LMS_PATTERN_H
 #define LMS_PATTERN_H
 

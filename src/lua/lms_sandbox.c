@@ -1,48 +1,62 @@
 /* The sandbox's hard limits, enforced from C:
- *  - an instruction budget: a count hook that, once the budget is spent,
- *    re-arms itself to fire on every instruction, in every coroutine it
- *    fires in, so a script that catches the error with pcall (in the
- *    caller or a coroutine) is stopped again at its next instruction. C
- *    functions that loop (the pattern matchers, string.rep, the table
- *    functions, next and pairs) charge their work to the same budget
- *    (lms_sandbox_charge);
- *  - a wall-clock deadline per call, checked by the hook: the second line
- *    of defence for instructions that are slow without being many (each
- *    `s .. s` of a 100 MB string is one instruction). The hook's step
- *    shrinks when instructions are slow, so the deadline is seen in time;
+ *  - a step budget: scripts are loaded metered (lms_meter.c), so each
+ *    function body, loop body and backward-goto label charges its size in
+ *    tokens to a credit, __ms_t[1], the sandbox's credit table (one per
+ *    state, shared by every chunk and thread). When the credit runs out the
+ *    chunk calls refill, which settles what was spent into `used`, checks
+ *    the budget and the deadline, and grants more: at most `step`, and
+ *    never more than the budget has left, so the budget is spent at
+ *    exactly the first charge past it whatever the steps were. Once spent
+ *    (or past the deadline) the credit stays far below zero, so every
+ *    further charge in every thread raises again: a script that catches
+ *    the error with pcall is stopped at its next function entry or loop
+ *    iteration. C functions that loop (the pattern matchers, string.rep,
+ *    the table functions, next and pairs) charge the same credit
+ *    (lms_sandbox_charge). Outside sandboxed calls the credit is
+ *    practically unlimited;
+ *  - a wall-clock deadline per call, checked at each refill: the second
+ *    line of defence for steps that are slow without being many (each
+ *    `s .. s` of a 100 MB string is one token). The step shrinks when a
+ *    step was slow, so the deadline is seen in time;
  *  - a memory cap: an accounting allocator that refuses growth beyond the
  *    cap while a sandboxed call runs.
- * Coroutines inherit the hook from the thread that creates them (Lua's
- * lua_newthread), so every thread a script starts is counted. Finalizers
- * run with hooks off (lgc.c) and at lua_close, which is why the script
- * environment refuses __gc (sandbox.lua).
+ * Finalizers run at lua_close and between any two instructions, which is
+ * why the script environment refuses __gc (sandbox.lua).
  * During a call, method calls on strings (`s:find(p)`) reach the sandbox's
  * string table (counted matchers, address-free format) through the string
  * metatable's __index, swapped in and back.
  * State lives in a per-lua_State userdata anchored in the registry; its
  * uservalues: 1 the ids of objects named by tostring, 2 the cache of
  * sorted key lists of next, 3 the string table of scripts, 4 the string
- * metatable. */
+ * metatable, 5 the credit table. */
 #include "lms_sandbox.h"
+
+#include "lms_meter.h"
 
 #include <lualib.h>
 #include <stdlib.h>
 #include <time.h>
 #include <uv.h>
 
-#define HOOK_STEP 1000
-#define SLOW_STEP_NS 2000000 /* a step slower than 2 ms: shrink the step */
-#define DEFAULT_WALL 60.0    /* seconds per call */
-#define BIG_GROWTH 65536     /* allocations that check the deadline */
+#define STEP_MAX 1000
+#define FREE_CREDIT ((lua_Integer)1 << 50)       /* outside sandboxed calls */
+#define TRIPPED_CREDIT (-((lua_Integer)1 << 50)) /* every charge raises */
+#define SLOW_STEP_NS 2000000                     /* a step slower than 2 ms: shrink the step */
+#define DEFAULT_WALL 60.0                        /* seconds per call */
+#define BIG_GROWTH 65536                         /* allocations that check the deadline */
 
 typedef struct lms_sandbox {
     lms_memacct *mem;
-    int owns_mem; /* installed by us under a foreign interpreter */
-    int depth;    /* nesting of sandbox_call */
-    lua_Integer budget, ticks;
-    int tripped;                  /* 1 the budget, 2 the deadline: every instruction raises */
-    uint64_t deadline, last_hook; /* uv_hrtime() */
-    lua_Number wall;              /* the deadline's limit, for its message */
+    int owns_mem;                   /* installed by us under a foreign interpreter */
+    int depth;                      /* nesting of sandbox_call */
+    lua_Integer budget, used;       /* used: settled spending of the running call */
+    lua_Integer granted;            /* the credit last put in the credit table */
+    lua_Integer step;               /* the next grant, at most STEP_MAX */
+    int fresh;                      /* no refill since the call began */
+    int credit_ref;                 /* registry reference of the credit table */
+    int tripped;                    /* 1 the budget, 2 the deadline: every charge raises */
+    uint64_t deadline, last_refill; /* uv_hrtime() */
+    lua_Number wall;                /* the deadline's limit, for its message */
     lua_Integer next_id;
 } sandbox;
 
@@ -56,7 +70,6 @@ void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         return NULL;
     }
     if (nsize >= old + BIG_GROWTH && m->active && m->deadline && uv_hrtime() > m->deadline) {
-        if (!m->late && m->L) lua_sethook(m->L, m->hook, LUA_MASKCOUNT, 1);
         m->late = 1;
         return NULL;
     }
@@ -138,8 +151,8 @@ static void new_strlib(lua_State *L, int idx) {
 static sandbox *get_sandbox(lua_State *L) {
     sandbox *x = find_sandbox(L);
     if (x) return x;
-    x = lua_newuserdatauv(L, sizeof *x, 4);
-    *x = (sandbox){0};
+    x = lua_newuserdatauv(L, sizeof *x, 5);
+    *x = (sandbox){.step = STEP_MAX, .granted = FREE_CREDIT};
     void *ud = NULL;
     lua_Alloc f = lua_getallocf(L, &ud);
     if (f == lms_memacct_alloc) {
@@ -164,53 +177,111 @@ static sandbox *get_sandbox(lua_State *L) {
     if (!lua_getmetatable(L, -1)) lua_pushnil(L);
     lua_setiuservalue(L, -3, 4);
     lua_pop(L, 1);
+    lua_createtable(L, 1, 0);
+    lua_pushinteger(L, FREE_CREDIT);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, -1);
+    x->credit_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setiuservalue(L, -2, 5);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
     return x;
 }
 
-static void hook(lua_State *L, lua_Debug *ar);
+/* --- the credit (see the file comment) ------------------------------------ */
+
+static lua_Integer get_credit(lua_State *L, const sandbox *x) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->credit_ref);
+    lua_rawgeti(L, -1, 1);
+    lua_Integer c = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return c;
+}
+
+static void put_credit(lua_State *L, const sandbox *x, lua_Integer c) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->credit_ref);
+    lua_pushinteger(L, c);
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
+}
+
+/* Fold what was spent of the credit since the last grant into used. */
+static void settle(lua_State *L, sandbox *x) {
+    lua_Integer c = get_credit(L, x);
+    x->used += x->granted - c;
+    x->granted = c;
+}
+
+/* A new credit: unlimited outside calls, none once tripped, else the
+ * step, but never more than the budget has left. */
+static void grant(lua_State *L, sandbox *x) {
+    lua_Integer c = x->depth == 0 ? FREE_CREDIT : x->tripped ? TRIPPED_CREDIT : x->budget - x->used;
+    if (x->depth > 0 && !x->tripped && c > x->step) c = x->step;
+    put_credit(L, x, c);
+    x->granted = c;
+}
 
 /* Stop the call (why: 1 the budget, 2 the deadline; the first reason
  * stays): from now on every instruction of every thread raises. `level`
  * locates the message (0: the running function, 1: its caller). */
 static int trip(lua_State *L, sandbox *x, int level, int why) {
     if (!x->tripped) x->tripped = why;
-    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    grant(L, x);
     luaL_where(L, level);
     if (x->tripped == 2 && x->wall == (lua_Number)(lua_Integer)x->wall)
         lua_pushfstring(L, "wall-clock limit of %I s exceeded", (lua_Integer)x->wall);
     else if (x->tripped == 2)
         lua_pushfstring(L, "wall-clock limit of %f s exceeded", x->wall);
     else
-        lua_pushfstring(L, "instruction budget of %I exceeded", x->budget);
+        lua_pushfstring(L, "step budget of %I exceeded", x->budget);
     lua_concat(L, 2);
     return lua_error(L);
 }
 
-static void hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    sandbox *x = find_sandbox(L);
-    if (x == NULL || x->depth == 0) return;
-    int count = lua_gethookcount(L);
-    x->ticks += count;
-    if (x->tripped || x->ticks > x->budget) trip(L, x, 0, 1);
+/* The credit ran out (or a C function's charge took it below zero):
+ * settle, check the limits, grant more; raises when a limit is passed
+ * (level as trip's). */
+static void refill_at(lua_State *L, sandbox *x, int level) {
+    settle(L, x);
+    if (x->depth == 0) {
+        x->used = 0;
+        grant(L, x);
+        return;
+    }
+    if (x->tripped || x->used > x->budget) trip(L, x, level, 1);
     uint64_t now = uv_hrtime();
-    if (now > x->deadline) trip(L, x, 0, 2);
-    int next = count;
-    if (now - x->last_hook > SLOW_STEP_NS && count > 1)
-        next = count / 10 > 0 ? count / 10 : 1;
-    else if (count < HOOK_STEP)
-        next = count * 2 < HOOK_STEP ? count * 2 : HOOK_STEP;
-    x->last_hook = now;
-    if (next != count) lua_sethook(L, hook, LUA_MASKCOUNT, next);
+    if (now > x->deadline || x->mem->late) trip(L, x, level, 2);
+    if (x->fresh)
+        x->fresh = 0;
+    else if (now - x->last_refill > SLOW_STEP_NS)
+        x->step = x->step / 10 > 0 ? x->step / 10 : 1;
+    else if (x->step < STEP_MAX)
+        x->step = x->step * 2 < STEP_MAX ? x->step * 2 : STEP_MAX;
+    x->last_refill = now;
+    grant(L, x);
+}
+
+/* __ms_r(): what a metered chunk calls when its charge took the credit
+ * below zero. */
+static int refill(lua_State *L) {
+    sandbox *x = find_sandbox(L);
+    if (x != NULL) refill_at(L, x, 1);
+    return 0;
+}
+
+void lms_sandbox_push_meter(lua_State *L) {
+    sandbox *x = get_sandbox(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->credit_ref);
+    lua_pushcfunction(L, refill);
 }
 
 void lms_sandbox_charge(lua_State *L, lua_Integer ticks) {
     sandbox *x = find_sandbox(L);
     if (x == NULL || x->depth == 0) return;
-    x->ticks = ticks > x->budget ? x->budget + 1 : x->ticks + ticks;
-    if (x->tripped || x->ticks > x->budget) trip(L, x, 1, 1);
-    if (uv_hrtime() > x->deadline) trip(L, x, 1, 2);
+    if (ticks > x->budget) ticks = x->budget + 1;
+    if (ticks > FREE_CREDIT) ticks = FREE_CREDIT;
+    lua_Integer c = get_credit(L, x) - ticks;
+    put_credit(L, x, c);
+    if (c < 0 || x->tripped) refill_at(L, x, 1);
 }
 
 void lms_sandbox_pushid(lua_State *L, int idx) {
@@ -280,7 +351,7 @@ static void enter_strings(lua_State *L) {
 }
 
 void lms_sandbox_limits(lua_State *L, int idx, lms_limits *lim) {
-    lua_getfield(L, idx, "instructions");
+    lua_getfield(L, idx, "steps");
     lim->budget = luaL_optinteger(L, -1, 100000000);
     lua_getfield(L, idx, "memory");
     lim->cap = luaL_optinteger(L, -1, 256 * 1024 * 1024);
@@ -304,45 +375,38 @@ static uint64_t coarse_now(void) {
     return uv_hrtime();
 }
 
-/* A fresh budget, deadline and memory cap for the next call (the hook and
- * the rest stay as enter set them; so does the time of the last hook,
- * which the hook compares with the precise clock: a coarse time there
- * would look like a slow step and shrink it). */
-static void rearm(sandbox *x, const lms_limits *lim) {
+/* A fresh budget, deadline and memory cap for the next call, and its first
+ * credit (the rest stays as enter set it). */
+static void rearm(lua_State *L, sandbox *x, const lms_limits *lim) {
     uint64_t now = coarse_now();
-    x->ticks = 0;
+    x->used = 0;
     x->tripped = 0;
+    x->fresh = 1;
     x->deadline = now + (uint64_t)(lim->wall * 1e9);
     x->mem->tripped = 0;
     x->mem->late = 0;
     x->mem->deadline = x->deadline;
     x->mem->limit = x->mem->used + (size_t)lim->cap;
+    grant(L, x);
 }
 
-/* Start sandboxed calls under lim: save what they replace into sv, arm the
- * budget, the deadline and the cap, set the hook (but the string table:
- * the caller swaps it). */
+/* Start sandboxed calls under lim: save what they replace into sv (the
+ * spending so far settled first), arm the budget, the deadline and the
+ * cap (but the string table: the caller swaps it). */
 static void enter(lua_State *L, sandbox *x, const lms_limits *lim, lms_sandbox_saved *sv) {
+    settle(L, x);
     *sv = (lms_sandbox_saved){.depth = x->depth,
                               .tripped = x->tripped,
                               .budget = x->budget,
-                              .ticks = x->ticks,
+                              .used = x->used,
                               .wall = x->wall,
                               .deadline = x->deadline,
-                              .last_hook = x->last_hook,
-                              .mem = *x->mem,
-                              .hook = lua_gethook(L),
-                              .hook_mask = lua_gethookmask(L),
-                              .hook_count = lua_gethookcount(L)};
+                              .mem = *x->mem};
     x->depth++;
     x->budget = lim->budget;
     x->wall = lim->wall;
     x->mem->active = 1;
-    x->mem->L = L;
-    x->mem->hook = hook;
-    x->last_hook = uv_hrtime();
-    rearm(x, lim);
-    lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_STEP);
+    rearm(L, x, lim);
 }
 
 /* End them: how they ended (NULL when status is LUA_OK, else "budget",
@@ -354,24 +418,21 @@ static const char *leave(lua_State *L, sandbox *x, const lms_limits *lim,
     int budget_hit = x->tripped, late = x->mem->late;
     int mem_hit = x->mem->tripped || status == LUA_ERRMEM;
     lua_Number wall = x->wall;
-    lua_sethook(L, sv->hook, sv->hook_mask, sv->hook_count);
     x->depth = sv->depth;
     x->budget = sv->budget;
-    x->ticks = sv->ticks;
+    x->used = sv->used;
     x->tripped = sv->tripped;
     x->wall = sv->wall;
     x->deadline = sv->deadline;
-    x->last_hook = sv->last_hook;
     x->mem->active = sv->mem.active;
     x->mem->limit = sv->mem.limit;
     x->mem->tripped = sv->mem.tripped;
     x->mem->late = sv->mem.late;
     x->mem->deadline = sv->mem.deadline;
-    x->mem->L = sv->mem.L;
-    x->mem->hook = sv->mem.hook;
+    grant(L, x);
     if (status == LUA_OK) return NULL;
     if (budget_hit) return "budget";
-    if (late) { /* ended by a refused allocation before the hook saw the time */
+    if (late) { /* ended by a refused allocation before a refill saw the time */
         lua_pop(L, 1);
         if (wall == (lua_Number)(int)wall)
             lua_pushfstring(L, "wall-clock limit of %d s exceeded", (int)wall);
@@ -387,7 +448,7 @@ static const char *leave(lua_State *L, sandbox *x, const lms_limits *lim,
     return "error";
 }
 
-/* sandbox_call({instructions=, memory=, wall=}, fn, ...)
+/* sandbox_call({steps=, memory=, wall=}, fn, ...)
  *   -> true, results...  |  false, kind ("error"|"budget"|"memory"), message */
 static int sandbox_call(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -421,6 +482,7 @@ static int sandbox_call(lua_State *L) {
 void lms_span_begin(lua_State *L, lms_span *sp, const lms_limits *lim) {
     sandbox *x = get_sandbox(L);
     sp->x = x;
+    sp->L = L;
     sp->lim = *lim;
     enter(L, x, lim, &sp->saved);
     /* the scripts' string table behind string methods, the old __index kept */
@@ -440,7 +502,7 @@ void lms_span_begin(lua_State *L, lms_span *sp, const lms_limits *lim) {
 
 void lms_span_next(void *p) {
     lms_span *sp = p;
-    rearm(sp->x, &sp->lim);
+    rearm(sp->L, sp->x, &sp->lim);
 }
 
 const char *lms_span_end(lua_State *L, lms_span *sp, int status) {
@@ -482,11 +544,9 @@ static int sandbox_strings(lua_State *L) {
 
 void lms_open_sandbox(lua_State *L) {
     static const luaL_Reg fns[] = {
-        {"sandbox_call", sandbox_call},
-        {"sandbox_reset", sandbox_reset},
-        {"sandbox_strings", sandbox_strings},
-        {"memory", sandbox_memory},
-        {NULL, NULL},
+        {"sandbox_call", sandbox_call},       {"sandbox_reset", sandbox_reset},
+        {"sandbox_strings", sandbox_strings}, {"memory", sandbox_memory},
+        {"meter_load", lms_meter_load},       {NULL, NULL},
     };
     lms_setfuncs(L, fns);
     lms_sandbox_env_setfuncs(L);

@@ -8,8 +8,8 @@
 #include "lms_aux.h"
 
 /* Charge `ticks` units of work (about one VM instruction each) done in C
- * to the running sandboxed call's instruction budget. Raises "<where>:
- * instruction budget of N exceeded" (where = the Lua caller of the C
+ * to the running sandboxed call's step budget. Raises "<where>:
+ * step budget of N exceeded" (where = the Lua caller of the C
  * function) once the budget is spent; does nothing outside a sandboxed
  * call. Stack: [-0, +0] (or raises). */
 void lms_sandbox_charge(lua_State *L, lua_Integer ticks);

@@ -10,7 +10,7 @@
  *    luai_makeseed) and for object keys on addresses. Keys that are
  *    objects have no such order: iterating over them is an error;
  *  - table.concat, insert, remove, move and sort charge the elements they
- *    will visit to the instruction budget before visiting them. */
+ *    will visit to the step budget before visiting them. */
 #include "lms_sandbox.h"
 
 #include <lualib.h>
