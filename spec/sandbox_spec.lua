@@ -70,18 +70,18 @@ describe("sandbox", function()
   end)
 
   it("gives every callback a budget of its own", function()
-    -- 50 callbacks of ~6000 instructions each under a budget of 10000: each
+    -- 50 callbacks of ~6000 steps each under a budget of 20000: each
     -- fits, all together would not
     local path = support.write("each.lua", sim_with([[
       local function work(s) local x = 0 for i = 1, 1500 do x = x + i end s:count("done") end
       for i = 1, 50 do sim:after(i * 0.01, work) end]]))
-    local sc = ms.load_sim(path, { steps = 10000, memory = 1 << 20 })
+    local sc = ms.load_sim(path, { steps = 20000, memory = 1 << 20 })
     assert.are.equal(50, ms.run(sc).counters.done)
     local path2 = support.write("one.lua", sim_with([[
       sim:after(0.1, function() local x = 0 for i = 1, 1e5 do x = x + i end end)]]))
-    local ok, e = pcall(ms.run, ms.load_sim(path2, { steps = 10000, memory = 1 << 20 }))
+    local ok, e = pcall(ms.run, ms.load_sim(path2, { steps = 20000, memory = 1 << 20 }))
     assert.is_false(ok)
-    assert.matches("one.lua:6: step budget of 10000 exceeded$", e.msg)
+    assert.matches("one.lua:6: step budget of 20000 exceeded$", e.msg)
   end)
 
   it("calls callbacks with the sim and leaves no hook behind", function()
@@ -96,10 +96,10 @@ describe("sandbox", function()
 
   it("takes a smaller budget when asked", function()
     local path = support.write("small.lua", sim_with("for _ = 1, 1e6 do end"))
-    local sc = ms.load_sim(path, { steps = 10000, memory = 1 << 20 })
+    local sc = ms.load_sim(path, { steps = 20000, memory = 1 << 20 })
     local ok, e = pcall(ms.run, sc)
     assert.is_false(ok)
-    assert.matches("step budget of 10000 exceeded", e.msg)
+    assert.matches("step budget of 20000 exceeded", e.msg)
   end)
 
   it("gives scripts math.random on the run's 'script' stream", function()

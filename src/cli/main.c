@@ -108,6 +108,10 @@ static int pmain(lua_State *L) {
     lua_setfield(L, -2, "mastersim.core");
     lua_pop(L, 1);
     set_path(L);
+    /* the core first: loading it puts the step meter's searcher in place,
+     * so that every mastersim module after it is loaded metered */
+    luaL_requiref(L, "mastersim.core", luaopen_mastersim_core, 0);
+    lua_pop(L, 1);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "mastersim.cli");
     lua_call(L, 1, 1);

@@ -425,18 +425,22 @@ static void push_chunkid(lua_State *L, const char *name) {
     lua_remove(L, -2);
 }
 
-int lms_meter_load(lua_State *L) {
+/* The body of meter_load; `check` compiles the text as written first, so
+ * that a syntax error is reported as Lua reports it for that text (an error
+ * at the end of the text would otherwise be seen after the meter's own
+ * last line). mastersim's own modules skip it. */
+static int load_metered(lua_State *L, int check) {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
     const char *name = luaL_optstring(L, 2, text);
     int has_env = !lua_isnone(L, 3);
     lua_settop(L, 3);
-    if (luaL_loadbufferx(L, text, len, name, "t") != LUA_OK) {
+    if (check && luaL_loadbufferx(L, text, len, name, "t") != LUA_OK) {
         lua_pushnil(L);
         lua_insert(L, -2);
         return 2;
     }
-    lua_pop(L, 1);
+    if (check) lua_pop(L, 1);
     int rc = lms_meter_rewrite(L, text, len);
     if (rc == LMS_METER_NOMEM) return luaL_error(L, "not enough memory");
     if (rc == LMS_METER_RESERVED) {
@@ -462,6 +466,14 @@ int lms_meter_load(lua_State *L) {
     lms_sandbox_push_meter(L);
     lua_call(L, 2, 1);
     return 1;
+}
+
+int lms_meter_load(lua_State *L) {
+    return load_metered(L, 1);
+}
+
+static int load_module(lua_State *L) {
+    return load_metered(L, 0);
 }
 
 /* A package searcher for the mastersim.* Lua modules: they are loaded
@@ -493,7 +505,7 @@ static int meter_searcher(lua_State *L) {
     fclose(f);
     if (bad) return luaL_error(L, "cannot read %s", file);
     luaL_pushresult(&b); /* package file text */
-    lua_pushcfunction(L, lms_meter_load);
+    lua_pushcfunction(L, load_module);
     lua_insert(L, -2);
     lua_pushfstring(L, "@%s", file);
     lua_call(L, 2, 2);
