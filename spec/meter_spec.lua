@@ -5,6 +5,7 @@
 -- without charging.
 local core = require "mastersim.core"
 local sandbox = require "mastersim.sandbox"
+local support = require "support"
 
 local small = { steps = 100000, memory = 64 << 20, wall = 20 }
 
@@ -124,6 +125,32 @@ describe("the step meter", function()
     local limits = { steps = 10 * 15000, memory = 64 << 20, wall = 20 }
     assert.is_true(run(src, limits, 15000))
     assert.are.equal("budget", select(2, run(src:gsub("f%(false%)", "f(true)"), limits, 15000)))
+  end)
+
+  it("compiles every Lua file of the project, and a cut of one exactly when Lua does", function()
+    local files = {}
+    for _, dir in ipairs { "lua/mastersim", "lua/mastersim/report", "sims", "policies", "spec", "bench", "scripts" } do
+      local p = io.popen("ls " .. support.root .. "/" .. dir .. "/*.lua 2>/dev/null")
+      for f in p:lines() do files[#files + 1] = f end
+      p:close()
+    end
+    assert.is_true(#files > 60, "found " .. #files .. " files")
+    local rng = core.rng(7, "meter_spec")
+    for _, path in ipairs(files) do
+      local f = assert(io.open(path, "rb"))
+      local text = f:read("a")
+      f:close()
+      text = text:gsub("^#[^\n]*", "") -- a script's #! line, which only lua.c skips
+      local fn, err = core.meter_load(text, "@" .. path)
+      assert(fn, err)
+      for _ = 1, 20 do -- cut anywhere: an error exactly when Lua's own is one, and the same error
+        local cut = text:sub(1, rng:below(#text + 1))
+        local ok_lua, lua_err = load(cut, "=cut", "t")
+        local ok_meter, meter_err = core.meter_load(cut, "=cut")
+        assert.are.equal(ok_lua == nil, ok_meter == nil, path)
+        assert.are.equal(lua_err, meter_err, path)
+      end
+    end
   end)
 
   it("refuses the names it uses itself", function()
