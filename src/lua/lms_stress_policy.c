@@ -1,6 +1,6 @@
 /* A Lua policy deciding the stress harness's reads: each reader thread
  * opens a lua_State of its own (the standard libraries, mastersim.core
- * preloaded, the caller's package.path and cpath), loads the policy file
+ * loaded first, the caller's package.path and cpath), loads the policy file
  * there with mastersim.policy (the sandbox, its limits, its checks), and
  * asks Policy:decide(read, node) for the reads the harness gives it. The
  * states never meet: nothing is shared between threads but these
@@ -53,9 +53,9 @@ static void message(lua_State *T, char *err, size_t errlen) {
 static int boot(lua_State *T) {
     const options *o = lua_touserdata(T, 1);
     luaL_openlibs(T);
-    luaL_getsubtable(T, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    lua_pushcfunction(T, luaopen_mastersim_core);
-    lua_setfield(T, -2, "mastersim.core");
+    /* the core before any mastersim module: it puts the step meter's
+     * searcher in place (lms_meter.c) */
+    luaL_requiref(T, "mastersim.core", luaopen_mastersim_core, 0);
     lua_pop(T, 1);
     lua_getglobal(T, "package");
     lua_pushstring(T, o->path);
