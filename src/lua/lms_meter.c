@@ -333,29 +333,31 @@ static int scan(meter *m, lexer *x) {
             if (m->depth > 1) pop(m);
             break;
         case T_LABEL:
-            /* a label: "::", its name, "::"; charge after it unless only
-             * void statements follow it to the end of its block */
+            /* a run of labels ("::", a name, "::") and semicolons, read
+             * here in one pass: charge after it unless only void statements
+             * follow it to the end of its block */
             if (following.t == T_NAME) {
-                token close = next_token(x);
-                token after = next_token(x);
+                token last = next_token(x); /* the closing "::" */
                 m->ntokens += 2;
-                lexer look = *x;
-                token t = after;
+                token t = next_token(x);
                 while (t.t == T_SEMI || t.t == T_LABEL) {
+                    m->ntokens++;
+                    last = t;
                     if (t.t == T_LABEL) {
-                        next_token(&look);
-                        next_token(&look);
+                        next_token(x);
+                        last = next_token(x);
+                        m->ntokens += 2;
                     }
-                    t = next_token(&look);
+                    t = next_token(x);
                 }
                 if (!is_block_end(t.t)) {
                     close_label(m, top);
                     size_t k;
-                    if (add_charge(m, close.end, &k)) return -1;
+                    if (add_charge(m, last.end, &k)) return -1;
                     top->label = k + 1;
                     top->label_start = m->ntokens;
                 }
-                following = after;
+                following = t;
             }
             break;
         default:
