@@ -6,7 +6,7 @@
  * (`path=value`), parsed as the CLI parses it (cli.pairs_of with
  * policy.parse_value) and applied to sims/follower_catchup.lua through
  * ms.load_sim. Odd: the rest is the body of a sim file, loaded by
- * ms.load_sim in the sandbox (a budget of 10^6 instructions, 32 MiB, 5 s).
+ * ms.load_sim in the sandbox (a budget of 10^6 steps, 32 MiB, 5 s).
  * Invariant: the load succeeds or raises a user error whose message is one
  * line; anything else (an internal error, a crash, a sanitizer report) is
  * a finding. One Lua state serves every input.

@@ -74,7 +74,7 @@ typedef struct lms_memacct {
 
 void *lms_memacct_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
-/* The limits of a sandboxed call: instructions, memory growth, wall-clock
+/* The limits of a sandboxed call: steps, memory growth, wall-clock
  * seconds. lms_sandbox_limits reads them from a {steps=, memory=,
  * wall=} table at idx (defaults 10^8, 256 MiB, 60 s; raises when one is
  * not positive). Stack: [-0, +0]. */

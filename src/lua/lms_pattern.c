@@ -5,10 +5,10 @@
  * sandbox from the manual and the stock functions' observable behaviour
  * (results, captures, error messages), not from their code.
  *
- * Why our own: the stock functions are C loops that the count hook never
+ * Why our own: the stock functions are C loops that nothing charges or
  * interrupts, so `("a"):rep(4e4):find(("a*"):rep(12) .. "b")` (exponential
  * backtracking) or `string.rep("", 1e15)` ran forever inside one
- * instruction. A guard that refuses "dangerous" patterns up front must
+ * step. A guard that refuses "dangerous" patterns up front must
  * either refuse common patterns (`^(%w+)%s*=%s*(.-)%s*$` is cubic in the
  * worst case) or let some through; counting the matcher's steps is exact.
  * Outside a sandboxed call lms_sandbox_charge does nothing. */

@@ -221,7 +221,7 @@ static void grant(lua_State *L, sandbox *x) {
 }
 
 /* Stop the call (why: 1 the budget, 2 the deadline; the first reason
- * stays): from now on every instruction of every thread raises. `level`
+ * stays): from now on every charge of every thread raises. `level`
  * locates the message (0: the running function, 1: its caller). */
 static int trip(lua_State *L, sandbox *x, int level, int why) {
     if (!x->tripped) x->tripped = why;

@@ -7,7 +7,7 @@
 
 #include "lms_aux.h"
 
-/* Charge `ticks` units of work (about one VM instruction each) done in C
+/* Charge `ticks` units of work (about one step, a VM instruction, each) done in C
  * to the running sandboxed call's step budget. Raises "<where>:
  * step budget of N exceeded" (where = the Lua caller of the C
  * function) once the budget is spent; does nothing outside a sandboxed
