@@ -1,5 +1,5 @@
 /* The mastersim executable: a Lua 5.4 state (with the accounting allocator
- * of the sandbox) in which mastersim.core is loaded first, running
+ * of the sandbox) in which mastersim.core is preloaded and loaded first, running
  * lua/mastersim/cli.lua with the command line. The Lua library is found in
  * $MASTERSIM_LUA_DIR, else relative to the executable (an installed prefix
  * or a luarocks tree: <exe dir>/../share/lua/5.4), else in the source tree
@@ -103,6 +103,10 @@ static int pmain(lua_State *L) {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
     luaL_openlibs(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_mastersim_core);
+    lua_setfield(L, -2, "mastersim.core");
+    lua_pop(L, 1);
     set_path(L);
     /* the core first: loading it puts the step meter's searcher in place,
      * so that every mastersim module after it is loaded metered */
