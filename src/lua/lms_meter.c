@@ -37,7 +37,6 @@
 
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum tok {
@@ -204,27 +203,45 @@ typedef struct charge {
     size_t weight; /* 0: no charge after all (a short branch) */
 } charge;
 
+/* The scan's state: a userdata on the Lua stack, so that its arrays are
+ * freed by its __gc if building the text raises; they are allocated
+ * with the state's allocator, so the sandbox's memory cap counts them. */
 typedef struct meter {
     frame *stack;
     size_t depth, cap;
     charge *charges;
     size_t ncharges, charges_cap;
     size_t ntokens;
+    lua_Alloc alloc;
+    void *ud;
 } meter;
 
-static int grow(void **p, size_t *cap, size_t need, size_t size) {
+static int grow(meter *m, void **p, size_t *cap, size_t need, size_t size) {
     if (need <= *cap) return 0;
     size_t c = *cap ? *cap * 2 : 16;
     while (c < need) c *= 2;
-    void *q = realloc(*p, c * size);
+    void *q = m->alloc(m->ud, *p, *cap * size, c * size);
     if (q == NULL) return -1;
     *p = q;
     *cap = c;
     return 0;
 }
 
+static void release(meter *m) {
+    if (m->stack) m->alloc(m->ud, m->stack, m->cap * sizeof *m->stack, 0);
+    if (m->charges) m->alloc(m->ud, m->charges, m->charges_cap * sizeof *m->charges, 0);
+    m->stack = NULL;
+    m->charges = NULL;
+}
+
+static int meter_gc(lua_State *L) {
+    release(lua_touserdata(L, 1));
+    return 0;
+}
+
 static int add_charge(meter *m, size_t at, size_t *index) {
-    if (grow((void **)&m->charges, &m->charges_cap, m->ncharges + 1, sizeof *m->charges)) return -1;
+    if (grow(m, (void **)&m->charges, &m->charges_cap, m->ncharges + 1, sizeof *m->charges))
+        return -1;
     m->charges[m->ncharges] = (charge){at, 1};
     *index = m->ncharges++;
     return 0;
@@ -235,7 +252,7 @@ static int is_metered(enum frame_kind k) {
 }
 
 static int push(meter *m, enum frame_kind kind, size_t at) {
-    if (grow((void **)&m->stack, &m->cap, m->depth + 1, sizeof *m->stack)) return -1;
+    if (grow(m, (void **)&m->stack, &m->cap, m->depth + 1, sizeof *m->stack)) return -1;
     frame f = {.kind = kind, .start = m->ntokens};
     if ((is_metered(kind) || kind == F_BRANCH) && add_charge(m, at, &f.charge)) return -1;
     m->stack[m->depth++] = f;
@@ -376,40 +393,43 @@ static const char PRELUDE[] = "local __ms_t,__ms_r=... return function(...)";
 
 int lms_meter_rewrite(lua_State *L, const char *text, size_t len) {
     lexer x = {.s = text, .n = len};
-    meter m = {0};
-    int rc = scan(&m, &x);
-    if (rc == 0 && x.reserved) {
+    meter *m = lua_newuserdatauv(L, sizeof *m, 0);
+    *m = (meter){0};
+    m->alloc = lua_getallocf(L, &m->ud);
+    if (luaL_newmetatable(L, "mastersim.meter")) {
+        lua_pushcfunction(L, meter_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    int rc = scan(m, &x);
+    if (rc != 0 || x.reserved) {
+        release(m);
+        lua_pop(L, 1);
+        if (rc != 0) return LMS_METER_NOMEM;
         size_t line = 1;
         for (size_t i = 0; i < x.reserved_at; i++) line += text[i] == '\n';
-        free(m.stack);
-        free(m.charges);
         lua_pushfstring(L, "%d: names starting with '__ms_' are reserved for the sandbox",
                         (int)line);
         return LMS_METER_RESERVED;
-    }
-    if (rc != 0) {
-        free(m.stack);
-        free(m.charges);
-        return LMS_METER_NOMEM;
     }
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, PRELUDE);
     size_t from = 0;
-    for (size_t k = 0; k < m.ncharges; k++) {
-        if (m.charges[k].weight == 0) continue;
-        luaL_addlstring(&b, text + from, m.charges[k].at - from);
-        from = m.charges[k].at;
+    for (size_t k = 0; k < m->ncharges; k++) {
+        if (m->charges[k].weight == 0) continue;
+        luaL_addlstring(&b, text + from, m->charges[k].at - from);
+        from = m->charges[k].at;
         luaL_addstring(&b, CHARGE_HEAD);
-        lua_pushinteger(L, (lua_Integer)m.charges[k].weight);
+        lua_pushinteger(L, (lua_Integer)m->charges[k].weight);
         luaL_addvalue(&b);
         luaL_addstring(&b, CHARGE_TAIL);
     }
     luaL_addlstring(&b, text + from, len - from);
     luaL_addstring(&b, "\nend");
-    free(m.stack);
-    free(m.charges);
     luaL_pushresult(&b);
+    release(m);
+    lua_remove(L, -2); /* the meter */
     return LMS_METER_OK;
 }
 
