@@ -132,17 +132,14 @@ static int by_key(const void *a, const void *b) {
     return ms_layout_id_cmp(*(const uint64_t *)a, *(const uint64_t *)b);
 }
 
-/* The index of id in the ascending ids[0..n). */
-static uint64_t rank(const uint64_t *ids, uint64_t n, uint64_t id) {
-    uint64_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+static int by_value(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The index of id, which is there, in the ascending ids[0..n). */
+static uint64_t index_of(const uint64_t *ids, uint64_t n, uint64_t id) {
+    return (uint64_t)((const uint64_t *)bsearch(&id, ids, n, sizeof *ids, by_value) - ids);
 }
 
 /* All partitions of one kind in key order: vols in key order, each vol's
@@ -157,13 +154,15 @@ static int write_parts(gen *g, const group *gr, int kind) {
         if (gr->off[v] - gr->off[v - 1] > most) most = gr->off[v] - gr->off[v - 1];
     uint64_t *order = malloc(most * sizeof *order);
     if (order == NULL) return fail(g, "out of memory");
-    for (uint64_t v = 1; v != 0; v = key_next(v, g->V)) {
+    int rc = 0;
+    for (uint64_t v = 1; v != 0 && rc == 0; v = key_next(v, g->V)) {
         const uint64_t *ids = gr->ids + gr->off[v - 1];
         uint64_t n = gr->off[v] - gr->off[v - 1];
         memcpy(order, ids, n * sizeof *order);
         qsort(order, n, sizeof *order, by_key);
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t id = order[i], j = dp ? 0 : rank(ids, n, id);
+        for (uint64_t i = 0; i < n && rc == 0; i++) {
+            uint64_t id = order[i];
+            uint64_t j = dp ? 0 : index_of(ids, n, id);
             ms_layout_part p = {(uint8_t)kind, 0, id, v, 0, 0, ms_layout_ids_array(g->R, hosts)};
             if (!dp) {
                 p.start = j * MP_RANGE + 1;
@@ -172,14 +171,11 @@ static int write_parts(gen *g, const group *gr, int kind) {
             pick_hosts(g, dp ? g->V + 1 : g->V + g->DN + 1, dp ? g->DN : g->MN, hosts);
             size_t len = ms_layout_part_encode(&p, g->buf, g->cap);
             size_t kl = dp ? ms_layout_key_dp(key, v, id) : ms_layout_key_mp(key, v, id);
-            if (put(g, key, kl, g->buf, len) != 0) {
-                free(order);
-                return -1;
-            }
+            rc = put(g, key, kl, g->buf, len);
         }
     }
     free(order);
-    return 0;
+    return rc;
 }
 
 static int write_vols(gen *g) {
@@ -212,7 +208,8 @@ static int write_nodes(gen *g) {
     for (uint64_t i = 0; i < g->DN + g->MN; i++) order[i] = g->V + 1 + i;
     qsort(order, g->DN, sizeof *order, by_key);
     qsort(order + g->DN, g->MN, sizeof *order, by_key);
-    for (uint64_t k = 0; k < g->DN + g->MN; k++) {
+    int rc = 0;
+    for (uint64_t k = 0; k < g->DN + g->MN && rc == 0; k++) {
         uint64_t id = order[k], i = id - (g->V + 1);
         int meta = i >= g->DN;
         snprintf(addr, sizeof addr, "10.%u.%u.%u:%u", (unsigned)(i >> 16) & 255,
@@ -227,13 +224,10 @@ static int write_nodes(gen *g) {
                             {addr, (uint16_t)strlen(addr)}};
         size_t n = ms_layout_node_encode(&r, g->buf, g->cap);
         size_t kl = meta ? ms_layout_key_mn(key, id, addr) : ms_layout_key_dn(key, id, addr);
-        if (put(g, key, kl, g->buf, n) != 0) {
-            free(order);
-            return -1;
-        }
+        rc = put(g, key, kl, g->buf, n);
     }
     free(order);
-    return 0;
+    return rc;
 }
 
 static int write_users(gen *g) {

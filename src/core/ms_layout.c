@@ -403,7 +403,6 @@ int ms_layout_ids_runs_begin(ms_layout_ids_runs *r, const ms_layout_ids *ids) {
     uint64_t x, prev = 0, lim = 0; /* lim: the first id past run d (0: none) */
     uint32_t i = 0;
     unsigned d = 0;
-    memset(r->left, 0, sizeof r->left);
     memset(r->has, 0, sizeof r->has);
     ms_layout_ids_begin(&c, ids);
     for (; ms_layout_ids_next(&c, &x); prev = x, i++) {
@@ -411,19 +410,17 @@ int ms_layout_ids_runs_begin(ms_layout_ids_runs *r, const ms_layout_ids *ids) {
         if (i == 0 || (lim && x >= lim)) { /* ascending: each digit count starts one run */
             d = ms_layout_id_digits(x);
             lim = d < 20 ? ms_layout_pow10[d] : 0;
-            r->cur[d] = c; /* past the head */
+            r->cur[d] = c;
             r->head[d] = x;
             r->has[d] = 1;
-        } else {
-            r->left[d]++;
         }
     }
     return i == ids->n ? 0 : -1;
 }
 
+/* The run ends where the list's next id has more digits (or the list ends). */
 void ms_layout_ids_runs_next(ms_layout_ids_runs *r, unsigned d) {
-    r->has[d] = r->left[d] > 0 && ms_layout_ids_next(&r->cur[d], &r->head[d]);
-    if (r->has[d]) r->left[d]--;
+    r->has[d] = ms_layout_ids_next(&r->cur[d], &r->head[d]) && ms_layout_id_digits(r->head[d]) == d;
 }
 
 int ms_layout_ids_runs_any(const ms_layout_ids_runs *r) {

@@ -195,8 +195,7 @@ int ms_layout_ids_copy(const ms_layout_ids *ids, uint64_t *out);
  * advances that run (ms_layout_ids_runs_next). */
 #define MS_LAYOUT_ID_RUNS 21 /* digit counts 1..20 */
 typedef struct ms_layout_ids_runs {
-    ms_layout_ids_cur cur[MS_LAYOUT_ID_RUNS];
-    uint32_t left[MS_LAYOUT_ID_RUNS]; /* ids after the head */
+    ms_layout_ids_cur cur[MS_LAYOUT_ID_RUNS]; /* just past the head */
     uint64_t head[MS_LAYOUT_ID_RUNS];
     uint8_t has[MS_LAYOUT_ID_RUNS];
 } ms_layout_ids_runs;

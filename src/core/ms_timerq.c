@@ -157,8 +157,8 @@ uint64_t ms_timerq_add(ms_timerq *q, int64_t deadline, void *item, uint64_t tag)
     arm(q);
     if (!q->armed) { /* the scheduler is out of memory: the timer could never fire */
         q->tail--;
-        (*slot(q, ticket))->e[ticket & (PAGE_LEN - 1)].item = NULL;
-        (*slot(q, ticket))->pending--;
+        (*ps)->e[ticket & (PAGE_LEN - 1)].item = NULL;
+        (*ps)->pending--;
         return 0;
     }
     return ticket;

@@ -100,9 +100,10 @@ typedef struct lms_sandbox_saved {
  * drive. lms_span_begin sets the memory cap and the scripts' string table
  * once; lms_span_next, called before each callback, gives it a fresh
  * budget, deadline and cap (so a callback may use as much as one
- * sandbox_call may), with no protected call per callback; lms_span_end puts back what begin
- * replaced and, after a failed slice (status not LUA_OK), names the limit that stopped it
- * ("budget", "memory", or "error"; NULL for LUA_OK), replacing the message on top of the stack by
+ * sandbox_call may), with no protected call per callback; lms_span_end
+ * puts back what begin replaced and, after a failed slice (status not
+ * LUA_OK), names the limit that stopped it ("budget", "memory", or
+ * "error"; NULL for LUA_OK), replacing the message on top of the stack by
  * the limit's when a limit did. */
 typedef struct lms_span {
     struct lms_sandbox *x;

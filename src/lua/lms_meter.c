@@ -53,7 +53,6 @@ enum tok {
     T_ELSE,
     T_ELSEIF,
     T_THEN,
-    T_LPAREN,
     T_RPAREN,
     T_LABEL, /* the "::" around a label's name */
     T_SEMI,
@@ -146,7 +145,7 @@ static token next_token(lexer *x) {
         break;
     }
     if (x->i >= x->n) return (token){T_EOF, x->n};
-    int c = (unsigned char)s[x->i];
+    int c = (unsigned char)s[x->i], level;
     enum tok t = T_OTHER;
     if (is_name_start(c)) {
         size_t b = x->i;
@@ -166,8 +165,8 @@ static token next_token(lexer *x) {
         x->i++;
         while (x->i < x->n && s[x->i] != c) x->i += s[x->i] == '\\' ? 2 : 1;
         x->i = x->i < x->n ? x->i + 1 : x->n;
-    } else if (long_open(x, x->i) >= 0) {
-        skip_long(x, long_open(x, x->i));
+    } else if ((level = long_open(x, x->i)) >= 0) {
+        skip_long(x, level);
     } else if (c == '.' && x->i + 1 < x->n && s[x->i + 1] == '.') {
         x->i += x->i + 2 < x->n && s[x->i + 2] == '.' ? 3 : 2; /* .. or ... */
     } else if (c == ':' && x->i + 1 < x->n && s[x->i + 1] == ':') {
@@ -175,7 +174,7 @@ static token next_token(lexer *x) {
         t = T_LABEL;
     } else {
         x->i++;
-        t = c == '(' ? T_LPAREN : c == ')' ? T_RPAREN : c == ';' ? T_SEMI : T_OTHER;
+        t = c == ')' ? T_RPAREN : c == ';' ? T_SEMI : T_OTHER;
     }
     return (token){t, x->i};
 }
@@ -433,18 +432,11 @@ int lms_meter_rewrite(lua_State *L, const char *text, size_t len) {
     return LMS_METER_OK;
 }
 
-/* The chunk's name as Lua's messages show it (luaO_chunkid's rules, a
- * shorter cut for text chunks). Stack: [-0, +1]. */
-static void push_chunkid(lua_State *L, const char *name) {
-    if (*name == '@' || *name == '=') {
-        lua_pushstring(L, name + 1);
-        return;
-    }
-    size_t n = strcspn(name, "\r\n");
-    if (n > 40) n = 40;
-    lua_pushfstring(L, "[string \"%s%s\"]", lua_pushlstring(L, name, n),
-                    name[n] != '\0' ? "..." : "");
-    lua_remove(L, -2);
+/* nil and the message on top of the stack: load's way to fail. */
+static int load_failed(lua_State *L) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
 }
 
 /* The body of meter_load; `check` compiles the text as written first, so
@@ -457,30 +449,22 @@ static int load_metered(lua_State *L, int check) {
     const char *name = luaL_optstring(L, 2, text);
     int has_env = !lua_isnone(L, 3);
     lua_settop(L, 3);
-    if (check && luaL_loadbufferx(L, text, len, name, "t") != LUA_OK) {
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        return 2;
+    if (check) {
+        if (luaL_loadbufferx(L, text, len, name, "t") != LUA_OK) return load_failed(L);
+        lua_pop(L, 1);
     }
-    if (check) lua_pop(L, 1);
     int rc = lms_meter_rewrite(L, text, len);
     if (rc == LMS_METER_NOMEM) return luaL_error(L, "not enough memory");
-    if (rc == LMS_METER_RESERVED) {
-        push_chunkid(L, name);
-        lua_pushliteral(L, ":");
-        lua_rotate(L, -3, 2);
-        lua_concat(L, 3);
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        return 2;
+    if (rc == LMS_METER_RESERVED) { /* "<line>: ..." after the chunk's name as Lua shows it */
+        lua_Debug ar;
+        if (luaL_loadbuffer(L, "", 0, name) != LUA_OK) return lua_error(L); /* its short_src */
+        lua_getinfo(L, ">S", &ar);
+        lua_pushfstring(L, "%s:%s", ar.short_src, lua_tostring(L, -1));
+        return load_failed(L);
     }
     size_t mlen;
     const char *metered = lua_tolstring(L, -1, &mlen);
-    if (luaL_loadbufferx(L, metered, mlen, name, "t") != LUA_OK) {
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        return 2;
-    }
+    if (luaL_loadbufferx(L, metered, mlen, name, "t") != LUA_OK) return load_failed(L);
     if (has_env) {
         lua_pushvalue(L, 3);
         lua_setupvalue(L, -2, 1);

@@ -28,7 +28,8 @@
  * State lives in a per-lua_State userdata anchored in the registry; its
  * uservalues: 1 the ids of objects named by tostring, 2 the cache of
  * sorted key lists of next, 3 the string table of scripts, 4 the string
- * metatable, 5 the credit table. */
+ * metatable. The credit table is held by a registry reference (credit_ref),
+ * the cheapest way back to it on every callback. */
 #include "lms_sandbox.h"
 
 #include "lms_meter.h"
@@ -151,7 +152,7 @@ static void new_strlib(lua_State *L, int idx) {
 static sandbox *get_sandbox(lua_State *L) {
     sandbox *x = find_sandbox(L);
     if (x) return x;
-    x = lua_newuserdatauv(L, sizeof *x, 5);
+    x = lua_newuserdatauv(L, sizeof *x, 4);
     *x = (sandbox){.step = STEP_MAX, .granted = FREE_CREDIT};
     void *ud = NULL;
     lua_Alloc f = lua_getallocf(L, &ud);
@@ -180,9 +181,7 @@ static sandbox *get_sandbox(lua_State *L) {
     lua_createtable(L, 1, 0);
     lua_pushinteger(L, FREE_CREDIT);
     lua_rawseti(L, -2, 1);
-    lua_pushvalue(L, -1);
     x->credit_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_setiuservalue(L, -2, 5);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &SANDBOX_KEY);
     return x;
 }
