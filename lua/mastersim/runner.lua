@@ -4,6 +4,7 @@
 local budget = require "mastersim.budget"
 local cluster_run = require "mastersim.cluster_run"
 local core = require "mastersim.core"
+local faults = require "mastersim.faults"
 local loader = require "mastersim.loader"
 local paths = require "mastersim.paths"
 local policy = require "mastersim.policy"
@@ -40,6 +41,44 @@ function Sim:every(period, fn, first)
     sim:after(p, tick)
   end
   return self:at(first or (self:now() + p), tick)
+end
+
+local STATION_OPTS = { servers = true, queue = true, service = true }
+
+--- A queueing station (src/model/ms_station.h): opts.servers servers
+-- (default 1) behind one first-come-first-served line of at most opts.queue
+-- waiting customers (default: no limit), each service drawn from the
+-- distribution opts.service on the stream "station:<name>" of the run's
+-- seed. station:arrive() brings a customer now (false: the line was full);
+-- services and departures run in C; station:stats() gives the counts and
+-- the mean times in seconds (sojourn, wait, service).
+function Sim:station(name, opts)
+  if type(name) ~= "string" or name == "" then error("station: the name must be a non-empty string", 2) end
+  if type(opts) ~= "table" then error("station: expects a table of options", 2) end
+  local unknown
+  for k in pairs(opts) do
+    if type(k) ~= "string" then error("station: option names must be strings", 2) end
+    if not STATION_OPTS[k] and (not unknown or k < unknown) then unknown = k end
+  end
+  if unknown then
+    error(("station: unknown option '%s' (servers, queue, service)"):format(unknown), 2)
+  end
+  local servers = opts.servers == nil and 1 or math.tointeger(opts.servers)
+  if not servers or servers < 1 or servers > 1048576 then
+    error("station: servers must be an integer from 1 to 1048576", 2)
+  end
+  local queue
+  if opts.queue ~= nil then
+    queue = math.tointeger(opts.queue)
+    if not queue or queue < 0 or queue == math.maxinteger then
+      error("station: queue must be an integer >= 0 (leave it out for no limit)", 2)
+    end
+  end
+  if not faults.is_dist(opts.service) then
+    error("station: service must be a distribution (ms.exponential, ms.lognormal, ...)", 2)
+  end
+  return core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
+    seed = self.seed, stream = "station:" .. name })
 end
 
 function Sim:cancel(id) return self._sched:cancel(id) end

@@ -7,6 +7,8 @@
 #ifndef LMS_AUX_H
 #define LMS_AUX_H
 
+#include "ms_dist.h"
+
 #include <lua.h>
 #include <lauxlib.h>
 #include <stdint.h>
@@ -40,6 +42,12 @@ uint64_t lms_optfield_u64(lua_State *L, int t, const char *what, const char *nam
 /* Raise "<what>: unknown field '<key>'" when the table at index t has a key
  * that is not in the NULL-terminated list known. Stack: [-0, +0]. */
 void lms_checkfields(lua_State *L, int t, const char *what, const char *const known[]);
+
+/* The distribution at index idx, as lua/mastersim/faults.lua makes them
+ * (a table with raw fields kind, p1, p2 in seconds) into *out, in ns.
+ * Returns 0 when the value is not one (the parameters are not validated:
+ * see ms_dist_valid). Stack: [-0, +0]. */
+int lms_todist(lua_State *L, int idx, ms_dist *out);
 
 /* t[k] = v for the table on top of the stack. Stack: [-0, +0]. */
 void lms_setnum(lua_State *L, const char *k, double v);
@@ -127,6 +135,7 @@ void lms_open_digest(lua_State *L);
 void lms_open_sandbox(lua_State *L);
 void lms_open_drive(lua_State *L);
 void lms_open_gate(lua_State *L);
+void lms_open_station(lua_State *L);
 void lms_open_store(lua_State *L);
 void lms_open_snapshot(lua_State *L);
 void lms_open_cluster(lua_State *L);

@@ -35,20 +35,10 @@ static void bad(lua_State *L, const ms_setting *s, const char *what) {
     luaL_error(L, "cluster config: '%s' must be %s", s->key, what);
 }
 
-/* A distribution {kind =, p1 =, p2 =} (seconds) at the top of the stack. */
+/* The distribution at the top of the stack (lms_todist). */
 static ms_dist dist_at(lua_State *L, const ms_setting *s) {
-    static const char *const kinds[] = {"constant", "uniform", "exponential", "lognormal", NULL};
-    if (!lua_istable(L, -1)) bad(L, s, "a distribution");
-    lua_getfield(L, -1, "kind");
-    lua_getfield(L, -2, "p1");
-    lua_getfield(L, -3, "p2");
-    const char *kind = lua_tostring(L, -3);
-    int k = -1;
-    for (int i = 0; kind && kinds[i]; i++)
-        if (strcmp(kind, kinds[i]) == 0) k = i;
-    if (k < 0 || !lua_isnumber(L, -2)) bad(L, s, "a distribution");
-    ms_dist d = ms_dist_make((ms_dist_kind)k, lua_tonumber(L, -2) * 1e9, lua_tonumber(L, -1) * 1e9);
-    lua_pop(L, 3);
+    ms_dist d;
+    if (!lms_todist(L, -1, &d)) bad(L, s, "a distribution");
     return d;
 }
 

@@ -23,6 +23,7 @@ int luaopen_mastersim_core(lua_State *L) {
     lms_open_sandbox(L);
     lms_open_drive(L);
     lms_open_gate(L);
+    lms_open_station(L);
     lms_open_store(L);
     lms_open_snapshot(L);
     lms_open_cluster(L);
