@@ -1,11 +1,14 @@
--- The M/M/1 queue (rho = 0.5, about a million customers) in mastersim
--- (sims/mm1.lua: Lua events, two per customer) and in SimPy 2
--- (bench/mm1_simpy.py: SimPy's own idiom, a process per customer and a
--- Resource), run in turn, twice each. Prints each run's customers per wall
--- second of the simulation proper (mastersim: the drive; SimPy:
--- Simulation.simulate) and of the whole process, the mean time in the
--- system of each against queueing theory (1 / (mu - lambda) = 1 s, within
--- 2%), and the ratio of the best simulation times.
+-- The M/M/1 queue (rho = 0.5, about a million customers) in mastersim and
+-- in SimPy 2 (bench/mm1_simpy.py: SimPy's own idiom, a process per customer
+-- and a Resource), run in turn, twice each. mastersim runs it two ways:
+-- sims/mm1.lua, every arrival and departure a Lua callback (the cost of a
+-- scripted event), and sims/mm1_station.lua, arrivals in Lua and the queue
+-- and server in a station (sim:station, in C), the counterpart of SimPy's
+-- Resource. Prints each run's customers per wall second of the simulation
+-- proper (mastersim: the drive; SimPy: Simulation.simulate) and of the
+-- whole process, the mean time in the system of each against queueing
+-- theory (1 / (mu - lambda) = 1 s, within 2%), and the ratios of the best
+-- simulation times (the issue's goal: >= 25x).
 -- Run: mastersim lua bench/mm1.lua [duration_s]   (make bench)
 local core = require "mastersim.core"
 
@@ -25,10 +28,10 @@ end
 
 local function sh(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function mastersim_run()
+local function mastersim_run(sim)
   local json = os.tmpname()
   local out, total, ok = capture(("%s run %s --set duration=%.0fs --quiet --json %s"):format(
-    sh(exe), sh(root .. "/sims/mm1.lua"), duration, sh(json)))
+    sh(exe), sh(root .. "/sims/" .. sim .. ".lua"), duration, sh(json)))
   local f = io.open(json)
   local text = f and f:read("a")
   if f then f:close() end
@@ -49,7 +52,7 @@ end
 
 local function show(name, r)
   local off = (r.mean / THEORY - 1) * 100
-  print(("%-9s %8d customers, mean time in system %.4f s (theory %.4f, %+.2f%%: %s); %5.2f s simulating "
+  print(("%-11s %8d customers, mean time in system %.4f s (theory %.4f, %+.2f%%: %s); %5.2f s simulating "
     .. "(%.2f M customers/s), %5.2f s whole process (%.2f M/s)"):format(name, r.served, r.mean, THEORY, off,
     math.abs(off) <= 2 and "agrees" or "DISAGREES", r.run, r.served / r.run / 1e6, r.total,
     r.served / r.total / 1e6))
@@ -57,22 +60,33 @@ end
 
 local has_simpy = os.execute(python .. " -c 'import SimPy.Simulation' >/dev/null 2>&1")
 print(("M/M/1, lambda = 1/s, mu = 2/s (rho = 0.5), %.0f s virtual"):format(duration))
-local best_ms, best_py
+local MODELS = { { sim = "mm1", label = "every event a Lua callback" },
+  { sim = "mm1_station", label = "the queue in a station" } }
+local best = {}
+local function keep(name, r)
+  best[name] = (best[name] and best[name].run <= r.run) and best[name] or r
+end
 for round = 1, 2 do
-  local m = mastersim_run()
-  show("mastersim", m)
-  best_ms = (best_ms and best_ms.run <= m.run) and best_ms or m
+  for _, m in ipairs(MODELS) do
+    local r = mastersim_run(m.sim)
+    show(m.sim, r)
+    keep(m.sim, r)
+  end
   if has_simpy then
     local p, err = simpy_run()
     if not p then error("SimPy run failed: " .. err) end
     show("SimPy", p)
-    best_py = (best_py and best_py.run <= p.run) and best_py or p
+    keep("SimPy", p)
   elseif round == 1 then
     print("SimPy     not installed (scripts/bootstrap --bench installs Debian's python3-simpy)")
   end
 end
-if best_py then
-  print(("mastersim / SimPy: %.1fx faster simulating (best of 2 each: %.2f s vs %.2f s), %.1fx per customer "
-    .. "whole process"):format(best_py.run / best_ms.run, best_ms.run, best_py.run,
-    (best_py.total / best_py.served) / (best_ms.total / best_ms.served)))
+local py = best.SimPy
+if py then
+  for _, m in ipairs(MODELS) do
+    local r = best[m.sim]
+    print(("mastersim (%s, sims/%s.lua) / SimPy: %.1fx faster simulating (best of 2 each: %.2f s vs %.2f s), "
+      .. "%.1fx per customer whole process"):format(m.label, m.sim, py.run / r.run, r.run, py.run,
+      (py.total / py.served) / (r.total / r.served)))
+  end
 end

@@ -85,7 +85,8 @@ int lms_todist(lua_State *L, int idx, ms_dist *out) {
     for (int i = 0; kind && kinds[i]; i++)
         if (strcmp(kind, kinds[i]) == 0) k = i;
     int ok = k >= 0 && lua_type(L, -2) == LUA_TNUMBER && lua_type(L, -1) == LUA_TNUMBER;
-    if (ok) *out = ms_dist_make((ms_dist_kind)k, lua_tonumber(L, -2) * 1e9, lua_tonumber(L, -1) * 1e9);
+    if (ok)
+        *out = ms_dist_make((ms_dist_kind)k, lua_tonumber(L, -2) * 1e9, lua_tonumber(L, -1) * 1e9);
     lua_pop(L, 3);
     return ok;
 }

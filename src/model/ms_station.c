@@ -78,8 +78,7 @@ size_t ms_station_ring_wanted(const ms_station *st) {
 int ms_station_give_ring(ms_station *st, int64_t *ring, size_t cap) {
     /* the ring masks its indices: cap is a power of two */
     if (cap < st->st.waiting || cap == 0 || (cap & (cap - 1)) != 0) return -1;
-    for (size_t i = 0; i < st->st.waiting; i++)
-        ring[i] = st->ring[(st->head + i) & (st->cap - 1)];
+    for (size_t i = 0; i < st->st.waiting; i++) ring[i] = st->ring[(st->head + i) & (st->cap - 1)];
     st->ring = ring;
     st->cap = cap;
     st->head = 0;

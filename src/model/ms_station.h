@@ -59,10 +59,10 @@ typedef struct ms_station {
 
 /* What an arrival did. */
 typedef enum ms_station_arrival {
-    MS_STATION_SERVED = 0,  /* a server was free: its service started */
-    MS_STATION_QUEUED = 1,  /* it waits in line */
-    MS_STATION_REJECTED = 2, /* the line was full: turned away (counted) */
-    MS_STATION_NO_ROOM = -1, /* the ring is full: give a bigger one and arrive again */
+    MS_STATION_SERVED = 0,    /* a server was free: its service started */
+    MS_STATION_QUEUED = 1,    /* it waits in line */
+    MS_STATION_REJECTED = 2,  /* the line was full: turned away (counted) */
+    MS_STATION_NO_ROOM = -1,  /* the ring is full: give a bigger one and arrive again */
     MS_STATION_NO_MEMORY = -2 /* the scheduler could not take the departure */
 } ms_station_arrival;
 

@@ -1,0 +1,188 @@
+-- The queueing station (sim:station, core.station; src/model/ms_station.c):
+-- queueing theory for M/M/1, M/M/c and M/M/1/K, determinism, the options'
+-- errors as a sim author sees them, lifetimes as a child of the scheduler,
+-- and its waiting line's memory on the state's allocator.
+local core = require "mastersim.core"
+local ms = require "mastersim"
+local support = require "support"
+
+-- Poisson arrivals at `lambda` to station `st` on scheduler `s` until
+-- `until_s` (seconds), from stream "arrivals" of `seed`.
+local function feed(s, st, lambda, until_s, seed)
+  local rng = core.rng(seed, "arrivals")
+  local function arrive()
+    st:arrive()
+    s:after(rng:exponential(1 / lambda), arrive)
+  end
+  s:after(rng:exponential(1 / lambda), arrive)
+  s:run(until_s)
+  return st:stats()
+end
+
+local function station(s, servers, queue, mean_service, seed)
+  return core.station(s, { servers = servers, queue = queue, service = ms.exponential(mean_service),
+    seed = seed or 1, stream = "station:t" })
+end
+
+-- Erlang's C formula: the probability that an arrival waits at an M/M/c
+-- queue with offered load a = lambda / mu (a < c).
+local function erlang_c(c, a)
+  local sum, term = 0, 1
+  for k = 0, c - 1 do
+    if k > 0 then term = term * a / k end
+    sum = sum + term
+  end
+  local top = term * a / c / (1 - a / c) -- a^c / c! / (1 - rho)
+  return top / (sum + top)
+end
+
+local function within(rel, want, got)
+  assert(math.abs(got / want - 1) <= rel, ("%.5f not within %.1f%% of %.5f"):format(got, rel * 100, want))
+end
+
+describe("the queueing station", function()
+  it("M/M/1 at rho = 0.5: mean time in system, wait and service as theory gives them", function()
+    local s = core.sched()
+    local x = feed(s, station(s, 1, nil, 0.5), 1, 2e5, 3)
+    within(0.02, 1.0, x.sojourn_mean) -- 1 / (mu - lambda)
+    within(0.03, 0.5, x.wait_mean) -- rho / (mu - lambda)
+    within(0.01, 0.5, x.service_mean)
+    assert.are.equal(0, x.rejected)
+    assert.are.equal(x.arrived, x.served + x.busy + x.waiting)
+    s:close()
+  end)
+
+  it("M/M/3 at rho = 0.8: the mean wait of Erlang's C formula", function()
+    local s = core.sched()
+    local c, lambda, mu = 3, 2.4, 1.0
+    local x = feed(s, station(s, c, nil, 1 / mu), lambda, 1e5, 5)
+    within(0.05, erlang_c(c, lambda / mu) / (c * mu - lambda), x.wait_mean)
+    within(0.03, 1 / mu, x.service_mean)
+    s:close()
+  end)
+
+  it("M/M/1/3 at rho = 1: a quarter of the arrivals turned away", function()
+    local s = core.sched()
+    local x = feed(s, station(s, 1, 2, 1.0), 1, 1e5, 7)
+    within(0.03, 0.25, x.rejected / x.arrived) -- 1 / (K + 1) with K = 3 places
+    assert.are.equal(2, x.max_waiting)
+    s:close()
+  end)
+
+  it("a run is the same for the same seed (digest and counts) and differs for another", function()
+    local path = support.root .. "/sims/mm1_station.lua"
+    local function run(seed)
+      return ms.run(ms.load_sim(path, nil, { duration = "5000s" }), { seed = seed })
+    end
+    local a, b, c = run(1), run(1), run(2)
+    assert.are.equal(a.digest, b.digest)
+    assert.are.same(a.counters, b.counters)
+    assert.are_not.equal(a.digest, c.digest)
+    assert.is_true(a.counters.served > 4500 and a.counters.served < 5500)
+  end)
+
+  it("departures are digested: another service distribution, another digest", function()
+    local function digest(mean)
+      local s = core.sched()
+      feed(s, station(s, 1, nil, mean), 1, 200, 1)
+      local d = s:digest()
+      s:close()
+      return d
+    end
+    assert.are.equal(digest(0.5), digest(0.5))
+    assert.are_not.equal(digest(0.5), digest(0.25))
+  end)
+
+  describe("options, as a sim's author meets them", function()
+    local cases = {
+      { "{ servers = 0, service = ms.exponential(1) }", "station: servers must be an integer from 1 to 1048576" },
+      { "{ servers = 1.5, service = ms.exponential(1) }", "station: servers must be an integer from 1 to 1048576" },
+      { "{ queue = -1, service = ms.exponential(1) }", "station: queue must be an integer >= 0" },
+      { "{ queue = 'x', service = ms.exponential(1) }", "station: queue must be an integer >= 0" },
+      { "{ service = 0.5 }", "station: service must be a distribution" },
+      { "{ sevrice = ms.exponential(1), zz = 1 }", "station: unknown option 'sevrice'" },
+      { "{ [1] = 2, service = ms.exponential(1) }", "station: option names must be strings" },
+      { "nil", "station: expects a table of options" },
+    }
+    for i, case in ipairs(cases) do
+      it(case[2] .. " (" .. case[1] .. ")", function()
+        local path = support.write(("bad_station_%d.lua"):format(i), ([[
+local ms = require "mastersim"
+return ms.scenario {
+  name = "bad", duration = "10s",
+  setup = function(sim)
+    sim:station("s", %s)
+  end,
+}
+]]):format(case[1]))
+        local code, out, err = support.cli { "run", path }
+        assert.are.equal(1, code)
+        assert.are.equal("", out)
+        assert.matches("^mastersim: " .. path:gsub("%p", "%%%0") .. ":5: " .. case[2]:gsub("%p", "%%%0"), err)
+        assert.are.equal(1, select(2, err:gsub("\n", "")), "one line")
+      end)
+    end
+  end)
+
+  describe("lifetime, as a child of its scheduler", function()
+    it("its departures keep it alive after the last Lua reference is dropped", function()
+      local s = core.sched()
+      do
+        local st = station(s, 1, nil, 1.0)
+        for _ = 1, 5 do st:arrive() end
+      end
+      collectgarbage()
+      collectgarbage()
+      local events = s:run()
+      assert.are.equal(5, events)
+      s:close()
+    end)
+
+    it("closing it cancels its departures; its methods then raise", function()
+      local s = core.sched()
+      local st = station(s, 1, nil, 1.0)
+      for _ = 1, 3 do st:arrive() end
+      assert.are.equal(1, s:pending())
+      st:close()
+      st:close()
+      assert.are.equal(0, s:pending())
+      assert.has_error(function() st:arrive() end, "calling 'arrive' on bad self (station is closed)")
+      assert.has_error(function() st:stats() end, "calling 'stats' on bad self (station is closed)")
+      assert.matches("closed", tostring(st))
+      s:close()
+    end)
+
+    it("closing the scheduler closes it", function()
+      local s = core.sched()
+      local st = station(s, 1, nil, 1.0)
+      st:arrive()
+      s:close()
+      assert.has_error(function() st:arrive() end, "calling 'arrive' on bad self (station is closed)")
+    end)
+
+    it("is collected with its scheduler, without close", function()
+      local objs = setmetatable({}, { __mode = "v" })
+      do
+        local s = core.sched()
+        local st = station(s, 2, nil, 1.0)
+        for _ = 1, 10 do st:arrive() end
+        objs[1], objs[2] = s, st
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.is_nil(next(objs))
+    end)
+  end)
+
+  it("its waiting line is memory of the Lua state (the sandbox's cap counts it)", function()
+    local s = core.sched()
+    local st = station(s, 1, nil, 1.0)
+    collectgarbage()
+    local before = collectgarbage("count") * 1024
+    for _ = 1, 100000 do st:arrive() end
+    local grown = collectgarbage("count") * 1024 - before
+    assert.are.equal(100000 - 1, st:stats().waiting)
+    assert.is_true(grown >= 8 * (100000 - 1), ("the line grew the state by %d bytes"):format(grown))
+    s:close()
+  end)
+end)
