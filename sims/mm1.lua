@@ -20,14 +20,14 @@ return ms.scenario {
     local queue, head, tail = {}, 1, 0 -- arrival times of the customers in the system
     local served, total = 0, 0
     local depart
-    local function arrive()
+    local function arrive(_, now) -- callbacks get the sim and the time
       tail = tail + 1
-      queue[tail] = sim:now()
+      queue[tail] = now
       if tail == head then sim:after(service:exponential(SERVICE), depart) end
       sim:after(arrivals:exponential(INTERARRIVAL), arrive)
     end
-    function depart()
-      total = total + (sim:now() - queue[head])
+    function depart(_, now)
+      total = total + (now - queue[head])
       queue[head] = nil
       head = head + 1
       served = served + 1

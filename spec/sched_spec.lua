@@ -1,4 +1,6 @@
 local core = require "mastersim.core"
+local ms = require "mastersim"
+local support = require "support"
 
 describe("scheduler", function()
   it("runs events in time order and ties in scheduling order", function()
@@ -49,6 +51,46 @@ describe("scheduler", function()
     s:at(1, tick)
     s:run()
     assert.are.same({ 1, 1.25, 1.5 }, times)
+  end)
+
+  it("calls a bound scheduler's callbacks with the bound value and the time", function()
+    local s = core.sched()
+    local obj = {}
+    obj.after, obj.at, obj.now = s:bind(obj)
+    local seen = {}
+    local function tick(o, now, extra)
+      seen[#seen + 1] = { o == obj, now, o:now(), extra }
+      if #seen < 3 then o:after("250ms", tick) end
+    end
+    obj:at(1, tick)
+    s:run()
+    assert.are.same({ { true, 1, 1 }, { true, 1.25, 1.25 }, { true, 1.5, 1.5 } }, seen)
+    -- an unbound scheduler's callbacks get no arguments
+    local s2 = core.sched()
+    local n
+    s2:at(1, function(...) n = select("#", ...) end)
+    s2:run()
+    assert.are.equal(0, n)
+  end)
+
+  it("gives a sim's callbacks the time: at, after and every", function()
+    local path = support.write("now_args.lua", [[
+local ms = require "mastersim"
+return ms.scenario {
+  name = "now_args", duration = "10s",
+  setup = function(sim)
+    local bad = 0
+    local function check(s, now) if s ~= sim or now ~= sim:now() then bad = bad + 1 end end
+    sim:at("1s", check)
+    sim:after("2.5s", check)
+    sim:every("3s", check)
+    sim:at("9.5s", function(s, now) check(s, now); sim:count("bad", bad); sim:count("t", now) end)
+  end,
+}
+]])
+    local r = ms.run(ms.load_sim(path))
+    assert.are.equal(0, r.counters.bad)
+    assert.are.equal(9.5, r.counters.t)
   end)
 
   local function hold_digest(seed, extra)

@@ -28,16 +28,17 @@ end
 
 -- Sim:at(t, fn) (virtual time t, seconds or a unit string), Sim:after(d,
 -- fn) and Sim:now() are the run's scheduler bound to the sim (sched:bind,
--- in M.run): C functions called as methods, which schedule fn(sim). The
+-- in M.run): C functions called as methods, which schedule fn(sim, now)
+-- (now: the virtual time in seconds, what sim:now() would return). The
 -- drive runs every callback under the sandbox's limits (core.drive's
 -- `sandbox` option).
 
---- Run fn(sim) every `period`, first at now + period (or at `first`).
+--- Run fn(sim, now) every `period`, first at now + period (or at `first`).
 function Sim:every(period, fn, first)
   local p = assert(schema.scalars.duration(period))
   if p <= 0 then error("every: the period must be greater than 0", 2) end
-  local function tick(sim)
-    fn(sim)
+  local function tick(sim, now)
+    fn(sim, now)
     sim:after(p, tick)
   end
   return self:at(first or (self:now() + p), tick)

@@ -46,8 +46,11 @@ static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
      * entry: clear the entry only when the callback did not reuse it */
     b->stale = id;
     if (b->before) b->before(b->before_ctx);
-    if (b->bound) lua_pushvalue(L, b->fns + 1);
-    lua_call(L, b->bound, 0);
+    if (b->bound) {
+        lua_pushvalue(L, b->fns + 1);
+        lua_pushnumber(L, (lua_Number)ms_sched_now(s) / 1e9);
+    }
+    lua_call(L, 2 * b->bound, 0);
     clear_stale(L, b);
 }
 
@@ -116,7 +119,8 @@ static int bound_now(lua_State *L) {
 
 /* bind(arg) -> after, at, now: the scheduler's after, at and now as
  * methods of arg (arg:after(d, fn), arg:at(t, fn), arg:now()), and from
- * now on every callback is called with arg (fn(arg)). For a scripted
+ * now on every callback is called with arg and the time in seconds
+ * (fn(arg, now)), so a callback needs no call to learn it. For a scripted
  * sim's hot path: one C call each, no method lookup on the scheduler. */
 static int sched_bind(lua_State *L) {
     check_self(L);

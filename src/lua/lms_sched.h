@@ -48,7 +48,7 @@ typedef struct lms_sched {
     void (*before)(void *ctx);
     void *before_ctx;
     int bound; /* sched:bind(arg) was called: callbacks get arg (fns[0], on
-                * the stack at fns + 1 during a run) */
+                * the stack at fns + 1 during a run) and the time */
     /* the callback-table index of the event being run, until a new event
      * takes its slot; else 0 */
     lua_Integer stale;
