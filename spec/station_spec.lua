@@ -152,6 +152,44 @@ return ms.scenario {
       s:close()
     end)
 
+    it("its bound arrive holds it, and raises once it is closed", function()
+      local s = core.sched()
+      local arrive
+      do arrive = station(s, 1, 0, 1.0):bind() end
+      collectgarbage()
+      assert.is_true(arrive())
+      assert.is_false(arrive()) -- no place to wait: turned away
+      s:close()
+      assert.has_error(function() arrive() end, "station is closed")
+    end)
+
+    it("sim:station's object: arrive, stats, close and its name", function()
+      local path = support.write("station_object.lua", [[
+local ms = require "mastersim"
+return ms.scenario {
+  name = "station_object", duration = "10s",
+  setup = function(sim)
+    local st = sim:station("disk", { servers = 2, queue = 1, service = ms.constant("1s") })
+    local ok = {}
+    for i = 1, 4 do ok[i] = st:arrive() end
+    sim:count("admitted", (ok[1] and 1 or 0) + (ok[2] and 1 or 0) + (ok[3] and 1 or 0) + (ok[4] and 1 or 0))
+    sim:count("named", tostring(st) == "mastersim.Station (2 busy, 1 waiting)" and 1 or 0)
+    sim:at("5s", function()
+      local x = st:stats()
+      sim:count("served", x.served)
+      sim:count("rejected", x.rejected)
+      sim:count("wait_mean_ms", math.floor(x.wait_mean * 1000 + 0.5))
+      st:close()
+      local fine = pcall(st.arrive, st)
+      sim:count("closed", fine and 0 or 1)
+    end)
+  end,
+}
+]])
+      local r = ms.run(ms.load_sim(path))
+      assert.are.same({ admitted = 3, named = 1, served = 3, rejected = 1, wait_mean_ms = 333, closed = 1 }, r.counters)
+    end)
+
     it("closing the scheduler closes it", function()
       local s = core.sched()
       local st = station(s, 1, nil, 1.0)

@@ -46,6 +46,15 @@ end
 
 local STATION_OPTS = { servers = true, queue = true, service = true }
 
+-- What sim:station returns: the station's arrive as a bound C closure in
+-- the table itself (a table lookup per call, as sim.after), the rest
+-- through the Station userdata.
+local Station = { __name = "mastersim.Station" }
+Station.__index = Station
+function Station:stats() return self._st:stats() end
+function Station:close() return self._st:close() end
+function Station:__tostring() return tostring(self._st) end
+
 --- A queueing station (src/model/ms_station.h): opts.servers servers
 -- (default 1) behind one first-come-first-served line of at most opts.queue
 -- waiting customers (default: no limit), each service drawn from the
@@ -78,8 +87,9 @@ function Sim:station(name, opts)
   if not faults.is_dist(opts.service) then
     error("station: service must be a distribution (ms.exponential, ms.lognormal, ...)", 2)
   end
-  return core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
+  local st = core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
     seed = self.seed, stream = "station:" .. name })
+  return setmetatable({ _st = st, arrive = st:bind() }, Station)
 end
 
 function Sim:cancel(id) return self._sched:cancel(id) end

@@ -65,25 +65,50 @@ static int station_new(lua_State *L) {
     return 1;
 }
 
-/* A ring twice the size for the waiting line. Stack: [-0, +0]. */
-static void grow_ring(lua_State *L, lstation *u) {
+/* A ring twice the size for the waiting line of station u (its userdata
+ * at index idx, a pseudo-index too). Stack: [-0, +0]. */
+static void grow_ring(lua_State *L, lstation *u, int idx) {
     size_t cap = ms_station_ring_wanted(&u->st);
     if (cap == 0) luaL_error(L, "station: the waiting line is too long");
+    lua_pushvalue(L, idx);
     int64_t *ring = lua_newuserdatauv(L, cap * sizeof *ring, 0);
     if (ms_station_give_ring(&u->st, ring, cap) != 0) luaL_error(L, "station: bad ring size");
-    lua_setiuservalue(L, 1, UV_RING);
+    lua_setiuservalue(L, -2, UV_RING);
+    lua_pop(L, 1);
 }
 
-/* arrive() -> true when the customer was admitted (served at once or
- * waiting), false when the waiting line was full. */
-static int station_arrive(lua_State *L) {
-    lstation *u = check_station(L);
-    if (ms_station_needs_ring(&u->st)) grow_ring(L, u);
+/* A customer arrives at station u (its userdata at index idx). */
+static int arrive(lua_State *L, lstation *u, int idx) {
+    if (ms_station_needs_ring(&u->st)) grow_ring(L, u, idx);
     ms_sched_owner prev = lms_child_enter(&u->child);
     ms_station_arrival r = ms_station_arrive(&u->st);
     lms_child_leave(&u->child, prev);
     if (r < 0) return luaL_error(L, "out of memory scheduling a departure");
     lua_pushboolean(L, r != MS_STATION_REJECTED);
+    return 1;
+}
+
+/* arrive() -> true when the customer was admitted (served at once or
+ * waiting), false when the waiting line was full. */
+static int station_arrive(lua_State *L) {
+    return arrive(L, check_station(L), 1);
+}
+
+/* The closure of bind(): the station is upvalue 1, so no type check;
+ * its arguments (the object it is a method of) are ignored. */
+static int bound_arrive(lua_State *L) {
+    lstation *u = lua_touserdata(L, lua_upvalueindex(1));
+    if (!u->open) return luaL_error(L, "station is closed");
+    return arrive(L, u, lua_upvalueindex(1));
+}
+
+/* bind() -> arrive: the station's arrive as a C closure that holds the
+ * station, for a script's hot path (obj.arrive = st:bind(); obj:arrive()
+ * looks the method up in a table, not through a userdata's metatable). */
+static int station_bind(lua_State *L) {
+    check_station(L);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, bound_arrive, 1);
     return 1;
 }
 
@@ -125,10 +150,8 @@ static int station_tostring(lua_State *L) {
 
 void lms_open_station(lua_State *L) {
     static const luaL_Reg methods[] = {
-        {"arrive", station_arrive},
-        {"stats", station_stats},
-        {"close", station_close},
-        {NULL, NULL},
+        {"arrive", station_arrive}, {"bind", station_bind}, {"stats", station_stats},
+        {"close", station_close},   {NULL, NULL},
     };
     static const luaL_Reg meta[] = {
         {"__gc", station_close},
