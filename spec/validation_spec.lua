@@ -40,6 +40,8 @@ describe("scenario ranges", function()
     { "clients.count=1e7", ":6: 'clients[1].count' must be at most 1e+06 (got 1e+07)" },
     { "writes.rate=1e9", ":7: 'writes.rate' must be at most 1e+06 (got 1e+09)" },
     { "cluster.nodes=1e9", ":5: 'cluster.nodes' must be at most 1e+06 (got 1e+09)" },
+    -- fewer than 3 data and 3 meta nodes was an internal error of the image generator (rc 70)
+    { "cluster.nodes=5", ":5: 'cluster.nodes' must be at least 6 (got 5)" },
     { "clients.retry.max=1e9", ":6: 'clients[1].retry.max' must be at most 1000 (got 1e+09)" },
   }
   for _, c in ipairs(cases) do
