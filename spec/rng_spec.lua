@@ -147,6 +147,30 @@ describe("core.rng", function()
     for _, case in ipairs(cases) do assert.has_error(case[1], case[2]) end
   end)
 
+  it("binds its methods: the same draws, the same messages, closed with it", function()
+    local r, b = core.rng(5, "bound"), core.rng(5, "bound"):bind()
+    for _ = 1, 3 do
+      assert.are.equal(r:next(), b:next())
+      assert.are.equal(r:exponential(2), b:exponential(2))
+      assert.are.equal(r:uniform(1, 3), b:uniform(1, 3))
+      assert.are.equal(r:weighted({ 1, 2, 3 }), b:weighted({ 1, 2, 3 }))
+    end
+    assert.are.equal("bound", b:name())
+    assert.are.equal(5, b:seed())
+    assert.is_nil(b.close) -- the stream's owner closes it, not a script
+    assert.has_error(function() b:exponential(0) end, "bad argument #1 to 'exponential' (mean must be > 0)")
+    -- called as a function, its first argument is still the ignored self
+    assert.has_error(function() b.below(1, 0) end, "bad argument #2 to 'below' (n must be >= 1)")
+    -- the bound table draws from the stream itself, and closes with it
+    local c = core.rng(6, "shared")
+    local cb = c:bind()
+    local x, y = cb:next(), c:next()
+    local d = core.rng(6, "shared")
+    assert.are.same({ x, y }, { d:next(), d:next() })
+    c:close()
+    assert.has_error(function() cb:next() end, "attempt to use a closed Rng")
+  end)
+
   it("refuses draws once closed and closes twice safely", function()
     local r = core.rng(1, "closing")
     local close = getmetatable(r).__close

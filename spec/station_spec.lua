@@ -152,15 +152,20 @@ return ms.scenario {
       s:close()
     end)
 
-    it("its bound arrive holds it, and raises once it is closed", function()
+    it("its bound methods hold it, and raise once it is closed", function()
       local s = core.sched()
-      local arrive
-      do arrive = station(s, 1, 0, 1.0):bind() end
+      local b
+      do b = station(s, 1, 0, 1.0):bind() end
       collectgarbage()
-      assert.is_true(arrive())
-      assert.is_false(arrive()) -- no place to wait: turned away
+      collectgarbage()
+      assert.is_true(b:arrive())
+      assert.is_false(b:arrive()) -- no place to wait: turned away
+      assert.are.equal(1, b:stats().rejected)
+      b:close()
+      b:close()
+      assert.has_error(function() b:arrive() end, "calling 'arrive' on bad self (station is closed)")
+      assert.has_error(function() b:stats() end, "calling 'stats' on bad self (station is closed)")
       s:close()
-      assert.has_error(function() arrive() end, "station is closed")
     end)
 
     it("sim:station's object: arrive, stats, close and its name", function()

@@ -16,11 +16,26 @@ local M = {}
 local Sim = {}
 Sim.__index = Sim
 
---- The named random stream of this run (created on first use).
+-- What sim:rng and sim:station hand a script: the object's methods bound
+-- to it as C closures in a table (rng:bind, station:bind), so a call is a
+-- table lookup, as sim.after is, not a userdata's __index and class check.
+-- The object itself is kept as `_obj` for its name in tostring.
+local Bound = {}
+function Bound:__tostring() return tostring(self._obj) end
+
+local function bound(obj)
+  local t = obj:bind()
+  t._obj = obj
+  return setmetatable(t, Bound)
+end
+
+--- The named random stream of this run (created on first use): its draws
+-- (next, uniform, below, exponential, normal, lognormal, pareto, weighted),
+-- name and seed.
 function Sim:rng(name)
   local r = self._rngs[name]
   if not r then
-    r = core.rng(self.seed, name)
+    r = bound(core.rng(self.seed, name))
     self._rngs[name] = r
   end
   return r
@@ -45,15 +60,6 @@ function Sim:every(period, fn, first)
 end
 
 local STATION_OPTS = { servers = true, queue = true, service = true }
-
--- What sim:station returns: the station's arrive as a bound C closure in
--- the table itself (a table lookup per call, as sim.after), the rest
--- through the Station userdata.
-local Station = { __name = "mastersim.Station" }
-Station.__index = Station
-function Station:stats() return self._st:stats() end
-function Station:close() return self._st:close() end
-function Station:__tostring() return tostring(self._st) end
 
 --- A queueing station (src/model/ms_station.h): opts.servers servers
 -- (default 1) behind one first-come-first-served line of at most opts.queue
@@ -87,9 +93,8 @@ function Sim:station(name, opts)
   if not faults.is_dist(opts.service) then
     error("station: service must be a distribution (ms.exponential, ms.lognormal, ...)", 2)
   end
-  local st = core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
-    seed = self.seed, stream = "station:" .. name })
-  return setmetatable({ _st = st, arrive = st:bind() }, Station)
+  return bound(core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
+    seed = self.seed, stream = "station:" .. name }))
 end
 
 function Sim:cancel(id) return self._sched:cancel(id) end

@@ -25,6 +25,8 @@ void lms_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, cons
 }
 
 void *lms_checkself(lua_State *L, const char *tname) {
+    void *bound = lua_touserdata(L, lua_upvalueindex(2)); /* a closure of lms_pushbound */
+    if (bound != NULL) return bound;
     void *p = lua_touserdata(L, 1);
     if (p != NULL && lua_getmetatable(L, 1)) {
         /* tables are raw-equal when they are one object: comparing their
@@ -35,6 +37,27 @@ void *lms_checkself(lua_State *L, const char *tname) {
         if (mt == lua_topointer(L, lua_upvalueindex(1))) return p;
     }
     return luaL_checkudata(L, 1, tname); /* raises the standard message */
+}
+
+int lms_selfindex(lua_State *L) {
+    return lua_type(L, lua_upvalueindex(2)) == LUA_TUSERDATA ? lua_upvalueindex(2) : 1;
+}
+
+void lms_pushbound(lua_State *L, int self, const char *const names[]) {
+    self = lua_absindex(L, self);
+    lua_newtable(L);
+    luaL_getmetafield(L, self, "__index"); /* the methods of lms_newclass */
+    for (int i = 0; names[i]; i++) {
+        lua_getfield(L, -1, names[i]);
+        lua_CFunction f = lua_tocfunction(L, -1);
+        lua_pop(L, 1);
+        if (f == NULL) luaL_error(L, "no method '%s' to bind", names[i]);
+        lua_getmetatable(L, self);
+        lua_pushvalue(L, self);
+        lua_pushcclosure(L, f, 2);
+        lua_setfield(L, -3, names[i]);
+    }
+    lua_pop(L, 1);
 }
 
 int64_t lms_checkint64(lua_State *L, int arg) {

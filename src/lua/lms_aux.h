@@ -26,6 +26,18 @@ void lms_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, cons
  * comparison instead of luaL_checkudata's registry lookup by name. */
 void *lms_checkself(lua_State *L, const char *tname);
 
+/* Bound methods, for a script's hot path. lms_pushbound pushes a table of
+ * the methods named in `names` (NULL-terminated) of the userdata at index
+ * self, each a closure holding the userdata as its upvalue 2: called as a
+ * method of the table (t:name(...)), its self argument is ignored and
+ * lms_checkself returns the bound userdata without a type check (it can
+ * hold nothing else), so a call costs a table lookup where a userdata's
+ * method costs its metatable's __index and the class check. Stack: [-0, +1].
+ * lms_selfindex: where self is, for a method that needs it on the stack
+ * (its upvalue 2 when bound, else 1). */
+void lms_pushbound(lua_State *L, int self, const char *const names[]);
+int lms_selfindex(lua_State *L);
+
 /* Check that argument `arg` is an integer-valued number (or string of one)
  * and return it as int64. Raises a precise argument error otherwise. */
 int64_t lms_checkint64(lua_State *L, int arg);

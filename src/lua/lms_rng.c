@@ -142,7 +142,18 @@ static int lms_rng_weighted(lua_State *L) {
 
 static int lms_rng_name(lua_State *L) {
     check_rng(L, 1);
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, lms_selfindex(L), 1);
+    return 1;
+}
+
+/* bind() -> a table of this stream's methods bound to it (lms_pushbound):
+ * what sim:rng hands a script, whose draws are its hot path. */
+static int lms_rng_bind(lua_State *L) {
+    static const char *const names[] = {"next",   "uniform",   "below",  "exponential",
+                                        "normal", "lognormal", "pareto", "weighted",
+                                        "name",   "seed",      NULL};
+    check_rng(L, 1);
+    lms_pushbound(L, lms_selfindex(L), names);
     return 1;
 }
 
@@ -172,12 +183,19 @@ static int lms_rng_close(lua_State *L) {
 
 void lms_open_rng(lua_State *L) {
     static const luaL_Reg methods[] = {
-        {"next", lms_rng_next},     {"uniform", lms_rng_uniform},
-        {"below", lms_rng_below},   {"exponential", lms_rng_exponential},
-        {"normal", lms_rng_normal}, {"lognormal", lms_rng_lognormal},
-        {"pareto", lms_rng_pareto}, {"weighted", lms_rng_weighted},
-        {"name", lms_rng_name},     {"seed", lms_rng_seed},
-        {"close", lms_rng_close},   {NULL, NULL},
+        {"next", lms_rng_next},
+        {"uniform", lms_rng_uniform},
+        {"below", lms_rng_below},
+        {"exponential", lms_rng_exponential},
+        {"normal", lms_rng_normal},
+        {"lognormal", lms_rng_lognormal},
+        {"pareto", lms_rng_pareto},
+        {"weighted", lms_rng_weighted},
+        {"name", lms_rng_name},
+        {"seed", lms_rng_seed},
+        {"close", lms_rng_close},
+        {"bind", lms_rng_bind},
+        {NULL, NULL},
     };
     static const luaL_Reg meta[] = {
         {"__tostring", lms_rng_tostring},

@@ -77,9 +77,11 @@ static void grow_ring(lua_State *L, lstation *u, int idx) {
     lua_pop(L, 1);
 }
 
-/* A customer arrives at station u (its userdata at index idx). */
-static int arrive(lua_State *L, lstation *u, int idx) {
-    if (ms_station_needs_ring(&u->st)) grow_ring(L, u, idx);
+/* arrive() -> true when the customer was admitted (served at once or
+ * waiting), false when the waiting line was full. */
+static int station_arrive(lua_State *L) {
+    lstation *u = check_station(L);
+    if (ms_station_needs_ring(&u->st)) grow_ring(L, u, lms_selfindex(L));
     ms_sched_owner prev = lms_child_enter(&u->child);
     ms_station_arrival r = ms_station_arrive(&u->st);
     lms_child_leave(&u->child, prev);
@@ -88,27 +90,12 @@ static int arrive(lua_State *L, lstation *u, int idx) {
     return 1;
 }
 
-/* arrive() -> true when the customer was admitted (served at once or
- * waiting), false when the waiting line was full. */
-static int station_arrive(lua_State *L) {
-    return arrive(L, check_station(L), 1);
-}
-
-/* The closure of bind(): the station is upvalue 1, so no type check;
- * its arguments (the object it is a method of) are ignored. */
-static int bound_arrive(lua_State *L) {
-    lstation *u = lua_touserdata(L, lua_upvalueindex(1));
-    if (!u->open) return luaL_error(L, "station is closed");
-    return arrive(L, u, lua_upvalueindex(1));
-}
-
-/* bind() -> arrive: the station's arrive as a C closure that holds the
- * station, for a script's hot path (obj.arrive = st:bind(); obj:arrive()
- * looks the method up in a table, not through a userdata's metatable). */
+/* bind() -> a table of arrive, stats and close bound to the station
+ * (lms_pushbound): what sim:station hands a script. */
 static int station_bind(lua_State *L) {
+    static const char *const names[] = {"arrive", "stats", "close", NULL};
     check_station(L);
-    lua_settop(L, 1);
-    lua_pushcclosure(L, bound_arrive, 1);
+    lms_pushbound(L, lms_selfindex(L), names);
     return 1;
 }
 
@@ -133,8 +120,8 @@ static int station_stats(lua_State *L) {
 /* close(), __close, __gc: cancel the departures still queued (their
  * customers are dropped). Idempotent. */
 static int station_close(lua_State *L) {
-    lstation *u = luaL_checkudata(L, 1, LMS_STATION);
-    lms_child_close(L, 1, &u->child);
+    lstation *u = lms_checkself(L, LMS_STATION);
+    lms_child_close(L, lms_selfindex(L), &u->child);
     return 0;
 }
 
