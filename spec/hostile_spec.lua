@@ -131,6 +131,15 @@ describe("determinism in the sandbox", function()
     assert.are.equal(a, c) -- this interpreter and the mastersim binary agree
   end)
 
+  it("keeps mastersim's own metatables from a script: runs in one process do not leak into each other", function()
+    local sim = ms.load_sim(DIR .. "metatable_leak.lua")
+    local first = ms.run(sim, { seed = 1 })
+    local second = ms.run(ms.load_sim(DIR .. "metatable_leak.lua"), { seed = 1 })
+    assert.are.same({ reachable = 0, marks = 0, own = 1, guarded = 1 }, first.counters)
+    assert.are.same(first.counters, second.counters)
+    assert.are.equal(first.digest, second.digest)
+  end)
+
   it("gives a sim the same digest and counters in every process", function()
     local args = { "run", DIR .. "order_sim.lua", "--seed", "3" }
     local code, out = support.cli(args, { timeout = LIMIT })

@@ -30,6 +30,20 @@ local function refuse(what)
   return function() error("mastersim sandbox: " .. what .. " is not available in a script", 2) end
 end
 
+-- The metatables scripts set (weak keys: a host table, not a script's).
+-- getmetatable shows a script only those: the metatables of mastersim's own
+-- objects (the sim, streams, stations, distributions, triggers, the bound
+-- classes) are shared by every run of the process, so a script that
+-- changed one would change the runs after it.
+local script_mts = setmetatable({}, { __mode = "k" })
+
+local function sandbox_getmetatable(v)
+  local mt = debug.getmetatable(v)
+  if mt == nil then return nil end
+  if type(v) == "table" and script_mts[mt] then return getmetatable(v) end -- its __metatable, if any
+  return false -- as a protected metatable reads in Lua
+end
+
 --- setmetatable without finalizers and weak tables. Lua marks a table for
 -- finalization when its metatable has __gc at setmetatable time, so this
 -- check is enough (setting __gc later does not make a finalizer).
@@ -44,7 +58,9 @@ local function sandbox_setmetatable(t, mt)
         "(what the garbage collector keeps would change results)", 2)
     end
   end
-  return setmetatable(t, mt)
+  setmetatable(t, mt)
+  if type(mt) == "table" then script_mts[mt] = true end
+  return t
 end
 
 --- A fresh environment. `ctl.rng` (an Rng) backs math.random once set by the
@@ -58,10 +74,7 @@ function M.new_env(allowed_modules)
     rawget = rawget, rawset = rawset, rawlen = rawlen, setmetatable = sandbox_setmetatable,
     print = core.sandbox_print, _VERSION = _VERSION,
   }
-  env.getmetatable = function(v)
-    if type(v) == "string" then return nil end -- keep the string library out of reach
-    return getmetatable(v)
-  end
+  env.getmetatable = sandbox_getmetatable
   env.string = copy(core.sandbox_strings(), { dump = true })
   env.string.dump = refuse("string.dump")
   env.table = core.sandbox_table()

@@ -57,7 +57,8 @@ S.rows = {
   { key = "cluster.meta_partitions", type = "count", cubefs = 10000, generic = 200, min = 1, max = 1e7,
     c = "image_meta_partitions", doc = "meta partitions in the image (one key each)" },
   { key = "cluster.nodes", type = "count", cubefs = 400, generic = 100, min = 6, max = 1e6, c = "image_nodes",
-    doc = "data and meta nodes in the image, half each (one key each); a partition's 3 replicas are on distinct nodes of its kind" },
+    doc = "data and meta nodes in the image, half each (one key each); a partition's 3 replicas are on distinct "
+      .. "nodes of its kind" },
   { key = "cluster.users", type = "count", cubefs = 50, generic = 10, min = 0, max = 1e6, c = "image_users",
     doc = "users in the image (one key each)" },
 
