@@ -46,7 +46,8 @@ int lms_selfindex(lua_State *L) {
 void lms_pushbound(lua_State *L, int self, const char *const names[]) {
     self = lua_absindex(L, self);
     lua_newtable(L);
-    luaL_getmetafield(L, self, "__index"); /* the methods of lms_newclass */
+    if (luaL_getmetafield(L, self, "__index") != LUA_TTABLE) /* the methods of lms_newclass */
+        luaL_error(L, "bind: not an object with methods");
     for (int i = 0; names[i]; i++) {
         lua_getfield(L, -1, names[i]);
         lua_CFunction f = lua_tocfunction(L, -1);

@@ -11,6 +11,10 @@
  * kind MS_STATION_EV_DEPART with a = the arrival time and b = the service
  * start (ns), so it is digested like any event.
  *
+ * A departure that cannot schedule the next service (the scheduler out of
+ * memory) drops that customer and marks the station failed: every later
+ * arrival returns MS_STATION_NO_MEMORY.
+ *
  * The waiting line is a ring the caller provides (ms_station_give_ring):
  * the station allocates nothing, so a binding can take the ring's memory
  * from wherever it counts memory. */
