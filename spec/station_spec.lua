@@ -93,6 +93,78 @@ describe("the queueing station", function()
     assert.are_not.equal(digest(0.5), digest(0.25))
   end)
 
+  describe("done: a callback after each departure", function()
+    local function sim_file(name, body)
+      return support.write(name .. ".lua", ([[
+local ms = require "mastersim"
+return ms.scenario {
+  name = "%s", duration = "%s",
+  setup = function(sim)
+%s
+  end,
+}
+]]):format(name, body:match("^%-%-(%S+)") or "20000s", body))
+    end
+
+    it("links stations into a network: two M/M/1 in tandem, each with its 1 s of theory", function()
+      local path = sim_file("tandem", [[
+    local arrivals = sim:rng("arrivals")
+    local total, n, late = 0, 0, 0
+    local second = sim:station("second", { service = ms.exponential(0.5), done = function(s, now, sojourn, wait)
+      total, n = total + sojourn, n + 1
+      if s ~= sim or now ~= sim:now() or wait > sojourn then late = late + 1 end
+    end })
+    local first = sim:station("first", { service = ms.exponential(0.5), done = function() second:arrive() end })
+    local function arrive() first:arrive(); sim:after(arrivals:exponential(1), arrive) end
+    sim:after(0, arrive)
+    sim:at(sim.duration, function()
+      local a, b = first:stats(), second:stats()
+      sim:count("first_ms", math.floor(a.sojourn_mean * 1e3 + 0.5))
+      sim:count("second_ms", math.floor(b.sojourn_mean * 1e3 + 0.5))
+      sim:count("moved", a.served == b.arrived and 1 or 0)
+      sim:count("done_matches", n == b.served and math.abs(total / n - b.sojourn_mean) < 1e-9 and 1 or 0)
+      sim:count("bad_args", late)
+    end)]])
+      local r = ms.run(ms.load_sim(path), { seed = 2 })
+      within(0.03, 1000, r.counters.first_ms) -- Jackson: each an M/M/1 at rho = 0.5
+      within(0.03, 1000, r.counters.second_ms)
+      assert.are.equal(1, r.counters.moved)
+      assert.are.equal(1, r.counters.done_matches)
+      assert.are.equal(0, r.counters.bad_args)
+      assert.are.equal(r.digest, ms.run(ms.load_sim(path), { seed = 2 }).digest)
+    end)
+
+    it("runs each call under a fresh step budget, and stops one that spends its own", function()
+      local body = [[--30s
+    local st = sim:station("s", { service = ms.constant(1), done = function()
+      local x = 0
+      for i = 1, ITER do x = x + i end
+    end })
+    sim:at(0, function() for _ = 1, 20 do st:arrive() end end)]]
+      -- 20 departures in a row (no other callback between them) of about 6,000 steps
+      -- each: 120,000 steps in all, each call under 50,000
+      local ok_path = sim_file("done_budget", body:gsub("ITER", "2000"))
+      local r = ms.run(ms.load_sim(ok_path, { steps = 50000, memory = 1 << 20 }))
+      assert.are.equal("done", r.status)
+      local bad_path = sim_file("done_over", body:gsub("ITER", "20000"))
+      local ok, err = pcall(ms.run, ms.load_sim(bad_path, { steps = 50000, memory = 1 << 20 }))
+      assert.is_false(ok)
+      assert.matches(bad_path:gsub("%p", "%%%0") .. ":8: step budget of 50000 exceeded", tostring(err))
+    end)
+
+    it("an error in it ends the run with one line naming the sim's line", function()
+      local path = sim_file("done_error", [[--10s
+    local st = sim:station("s", { service = ms.constant(1), done = function(_, now)
+      if now > 2 then error("boom at " .. now) end
+    end })
+    sim:every(1, function() st:arrive() end)]])
+      local code, out, err = support.cli { "run", path }
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.are.equal("mastersim: " .. path .. ":7: boom at 3.0\n", err)
+    end)
+  end)
+
   describe("options, as a sim's author meets them", function()
     local cases = {
       { "{ servers = 0, service = ms.exponential(1) }", "station: servers must be an integer from 1 to 1048576" },
@@ -100,9 +172,11 @@ describe("the queueing station", function()
       { "{ queue = -1, service = ms.exponential(1) }", "station: queue must be an integer >= 0" },
       { "{ queue = 'x', service = ms.exponential(1) }", "station: queue must be an integer >= 0" },
       { "{ service = 0.5 }", "station: service must be a distribution" },
-      { "{ sevrice = ms.exponential(1), zz = 1 }", "station: unknown option 'sevrice'" },
+      { "{ sevrice = ms.exponential(1), zz = 1 }",
+        "station: unknown option 'sevrice' (servers, queue, service, done)" },
       { "{ [1] = 2, service = ms.exponential(1) }", "station: option names must be strings" },
       { "nil", "station: expects a table of options" },
+      { "{ service = ms.exponential(1), done = 1 }", "station: done must be a function" },
     }
     for i, case in ipairs(cases) do
       it(case[2] .. " (" .. case[1] .. ")", function()

@@ -59,7 +59,7 @@ function Sim:every(period, fn, first)
   return self:at(first or (self:now() + p), tick)
 end
 
-local STATION_OPTS = { servers = true, queue = true, service = true }
+local STATION_OPTS = { servers = true, queue = true, service = true, done = true }
 
 --- A queueing station (src/model/ms_station.h): opts.servers servers
 -- (default 1) behind one first-come-first-served line of at most opts.queue
@@ -67,7 +67,9 @@ local STATION_OPTS = { servers = true, queue = true, service = true }
 -- distribution opts.service on the stream "station:<name>" of the run's
 -- seed. station:arrive() brings a customer now (false: the line was full);
 -- services and departures run in C; station:stats() gives the counts and
--- the mean times in seconds (sojourn, wait, service).
+-- the mean times in seconds (sojourn, wait, service). opts.done, if given,
+-- is called as done(sim, now, sojourn, wait) after each departure (a
+-- network of stations: one's done brings the customer to the next).
 function Sim:station(name, opts)
   if type(name) ~= "string" or name == "" then error("station: the name must be a non-empty string", 2) end
   if type(opts) ~= "table" then error("station: expects a table of options", 2) end
@@ -77,7 +79,7 @@ function Sim:station(name, opts)
     if not STATION_OPTS[k] and (not unknown or k < unknown) then unknown = k end
   end
   if unknown then
-    error(("station: unknown option '%s' (servers, queue, service)"):format(unknown), 2)
+    error(("station: unknown option '%s' (servers, queue, service, done)"):format(unknown), 2)
   end
   local servers = opts.servers == nil and 1 or math.tointeger(opts.servers)
   if not servers or servers < 1 or servers > 1048576 then
@@ -93,8 +95,11 @@ function Sim:station(name, opts)
   if not faults.is_dist(opts.service) then
     error("station: service must be a distribution (ms.exponential, ms.lognormal, ...)", 2)
   end
+  local done = opts.done
+  if done ~= nil and type(done) ~= "function" then error("station: done must be a function", 2) end
   return bound(core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
-    seed = self.seed, stream = "station:" .. name }))
+    seed = self.seed, stream = "station:" .. name,
+    done = done and function(sojourn, wait) return done(self, self:now(), sojourn, wait) end }))
 end
 
 function Sim:cancel(id) return self._sched:cancel(id) end

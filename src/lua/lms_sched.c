@@ -45,7 +45,7 @@ static void trampoline(ms_sched *s, void *ctx, uint64_t a, uint64_t c) {
      * takes it (the free list is last in, first out) and overwrites its
      * entry: clear the entry only when the callback did not reuse it */
     b->stale = id;
-    if (b->before) b->before(b->before_ctx);
+    lms_sched_before_callback(b);
     if (b->bound) {
         lua_pushvalue(L, b->fns + 1);
         lua_pushnumber(L, (lua_Number)ms_sched_now(s) / 1e9);

@@ -56,6 +56,12 @@ typedef struct lms_sched {
 
 lms_sched *lms_sched_check(lua_State *L, int arg);
 
+/* Before a Lua callback of one of the scheduler's events (the trampoline's
+ * or a child's): the sandbox's fresh limits when a drive set them. */
+static inline void lms_sched_before_callback(lms_sched *b) {
+    if (b->before) b->before(b->before_ctx);
+}
+
 /* Make the userdata at index child (whose first bytes may be anything; c
  * points into it, zeroed) a child of the open scheduler at index sched,
  * freed by free_fn when closed. Raises when the scheduler is closed or has

@@ -10,7 +10,7 @@
 
 #define LMS_STATION "mastersim.Station"
 
-enum { UV_SCHED = 1, UV_RING = 2 };
+enum { UV_SCHED = 1, UV_RING = 2, UV_DONE = 3 };
 
 typedef struct {
     lms_child child; /* first: station_free casts back */
@@ -28,6 +28,22 @@ static void station_free(lms_child *ch) {
     ((lstation *)ch)->open = 0;
 }
 
+/* A departure, when the station has a done function (user value 3): call
+ * it with the sojourn and the wait in seconds, under the sandbox's limits
+ * as any event's callback. Departures run inside a run of the scheduler
+ * only, so the station's userdata is reachable. */
+static void call_done(void *ctx, int64_t sojourn_ns, int64_t wait_ns) {
+    lstation *u = ctx;
+    if (!lms_sched_push_child(&u->child)) return;
+    lua_State *L = lms_child_state(&u->child);
+    lua_getiuservalue(L, -1, UV_DONE);
+    lua_remove(L, -2);
+    lms_sched_before_callback(u->child.parent);
+    lua_pushnumber(L, (lua_Number)sojourn_ns / 1e9);
+    lua_pushnumber(L, (lua_Number)wait_ns / 1e9);
+    lua_call(L, 2, 0);
+}
+
 /* opts.servers, opts.queue (absent: no limit), opts.service into cfg;
  * raises naming the field. Stack: [-0, +0]. */
 static void check_config(lua_State *L, int t, ms_station_config *cfg) {
@@ -41,7 +57,8 @@ static void check_config(lua_State *L, int t, ms_station_config *cfg) {
     lua_pop(L, 2);
 }
 
-/* station(sched, {servers =, queue =, service =, seed =, stream =}) -> Station */
+/* station(sched, {servers =, queue =, service =, seed =, stream =,
+ * done =}) -> Station; done(sojourn, wait), if given, after each departure */
 static int station_new(lua_State *L) {
     lms_sched *s = lms_sched_check(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -54,12 +71,20 @@ static int station_new(lua_State *L) {
     if (lua_getfield(L, 2, "stream") != LUA_TSTRING)
         return luaL_error(L, "station: field 'stream' must be a string");
     const char *stream = lua_tostring(L, -1);
-    lstation *u = lua_newuserdatauv(L, sizeof *u, 2);
+    int done = lua_getfield(L, 2, "done");
+    if (done != LUA_TNIL && done != LUA_TFUNCTION)
+        return luaL_error(L, "station: field 'done' must be a function");
+    lstation *u = lua_newuserdatauv(L, sizeof *u, 3);
     *u = (lstation){0};
     const char *why = NULL;
     if (ms_station_init(&u->st, s->s, &cfg, seed, stream, &why) != 0)
         return luaL_error(L, "station: %s", why);
     luaL_setmetatable(L, LMS_STATION);
+    if (done == LUA_TFUNCTION) {
+        lua_pushvalue(L, -2);
+        lua_setiuservalue(L, -2, UV_DONE);
+        ms_station_on_done(&u->st, call_done, u);
+    }
     lms_sched_adopt(L, 1, -1, &u->child, station_free);
     u->open = 1;
     return 1;

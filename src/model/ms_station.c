@@ -38,11 +38,18 @@ static void on_depart(ms_sched *s, void *ctx, uint64_t arrived, uint64_t started
     st->st.wait_ns += (double)(b - a);
     st->st.service_ns += (double)(now - b);
     if (now - a > st->st.sojourn_max_ns) st->st.sojourn_max_ns = now - a;
-    if (st->st.waiting == 0) return;
-    int64_t next = st->ring[st->head];
-    st->head = (st->head + 1) & (st->cap - 1);
-    st->st.waiting--;
-    if (start(st, next) != 0) st->failed = 1;
+    if (st->st.waiting > 0) {
+        int64_t next = st->ring[st->head];
+        st->head = (st->head + 1) & (st->cap - 1);
+        st->st.waiting--;
+        if (start(st, next) != 0) st->failed = 1;
+    }
+    if (st->done) st->done(st->done_ctx, now - a, b - a); /* last: it may do anything */
+}
+
+void ms_station_on_done(ms_station *st, ms_station_done_fn fn, void *ctx) {
+    st->done = fn;
+    st->done_ctx = ctx;
 }
 
 ms_station_arrival ms_station_arrive(ms_station *st) {

@@ -5,7 +5,9 @@
  * building block a scripted sim uses for a part the cluster model does not
  * have (a disk, a downstream service, the textbook M/M/c queue): arrivals
  * come from the script, services and departures run in C, and the station
- * keeps the sums queueing theory is checked against.
+ * keeps the sums queueing theory is checked against; a done function
+ * (ms_station_on_done) hears of each departure, which is how stations are
+ * linked into a network.
  *
  * A customer is its arrival time. A departure is one scheduler event of
  * kind MS_STATION_EV_DEPART with a = the arrival time and b = the service
@@ -51,6 +53,10 @@ typedef struct ms_station_stats {
     int64_t sojourn_max_ns;
 } ms_station_stats;
 
+/* Called after each departure, once the next service has started: the
+ * customer's time in the station and in its line, ns. */
+typedef void (*ms_station_done_fn)(void *ctx, int64_t sojourn_ns, int64_t wait_ns);
+
 typedef struct ms_station {
     ms_sched *s;
     ms_station_config cfg;
@@ -58,6 +64,8 @@ typedef struct ms_station {
     int64_t *ring; /* arrival times of the waiting customers, oldest at head */
     size_t cap, head;
     int failed; /* a departure could not schedule the next service (out of memory) */
+    ms_station_done_fn done;
+    void *done_ctx;
     ms_station_stats st;
 } ms_station;
 
@@ -74,6 +82,9 @@ typedef enum ms_station_arrival {
  * field) and set st up on s with the stream (seed, stream); no ring yet. */
 int ms_station_init(ms_station *st, ms_sched *s, const ms_station_config *cfg, uint64_t seed,
                     const char *stream, const char **why);
+
+/* Call fn(ctx, ...) after every departure (NULL: none). */
+void ms_station_on_done(ms_station *st, ms_station_done_fn fn, void *ctx);
 
 /* A customer arrives now (see ms_station_arrival). */
 ms_station_arrival ms_station_arrive(ms_station *st);
