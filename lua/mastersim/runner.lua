@@ -82,8 +82,8 @@ function Sim:station(name, opts)
     error(("station: unknown option '%s' (servers, queue, service, done)"):format(unknown), 2)
   end
   local servers = opts.servers == nil and 1 or math.tointeger(opts.servers)
-  if not servers or servers < 1 or servers > 1048576 then
-    error("station: servers must be an integer from 1 to 1048576", 2)
+  if not servers or servers < 1 or servers > core.station_max_servers then
+    error(("station: servers must be an integer from 1 to %d"):format(core.station_max_servers), 2)
   end
   local queue
   if opts.queue ~= nil then

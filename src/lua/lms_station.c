@@ -174,4 +174,6 @@ void lms_open_station(lua_State *L) {
     lms_newclass(L, LMS_STATION, methods, meta);
     lua_pushcfunction(L, station_new);
     lua_setfield(L, -2, "station");
+    lua_pushinteger(L, MS_STATION_MAX_SERVERS);
+    lua_setfield(L, -2, "station_max_servers");
 }

@@ -1,10 +1,13 @@
 /* A first-come-first-served queueing station (see ms_station.h). */
 #include "ms_station.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 int ms_station_init(ms_station *st, ms_sched *s, const ms_station_config *cfg, uint64_t seed,
                     const char *stream, const char **why) {
     if (cfg->servers < 1 || cfg->servers > MS_STATION_MAX_SERVERS) {
-        *why = "servers must be an integer from 1 to 1048576";
+        *why = "servers must be an integer from 1 to " STR(MS_STATION_MAX_SERVERS);
         return -1;
     }
     if (!ms_dist_valid(&cfg->service)) {

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define MS_STATION_EV_DEPART 0x4d535301u
-#define MS_STATION_MAX_SERVERS 1048576u
+#define MS_STATION_MAX_SERVERS 1048576
 #define MS_STATION_UNLIMITED UINT64_MAX /* a waiting line without a limit */
 
 typedef struct ms_station_config {
