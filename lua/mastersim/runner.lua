@@ -19,14 +19,12 @@ Sim.__index = Sim
 -- What sim:rng and sim:station hand a script: the object's methods bound
 -- to it as C closures in a table (rng:bind, station:bind), so a call is a
 -- table lookup, as sim.after is, not a userdata's __index and class check.
--- The object itself is kept as `_obj` for its name in tostring.
-local Bound = {}
-function Bound:__tostring() return tostring(self._obj) end
-
+-- The object itself stays out of the script's reach (the run owns it: a
+-- script neither closes a stream nor a station, whose close would cancel
+-- its departures in a walk of every pending event); the table's tostring
+-- is the object's.
 local function bound(obj)
-  local t = obj:bind()
-  t._obj = obj
-  return setmetatable(t, Bound)
+  return setmetatable(obj:bind(), { __tostring = function() return tostring(obj) end })
 end
 
 --- The named random stream of this run (created on first use): its draws
@@ -97,9 +95,13 @@ function Sim:station(name, opts)
   end
   local done = opts.done
   if done ~= nil and type(done) ~= "function" then error("station: done must be a function", 2) end
-  return bound(core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
+  local ok, st = pcall(core.station, self._sched, { servers = servers, queue = queue, service = opts.service,
     seed = self.seed, stream = "station:" .. name,
-    done = done and function(sojourn, wait) return done(self, self:now(), sojourn, wait) end }))
+    done = done and function(sojourn, wait) return done(self, self:now(), sojourn, wait) end })
+  -- what is left to fail (65535 live objects on the scheduler, memory) is
+  -- told at the script's line, not this one
+  if not ok then error((tostring(st):gsub("^[^\n]-:%d+: ", "")), 2) end
+  return bound(st)
 end
 
 function Sim:cancel(id) return self._sched:cancel(id) end

@@ -4,6 +4,7 @@
  * is kept as the userdata's user value. Closing marks the stream unusable,
  * so a `<close>` variable cannot be drawn from by a stale reference. */
 #include "lms_aux.h"
+#include "lms_sandbox.h"
 
 #include "ms_rng.h"
 
@@ -115,6 +116,7 @@ static const double *check_weights(lua_State *L, int arg, size_t *n) {
     luaL_checktype(L, arg, LUA_TTABLE);
     *n = (size_t)lua_rawlen(L, arg);
     if (*n == 0) luaL_argerror(L, arg, "weights must be a non-empty array");
+    lms_sandbox_charge(L, (lua_Integer)(*n / 8 + 1)); /* a pass over n weights: not one step */
     double *w = lua_newuserdatauv(L, *n * sizeof *w, 0);
     double sum = 0;
     for (size_t i = 0; i < *n; i++) {

@@ -270,9 +270,7 @@ void lms_sched_adopt(lua_State *L, int sched, int child, lms_child *c, lms_child
     for (int tries = 0;; tries++) { /* the next owner id no live child holds */
         if (tries == UINT16_MAX) luaL_error(L, "too many live objects on one scheduler");
         id = (ms_sched_owner)(id == UINT16_MAX ? 1 : id + 1);
-        const lms_child *k = b->children;
-        while (k && k->owner != id) k = k->next;
-        if (k == NULL) break;
+        if (!(b->owners[id / 64] >> (id % 64) & 1)) break;
     }
     b->last_owner = id;
     lua_pushvalue(L, sched);
@@ -281,6 +279,7 @@ void lms_sched_adopt(lua_State *L, int sched, int child, lms_child *c, lms_child
     lua_pushvalue(L, child);
     lua_rawsetp(L, -2, c);
     lua_pop(L, 1);
+    b->owners[id / 64] |= UINT64_C(1) << (id % 64);
     *c = (lms_child){.next = b->children, .parent = b, .free = free_fn, .owner = id};
     if (b->children) b->children->prev = c;
     b->children = c;
@@ -306,6 +305,7 @@ static void close_child(lua_State *L, int sched, lms_child *c) {
     lms_sched *b = c->parent;
     c->free(c);
     if (ms_sched_cancel_owner(b->s, c->owner) > 0) sweep_fns(L, sched, b);
+    b->owners[c->owner / 64] &= ~(UINT64_C(1) << (c->owner % 64));
     if (c->prev)
         c->prev->next = c->next;
     else

@@ -43,6 +43,10 @@ typedef struct lms_sched {
     int running;
     lms_child *children; /* live children, newest first */
     ms_sched_owner last_owner;
+    /* the owner ids live children hold, a bit each (id 0 is no owner):
+     * adopting finds a free id in a few word reads, not a walk of the
+     * children per candidate (quadratic: 65535 stations took a minute) */
+    uint64_t owners[(UINT16_MAX + 1) / 64];
     /* called before each Lua callback when set (a sandbox span's fresh
      * budget: lms_span_next) */
     void (*before)(void *ctx);

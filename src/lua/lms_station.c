@@ -115,10 +115,12 @@ static int station_arrive(lua_State *L) {
     return 1;
 }
 
-/* bind() -> a table of arrive, stats and close bound to the station
- * (lms_pushbound): what sim:station hands a script. */
+/* bind() -> a table of arrive and stats bound to the station
+ * (lms_pushbound): what sim:station hands a script. Not close: closing
+ * cancels the station's departures in a walk of every pending event, work
+ * a script's step could not pay for. */
 static int station_bind(lua_State *L) {
-    static const char *const names[] = {"arrive", "stats", "close", NULL};
+    static const char *const names[] = {"arrive", "stats", NULL};
     check_station(L);
     lms_pushbound(L, lms_selfindex(L), names);
     return 1;
@@ -145,8 +147,8 @@ static int station_stats(lua_State *L) {
 /* close(), __close, __gc: cancel the departures still queued (their
  * customers are dropped). Idempotent. */
 static int station_close(lua_State *L) {
-    lstation *u = lms_checkself(L, LMS_STATION);
-    lms_child_close(L, lms_selfindex(L), &u->child);
+    lstation *u = luaL_checkudata(L, 1, LMS_STATION);
+    lms_child_close(L, 1, &u->child);
     return 0;
 }
 
