@@ -168,6 +168,18 @@ describe("the step meter", function()
     assert.are.equal(at_end, select(2, core.meter_load("while true do", "=s")))
   end)
 
+  it("charges a weighted draw for its pass over the weights", function()
+    -- 100 draws over 20,000 weights: a step each would be far under the
+    -- budget; n / 8 + 1 each is 250,100 steps, over it
+    local rng = core.rng(1, "w")
+    local w = {}
+    for i = 1, 20000 do w[i] = 1 end
+    local ok, kind = core.sandbox_call(small, function() for _ = 1, 100 do rng:weighted(w) end end)
+    assert.is_false(ok)
+    assert.are.equal("budget", kind)
+    assert.is_true(core.sandbox_call(small, function() for _ = 1, 30 do rng:weighted(w) end end))
+  end)
+
   it("loads mastersim's own modules metered, so library loops charge the script", function()
     -- the meter's searcher comes right after package.preload's, before
     -- Lua's own file searcher, and takes only mastersim's modules
