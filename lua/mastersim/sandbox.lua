@@ -40,7 +40,7 @@ local script_mts = setmetatable({}, { __mode = "k" })
 local function sandbox_getmetatable(v)
   local mt = debug.getmetatable(v)
   if mt == nil then return nil end
-  if type(v) == "table" and script_mts[mt] then return getmetatable(v) end -- its __metatable, if any
+  if script_mts[mt] then return getmetatable(v) end -- its __metatable, if any (a table's: only those get one)
   return false -- as a protected metatable reads in Lua
 end
 

@@ -95,7 +95,6 @@ uint64_t lms_optfield_u64(lua_State *L, int t, const char *what, const char *nam
 }
 
 int lms_todist(lua_State *L, int idx, ms_dist *out) {
-    static const char *const kinds[] = {"constant", "uniform", "exponential", "lognormal", NULL};
     idx = lua_absindex(L, idx);
     if (!lua_istable(L, idx)) return 0;
     lua_pushliteral(L, "kind");
@@ -104,10 +103,7 @@ int lms_todist(lua_State *L, int idx, ms_dist *out) {
     lua_rawget(L, idx);
     lua_pushliteral(L, "p2");
     lua_rawget(L, idx);
-    const char *kind = lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3) : NULL;
-    int k = -1;
-    for (int i = 0; kind && kinds[i]; i++)
-        if (strcmp(kind, kinds[i]) == 0) k = i;
+    int k = lua_type(L, -3) == LUA_TSTRING ? ms_dist_kind_from_name(lua_tostring(L, -3)) : -1;
     int ok = k >= 0 && lua_type(L, -2) == LUA_TNUMBER && lua_type(L, -1) == LUA_TNUMBER;
     if (ok)
         *out = ms_dist_make((ms_dist_kind)k, lua_tonumber(L, -2) * 1e9, lua_tonumber(L, -1) * 1e9);

@@ -155,7 +155,7 @@ static int lms_rng_bind(lua_State *L) {
                                         "normal", "lognormal", "pareto", "weighted",
                                         "name",   "seed",      NULL};
     check_rng(L, 1);
-    lms_pushbound(L, lms_selfindex(L), names);
+    lms_pushbound(L, 1, names); /* bind is not itself bound: self is argument 1 */
     return 1;
 }
 

@@ -47,7 +47,7 @@ static void call_done(void *ctx, int64_t sojourn_ns, int64_t wait_ns) {
 /* opts.servers, opts.queue (absent: no limit), opts.service into cfg;
  * raises naming the field. Stack: [-0, +0]. */
 static void check_config(lua_State *L, int t, ms_station_config *cfg) {
-    cfg->servers = (uint32_t)lms_optfield_u64(L, t, "station", "servers", MS_STATION_MAX_SERVERS);
+    cfg->servers = (uint32_t)lms_optfield_u64(L, t, "station", "servers", UINT32_MAX);
     cfg->queue = MS_STATION_UNLIMITED;
     if (lua_getfield(L, t, "queue") != LUA_TNIL)
         cfg->queue = lms_optfield_u64(L, t, "station", "queue", UINT64_MAX - 1);
@@ -106,11 +106,15 @@ static void grow_ring(lua_State *L, lstation *u, int idx) {
  * waiting), false when the waiting line was full. */
 static int station_arrive(lua_State *L) {
     lstation *u = check_station(L);
-    if (ms_station_needs_ring(&u->st)) grow_ring(L, u, lms_selfindex(L));
-    ms_sched_owner prev = lms_child_enter(&u->child);
-    ms_station_arrival r = ms_station_arrive(&u->st);
-    lms_child_leave(&u->child, prev);
-    if (r < 0) return luaL_error(L, "out of memory scheduling a departure");
+    ms_station_arrival r;
+    for (;;) {
+        ms_sched_owner prev = lms_child_enter(&u->child);
+        r = ms_station_arrive(&u->st);
+        lms_child_leave(&u->child, prev);
+        if (r != MS_STATION_NO_ROOM) break;
+        grow_ring(L, u, lms_selfindex(L)); /* raises only with the owner given back */
+    }
+    if (r == MS_STATION_NO_MEMORY) return luaL_error(L, "out of memory scheduling a departure");
     lua_pushboolean(L, r != MS_STATION_REJECTED);
     return 1;
 }
@@ -122,7 +126,7 @@ static int station_arrive(lua_State *L) {
 static int station_bind(lua_State *L) {
     static const char *const names[] = {"arrive", "stats", NULL};
     check_station(L);
-    lms_pushbound(L, lms_selfindex(L), names);
+    lms_pushbound(L, 1, names); /* bind is not itself bound: self is argument 1 */
     return 1;
 }
 
@@ -139,7 +143,7 @@ static int station_stats(lua_State *L) {
     lms_setint(L, "max_waiting", (int64_t)st->max_waiting);
     lms_setnum(L, "sojourn_mean", st->sojourn_ns / n / 1e9);
     lms_setnum(L, "wait_mean", st->wait_ns / n / 1e9);
-    lms_setnum(L, "service_mean", st->service_ns / n / 1e9);
+    lms_setnum(L, "service_mean", (st->sojourn_ns - st->wait_ns) / n / 1e9);
     lms_setnum(L, "sojourn_max", (double)st->sojourn_max_ns / 1e9);
     return 1;
 }

@@ -2,6 +2,14 @@
 #include "ms_dist.h"
 
 #include <math.h>
+#include <string.h>
+
+int ms_dist_kind_from_name(const char *name) {
+    static const char *const names[] = {"constant", "uniform", "exponential", "lognormal"};
+    for (int k = 0; k < (int)(sizeof names / sizeof *names); k++)
+        if (strcmp(name, names[k]) == 0) return k;
+    return -1;
+}
 
 ms_dist ms_dist_make(ms_dist_kind kind, double p1, double p2) {
     ms_dist d = {kind, p1, p2, 0, 0};

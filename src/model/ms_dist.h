@@ -27,6 +27,10 @@ typedef struct ms_dist {
     double mu, sigma; /* lognormal: ln median and (ln p99 - ln median) / z99 */
 } ms_dist;
 
+/* The kind named `name` ("constant", "uniform", "exponential",
+ * "lognormal": the names of lua/mastersim/faults.lua), or -1. */
+int ms_dist_kind_from_name(const char *name);
+
 /* Constructors. Parameters are not validated here: see ms_dist_valid.
  * ms_dist_make takes the kind as a value (kinds outside the enum are
  * invalid). */

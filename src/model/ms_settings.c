@@ -163,7 +163,6 @@ int ms_setting_set_op(void *base, const ms_setting *s, const char *name, double 
 
 /* "kind p1 p2" (sep ' ') or "kind:p1:p2" (sep ':'), times in seconds. */
 static int parse_dist(const char *text, char sep, ms_dist *out) {
-    static const char *const kinds[] = {"constant", "uniform", "exponential", "lognormal"};
     char kind[16];
     const char *p = strchr(text, sep);
     if (!p || (size_t)(p - text) >= sizeof kind) return -1;
@@ -173,12 +172,10 @@ static int parse_dist(const char *text, char sep, ms_dist *out) {
     double p1 = strtod(p + 1, &end);
     if (*end != sep) return -1;
     double p2 = strtod(end + 1, &end);
-    for (int k = 0; k < 4; k++)
-        if (strcmp(kind, kinds[k]) == 0) {
-            *out = ms_dist_make((ms_dist_kind)k, p1 * NS_PER_S, p2 * NS_PER_S);
-            return ms_dist_valid(out) ? 0 : -1;
-        }
-    return -1;
+    int k = ms_dist_kind_from_name(kind);
+    if (k < 0) return -1;
+    *out = ms_dist_make((ms_dist_kind)k, p1 * NS_PER_S, p2 * NS_PER_S);
+    return ms_dist_valid(out) ? 0 : -1;
 }
 
 /* "op=value op=value ...": each pair to the field (a service value is a

@@ -39,7 +39,6 @@ static void on_depart(ms_sched *s, void *ctx, uint64_t arrived, uint64_t started
     st->st.served++;
     st->st.sojourn_ns += (double)(now - a);
     st->st.wait_ns += (double)(b - a);
-    st->st.service_ns += (double)(now - b);
     if (now - a > st->st.sojourn_max_ns) st->st.sojourn_max_ns = now - a;
     if (st->st.waiting > 0) {
         int64_t next = st->ring[st->head];
@@ -63,21 +62,16 @@ ms_station_arrival ms_station_arrive(ms_station *st) {
         st->st.arrived++;
         return MS_STATION_SERVED;
     }
-    if (st->st.waiting >= st->cfg.queue) {
-        st->st.arrived++;
+    int full = st->st.waiting >= st->cfg.queue;
+    if (!full && st->st.waiting == st->cap) return MS_STATION_NO_ROOM; /* nothing counted */
+    st->st.arrived++;
+    if (full) {
         st->st.rejected++;
         return MS_STATION_REJECTED;
     }
-    if (st->st.waiting == st->cap) return MS_STATION_NO_ROOM;
     st->ring[(st->head + st->st.waiting) & (st->cap - 1)] = now;
-    st->st.arrived++;
     if (++st->st.waiting > st->st.max_waiting) st->st.max_waiting = st->st.waiting;
     return MS_STATION_QUEUED;
-}
-
-int ms_station_needs_ring(const ms_station *st) {
-    return st->st.busy >= st->cfg.servers && st->st.waiting < st->cfg.queue &&
-           st->st.waiting == st->cap;
 }
 
 size_t ms_station_ring_wanted(const ms_station *st) {

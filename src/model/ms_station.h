@@ -48,8 +48,7 @@ typedef struct ms_station_stats {
     uint64_t waiting;  /* customers in the waiting line now */
     uint64_t max_waiting;
     double sojourn_ns; /* sums over the customers served: arrival to departure, */
-    double wait_ns;    /* arrival to service start, */
-    double service_ns; /* service start to departure */
+    double wait_ns;    /* arrival to service start (service: the difference) */
     int64_t sojourn_max_ns;
 } ms_station_stats;
 
@@ -88,9 +87,6 @@ void ms_station_on_done(ms_station *st, ms_station_done_fn fn, void *ctx);
 
 /* A customer arrives now (see ms_station_arrival). */
 ms_station_arrival ms_station_arrive(ms_station *st);
-
-/* 1 when the next arrival would wait in line and the ring is full. */
-int ms_station_needs_ring(const ms_station *st);
 
 /* The ring size the next ms_station_give_ring should offer (twice the
  * present one, at least 16), or 0 when it would overflow size_t. */
