@@ -93,6 +93,31 @@ return ms.scenario {
     assert.are.equal(9.5, r.counters.t)
   end)
 
+  it("names the sim's line for an error raised inside mastersim on its behalf", function()
+    local cases = {
+      { 'sim:every(1, function() end, "abc")', "bad argument #1 to 'at' (bad duration 'abc': expected a number" },
+      { "sim:every(1, 5)", "every: expects a function to call" },
+      { 'for i = 1, 65536 do sim:station("s" .. i, { service = ms.constant(1) }) end',
+        "too many live objects on one scheduler" },
+    }
+    for i, case in ipairs(cases) do
+      local path = support.write(("on_behalf_%d.lua"):format(i), ([[
+local ms = require "mastersim"
+return ms.scenario {
+  name = "on_behalf", duration = "10s",
+  setup = function(sim)
+    %s
+  end,
+}
+]]):format(case[1]))
+      local code, _, err = support.cli { "run", path }
+      assert.are.equal(1, code)
+      local want = "mastersim: " .. path .. ":5: " .. case[2]
+      assert.are.equal(want, err:sub(1, #want))
+      assert.are.equal(1, select(2, err:gsub("\n", "")), "one line")
+    end
+  end)
+
   local function hold_digest(seed, extra)
     local s = core.sched()
     local r = core.rng(seed, "workload")

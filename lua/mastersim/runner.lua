@@ -50,6 +50,7 @@ end
 function Sim:every(period, fn, first)
   local p = assert(schema.scalars.duration(period))
   if p <= 0 then error("every: the period must be greater than 0", 2) end
+  if type(fn) ~= "function" then error("every: expects a function to call", 2) end
   local function tick(sim, now)
     fn(sim, now)
     sim:after(p, tick)
@@ -95,13 +96,9 @@ function Sim:station(name, opts)
   end
   local done = opts.done
   if done ~= nil and type(done) ~= "function" then error("station: done must be a function", 2) end
-  local ok, st = pcall(core.station, self._sched, { servers = servers, queue = queue, service = opts.service,
+  return bound(core.station(self._sched, { servers = servers, queue = queue, service = opts.service,
     seed = self.seed, stream = "station:" .. name,
-    done = done and function(sojourn, wait) return done(self, self:now(), sojourn, wait) end })
-  -- what is left to fail (65535 live objects on the scheduler, memory) is
-  -- told at the script's line, not this one
-  if not ok then error((tostring(st):gsub("^[^\n]-:%d+: ", "")), 2) end
-  return bound(st)
+    done = done and function(sojourn, wait) return done(self, self:now(), sojourn, wait) end }))
 end
 
 function Sim:cancel(id) return self._sched:cancel(id) end

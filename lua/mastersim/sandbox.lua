@@ -161,6 +161,18 @@ local function full_name(line, who)
   return line
 end
 
+--- The script's own line for an error raised elsewhere on its behalf
+-- (mastersim's Lua library, or a C function it called: `sim:every(1, 5)`
+-- fails inside runner.lua): the innermost frame of the script in the
+-- traceback the sandbox's handler appended to `msg`, as "who:N", or nil.
+local function script_line(msg, who)
+  local trace = type(msg) == "string" and msg:match("\nstack traceback:\n(.*)")
+  for frame in (trace or ""):gmatch("\t([^\n]*)") do
+    local at = full_name(frame, who):match("^(.-:%d+):")
+    if at and at:match("^(.*):%d+$") == who then return at end
+  end
+end
+
 --- Raise the user error for a failed core.sandbox_call (kind, msg) made on
 -- behalf of script `who`. The error value is read without calling its
 -- metamethods (see errors.describe).
@@ -169,7 +181,10 @@ function M.fail(who, kind, msg)
   if user then error(user, 0) end
   if kind == "memory" then errors.raise(who, "%s", msg) end
   local line = full_name(errors.describe(msg), who)
-  if who and not line:find(who, 1, true) then line = who .. ": " .. line end
+  if who and not line:find(who, 1, true) then
+    local at = script_line(msg, who)
+    line = at and at .. ": " .. line:gsub("^[^:\n]+:%d+: ", "", 1) or who .. ": " .. line
+  end
   errors.throw(line, 1, type(msg) == "string" and msg or nil)
 end
 
