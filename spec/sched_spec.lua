@@ -74,20 +74,13 @@ describe("scheduler", function()
   end)
 
   it("gives a sim's callbacks the time: at, after and every", function()
-    local path = support.write("now_args.lua", [[
-local ms = require "mastersim"
-return ms.scenario {
-  name = "now_args", duration = "10s",
-  setup = function(sim)
+    local path = support.scripted_sim("now_args", "10s", [[
     local bad = 0
     local function check(s, now) if s ~= sim or now ~= sim:now() then bad = bad + 1 end end
     sim:at("1s", check)
     sim:after("2.5s", check)
     sim:every("3s", check)
-    sim:at("9.5s", function(s, now) check(s, now); sim:count("bad", bad); sim:count("t", now) end)
-  end,
-}
-]])
+    sim:at("9.5s", function(s, now) check(s, now); sim:count("bad", bad); sim:count("t", now) end)]])
     local r = ms.run(ms.load_sim(path))
     assert.are.equal(0, r.counters.bad)
     assert.are.equal(9.5, r.counters.t)
@@ -101,15 +94,7 @@ return ms.scenario {
         "too many live objects on one scheduler" },
     }
     for i, case in ipairs(cases) do
-      local path = support.write(("on_behalf_%d.lua"):format(i), ([[
-local ms = require "mastersim"
-return ms.scenario {
-  name = "on_behalf", duration = "10s",
-  setup = function(sim)
-    %s
-  end,
-}
-]]):format(case[1]))
+      local path = support.scripted_sim(("on_behalf_%d"):format(i), "10s", "    " .. case[1])
       local code, _, err = support.cli { "run", path }
       assert.are.equal(1, code)
       local want = "mastersim: " .. path .. ":5: " .. case[2]

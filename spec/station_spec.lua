@@ -94,20 +94,8 @@ describe("the queueing station", function()
   end)
 
   describe("done: a callback after each departure", function()
-    local function sim_file(name, body)
-      return support.write(name .. ".lua", ([[
-local ms = require "mastersim"
-return ms.scenario {
-  name = "%s", duration = "%s",
-  setup = function(sim)
-%s
-  end,
-}
-]]):format(name, body:match("^%-%-(%S+)") or "20000s", body))
-    end
-
     it("links stations into a network: two M/M/1 in tandem, each with its 1 s of theory", function()
-      local path = sim_file("tandem", [[
+      local path = support.scripted_sim("tandem", "20000s", [[
     local arrivals = sim:rng("arrivals")
     local total, n, late = 0, 0, 0
     local second = sim:station("second", { service = ms.exponential(0.5), done = function(s, now, sojourn, wait)
@@ -135,7 +123,7 @@ return ms.scenario {
     end)
 
     it("runs each call under a fresh step budget, and stops one that spends its own", function()
-      local body = [[--30s
+      local body = [[    -- 20 customers at 0 s, then their departures alone
     local st = sim:station("s", { service = ms.constant(1), done = function()
       local x = 0
       for i = 1, ITER do x = x + i end
@@ -143,17 +131,17 @@ return ms.scenario {
     sim:at(0, function() for _ = 1, 20 do st:arrive() end end)]]
       -- 20 departures in a row (no other callback between them) of about 6,000 steps
       -- each: 120,000 steps in all, each call under 50,000
-      local ok_path = sim_file("done_budget", body:gsub("ITER", "2000"))
+      local ok_path = support.scripted_sim("done_budget", "30s", (body:gsub("ITER", "2000")))
       local r = ms.run(ms.load_sim(ok_path, { steps = 50000, memory = 1 << 20 }))
       assert.are.equal("done", r.status)
-      local bad_path = sim_file("done_over", body:gsub("ITER", "20000"))
+      local bad_path = support.scripted_sim("done_over", "30s", (body:gsub("ITER", "20000")))
       local ok, err = pcall(ms.run, ms.load_sim(bad_path, { steps = 50000, memory = 1 << 20 }))
       assert.is_false(ok)
       assert.matches(bad_path:gsub("%p", "%%%0") .. ":8: step budget of 50000 exceeded", tostring(err))
     end)
 
     it("an error in it ends the run with one line naming the sim's line", function()
-      local path = sim_file("done_error", [[--10s
+      local path = support.scripted_sim("done_error", "10s", [[    -- an error at the third departure
     local st = sim:station("s", { service = ms.constant(1), done = function(_, now)
       if now > 2 then error("boom at " .. now) end
     end })
@@ -180,15 +168,8 @@ return ms.scenario {
     }
     for i, case in ipairs(cases) do
       it(case[2] .. " (" .. case[1] .. ")", function()
-        local path = support.write(("bad_station_%d.lua"):format(i), ([[
-local ms = require "mastersim"
-return ms.scenario {
-  name = "bad", duration = "10s",
-  setup = function(sim)
-    sim:station("s", %s)
-  end,
-}
-]]):format(case[1]))
+        local body = ('    sim:station("s", %s)'):format(case[1])
+        local path = support.scripted_sim(("bad_station_%d"):format(i), "10s", body)
         local code, out, err = support.cli { "run", path }
         assert.are.equal(1, code)
         assert.are.equal("", out)
@@ -255,11 +236,7 @@ return ms.scenario {
     end)
 
     it("sim:station's object: arrive, stats and its name", function()
-      local path = support.write("station_object.lua", [[
-local ms = require "mastersim"
-return ms.scenario {
-  name = "station_object", duration = "10s",
-  setup = function(sim)
+      local path = support.scripted_sim("station_object", "10s", [[
     local st = sim:station("disk", { servers = 2, queue = 1, service = ms.constant("1s") })
     local ok = {}
     for i = 1, 4 do ok[i] = st:arrive() end
@@ -271,10 +248,7 @@ return ms.scenario {
       sim:count("rejected", x.rejected)
       sim:count("wait_mean_ms", math.floor(x.wait_mean * 1000 + 0.5))
       sim:count("no_close", st.close == nil and 1 or 0)
-    end)
-  end,
-}
-]])
+    end)]])
       local r = ms.run(ms.load_sim(path))
       assert.are.same({ admitted = 3, named = 1, served = 3, rejected = 1, wait_mean_ms = 333, no_close = 1 },
         r.counters)

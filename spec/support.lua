@@ -24,6 +24,14 @@ function M.write(name, text)
   return path
 end
 
+--- Write a scripted sim `name` (the file name.lua in the temporary
+-- directory) lasting `duration`, whose setup(sim) runs `body`: the body's
+-- first line is line 5 of the file, which error messages name.
+function M.scripted_sim(name, duration, body)
+  return M.write(name .. ".lua", ('local ms = require "mastersim"\nreturn ms.scenario {\n'
+    .. '  name = "%s", duration = "%s",\n  setup = function(sim)\n%s\n  end,\n}\n'):format(name, duration, body))
+end
+
 function M.read(path)
   local f = assert(io.open(path, "rb"))
   local s = f:read("a")
